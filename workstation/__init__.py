@@ -1,0 +1,3 @@
+"""workstation: medical image review with live model-vs-truth evaluation."""
+
+__version__ = "0.1.0"

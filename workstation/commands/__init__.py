@@ -1,0 +1,1 @@
+"""CLI subcommands: one module each, with `register(subparsers)` setting `func` on its parser."""
