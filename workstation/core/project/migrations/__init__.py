@@ -1,0 +1,1 @@
+"""Alembic migrations of the project database, applied by `store.open_engine` on every open."""

@@ -1,0 +1,120 @@
+"""Database engines for a project: SQLite (WAL, full sync) by default, PostgreSQL by URL.
+
+Write transactions on SQLite start with BEGIN IMMEDIATE so that two processes queue for the write
+lock (busy timeout) instead of failing on a read-to-write lock upgrade. Every database error that a
+user can meet is turned into a `ProjectError` with a one-line reason.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from .config import ProjectError
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_S = 10.0
+
+
+def _describe(url: str, exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    low = text.lower()
+    where = url.split("///", 1)[-1] if url.startswith("sqlite") else _redact(url)
+    if "file is not a database" in low or "malformed" in low or "disk image" in low:
+        return f"{where}: the project database is corrupt ({text}); restore it from a backup"
+    if "locked" in low or "busy" in low:
+        return (f"{where}: the project database is locked by another program for more than "
+                f"{BUSY_TIMEOUT_S:.0f} s ({text}); close the other program or try again")
+    if "readonly" in low or "read-only" in low:
+        return f"{where}: the project database is read-only ({text})"
+    if "connection" in low or "could not connect" in low or "no such file" in low:
+        return f"{where}: cannot connect to the project database ({text})"
+    return f"{where}: database error ({text})"
+
+
+def _redact(url: str) -> str:
+    if "@" in url and ":" in url.split("@", 1)[0].split("://", 1)[-1]:
+        scheme, rest = url.split("://", 1)
+        user = rest.split("@", 1)[0].split(":", 1)[0]
+        return f"{scheme}://{user}:***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@contextlib.contextmanager
+def translated_errors(url: str) -> Iterator[None]:
+    try:
+        yield
+    except (DBAPIError, OperationalError) as exc:
+        raise ProjectError(_describe(url, exc)) from exc
+    except SQLAlchemyError as exc:
+        raise ProjectError(_describe(url, exc)) from exc
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        # FULL: a confirmed label survives power loss too, not just a killed process.
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+    return engine
+
+
+def open_engine(url: str, create: bool = False) -> Engine:
+    """Connect, check the database is readable and bring its schema to the latest migration."""
+    with translated_errors(url):
+        if url.startswith("sqlite"):
+            path = Path(url.split("///", 1)[1])
+            if not create and not path.exists():
+                raise ProjectError(f"{path}: the project database is missing")
+            engine = _sqlite_engine(url)
+        else:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        try:
+            _migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+    return engine
+
+
+def _migrate(engine: Engine) -> None:
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        conn.rollback()
+    if current == head:
+        return
+    from alembic import command
+
+    with engine.connect().execution_options(write=True) as conn:
+        with conn.begin():
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+
+def write(engine: Engine):
+    """A connection whose transactions take the write lock at BEGIN (SQLite) — use for all edits."""
+    return engine.connect().execution_options(write=True)
