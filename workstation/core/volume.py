@@ -10,6 +10,14 @@ where `direction` is a 3x3 matrix whose *columns* are the unit vectors of the i,
 
 The voxel array is stored in numpy order: `array[k, j, i]` for grey images and `array[k, j, i, c]`
 for colour (RGB) images. A 2D image is a volume of one slice (k = 0).
+
+Values are the stored values after the DICOM modality rescale (slope/intercept), in the narrowest
+honest dtype: the file's own integer type when there is no rescale, int16/int32 when slope and
+intercept are integers, float32 otherwise; readers never make float64 copies.
+
+`invert` is True for DICOM MONOCHROME1 images (higher values are darker): the values and the header
+window stay as stored, and a viewer must reverse its grey ramp. `display_oriented()` gives a copy
+with the values flipped for consumers (models, exports) that expect "bright = high".
 """
 from __future__ import annotations
 
@@ -34,6 +42,7 @@ class Volume:
     description: str = ""
     frames: int = 1
     warnings: list[str] = field(default_factory=list)
+    invert: bool = False  # MONOCHROME1: show with the grey ramp reversed
 
     def __post_init__(self) -> None:
         self.array = np.asarray(self.array)
@@ -84,3 +93,28 @@ class Volume:
         if hi <= lo:
             lo, hi = float(flat.min()), float(flat.max())
         return ((lo + hi) / 2.0, max(float(hi - lo), 1e-6))
+
+    def stats(self) -> tuple[float, float, float, int]:
+        """(min, max, mean, non_finite_count) over all voxels (and channels), ignoring NaN/Inf."""
+        a = self.array
+        if a.size == 0:
+            return (float("nan"), float("nan"), float("nan"), 0)
+        lo, hi = a.min(), a.max()
+        if a.dtype.kind != "f" or (np.isfinite(lo) and np.isfinite(hi)):
+            return (float(lo), float(hi), float(a.mean(dtype=np.float64)), 0)
+        finite = np.isfinite(a)
+        bad = int(a.size - np.count_nonzero(finite))
+        if bad == a.size:
+            return (float("nan"), float("nan"), float("nan"), bad)
+        values = a[finite]
+        return (float(values.min()), float(values.max()), float(values.mean(dtype=np.float64)), bad)
+
+    def display_oriented(self) -> np.ndarray:
+        """The array with MONOCHROME1 values flipped (min <-> max) so that bright means high; the
+        array itself when `invert` is False."""
+        if not self.invert:
+            return self.array
+        lo, hi = self.array.min(), self.array.max()
+        out = hi - self.array  # integer overflow here wraps, and adding lo wraps back into range
+        out += lo
+        return out

@@ -111,8 +111,11 @@ def _migrate(engine: Engine) -> None:
 
     with engine.connect().execution_options(write=True) as conn:
         with conn.begin():
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            if engine.dialect.name == "postgresql":  # two clients opening a new database at once
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4711004)")
+            if MigrationContext.configure(conn).get_current_revision() != head:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
 
 
 def write(engine: Engine):

@@ -1,0 +1,52 @@
+"""Real projects (SQLite) for the metrics panel tests."""
+import numpy as np
+import pytest
+
+from workstation.core.project import PredictionRecord, Project
+
+
+@pytest.fixture
+def binary_project(tmp_path):
+    project = Project.create(tmp_path / "binary", "binary", ["normal", "abnormal"], readers=["alice"])
+    project.add_cases([dict(paths=[f"/data/{i}.dcm"], case_id=f"c{i:03d}") for i in range(30)])
+    rng = np.random.default_rng(1)
+    y = rng.random(30) < 0.5
+    s = np.round(np.clip(0.35 * y + 0.65 * rng.random(30), 0, 1), 3)
+    project.add_predictions([PredictionRecord(f"c{i:03d}", {"normal": 1 - s[i], "abnormal": s[i]}, "model-a")
+                             for i in range(30)])
+    for i in range(20):
+        project.set_label(f"c{i:03d}", "abnormal" if y[i] else "normal", reader="alice")
+    yield project, y, s
+    project.close()
+
+
+@pytest.fixture
+def multiclass_project(tmp_path):
+    classes = ["normal", "benign", "malignant"]
+    project = Project.create(tmp_path / "mc", "multiclass", classes)
+    project.add_cases([dict(paths=[f"/data/{i}.dcm"], case_id=f"m{i:03d}") for i in range(24)])
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 24)
+    p = rng.dirichlet([1, 1, 1], 24)
+    p[np.arange(24), y] += 0.8
+    p /= p.sum(1, keepdims=True)
+    project.add_predictions([PredictionRecord(f"m{i:03d}", dict(zip(classes, p[i])), "mc-model") for i in range(24)])
+    for i in range(24):
+        project.set_label(f"m{i:03d}", classes[y[i]], reader="alice")
+    yield project, y, p
+    project.close()
+
+
+@pytest.fixture
+def multilabel_project(tmp_path):
+    classes = ["effusion", "nodule"]
+    project = Project.create(tmp_path / "ml", "multilabel", classes)
+    project.add_cases([dict(paths=[f"/data/{i}.dcm"], case_id=f"l{i:03d}") for i in range(20)])
+    rng = np.random.default_rng(3)
+    Y = rng.integers(0, 2, (20, 2))
+    S = np.round(np.clip(0.4 * Y + 0.6 * rng.random((20, 2)), 0, 1), 3)
+    project.add_predictions([PredictionRecord(f"l{i:03d}", dict(zip(classes, S[i])), "ml-model") for i in range(20)])
+    for i in range(20):
+        project.set_label(f"l{i:03d}", [c for c, v in zip(classes, Y[i]) if v], reader="alice")
+    yield project, Y, S
+    project.close()

@@ -1,0 +1,81 @@
+"""`workstation export DIR OUT --format csv|monai|imagefolder|nifti` — a labelled set out of a project."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export", help="export a project's labelled set (csv, MONAI datalist, ImageFolder, NIfTI)",
+        description="Write the project's images, truth and predictions to OUT with patient-grouped "
+                    "stratified splits and a manifest (sha256 of every file). Never writes outside OUT; "
+                    "never replaces an earlier export without --force.")
+    p.add_argument("dir", help="project folder")
+    p.add_argument("out", help="output folder (new or empty, or an earlier export with --force)")
+    p.add_argument("--format", required=True, choices=["csv", "monai", "imagefolder", "nifti"])
+    p.add_argument("--deidentify", action="store_true",
+                   help="DICOM copies with the PS3.15 basic profile (pseudonyms, shifted dates, new UIDs, "
+                        "no private tags); case and patient ids become pseudonyms")
+    p.add_argument("--deid-key", metavar="FILE", default=None,
+                   help="secret for pseudonyms/dates/UIDs, to link two exports (default: random per export, "
+                        "never stored)")
+    p.add_argument("--splits", default="0.7,0.15,0.15", help="training,validation,test fractions "
+                                                                "(default 0.7,0.15,0.15)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    p.add_argument("--truth", default="final",
+                   help="final (default: adjudicated, else newest final label), consensus, original, "
+                        "or a reader's name")
+    p.add_argument("--plugin", default=None, help="model whose predictions are exported (default: latest used)")
+    p.add_argument("--force", action="store_true", help="replace an earlier export in OUT")
+    p.add_argument("--json", action="store_true", help="print the manifest (without the file list) as JSON")
+    p.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"workstation export: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from workstation.core.export import ExportError, parse_ratios
+    from workstation.core.export.from_project import export_project
+    from workstation.core.project import Project, ProjectError
+
+    try:
+        splits = parse_ratios(args.splits)
+    except ValueError as exc:
+        return _fail(str(exc))
+    secret = None
+    if args.deid_key:
+        if not args.deidentify:
+            return _fail("--deid-key only makes sense with --deidentify")
+        try:
+            secret = Path(args.deid_key).read_bytes()
+        except OSError as exc:
+            return _fail(f"{args.deid_key}: cannot read the key ({exc.strerror})")
+        if len(secret) < 16:
+            return _fail(f"{args.deid_key}: a key needs at least 16 bytes")
+    try:
+        with Project.open(args.dir) as project:
+            result = export_project(project, args.out, args.format, truth=args.truth, splits=splits,
+                                    seed=args.seed, deidentify=args.deidentify, secret=secret,
+                                    force=args.force, plugin_id=args.plugin)
+    except (ExportError, ProjectError) as exc:
+        return _fail(str(exc))
+    manifest = result.manifest
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({k: v for k, v in manifest.items() if k != "files"}, indent=2))
+    else:
+        c = manifest["counts"]
+        print(f"exported {c['cases']} case(s) of {c['patients']} patient(s) to {result.out} ({args.format}): "
+              f"training {c['training']}, validation {c['validation']}, test {c['test']}; "
+              f"{len(manifest['files'])} files in manifest.json"
+              + (f"; {c['not_exported_without_truth']} case(s) without truth left out"
+                 if c["not_exported_without_truth"] else ""))
+    return 0

@@ -1,0 +1,99 @@
+"""`workstation info PATH... [--json]`: every image or series found under the paths, with geometry
+and value statistics. Exit 0 when everything was read, 2 when anything could not be (one line per
+failure on stderr)."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+FIELDS = ("path", "kind", "size", "spacing", "origin", "direction", "dtype", "modality", "min", "max",
+          "mean", "frames", "series_uid", "description", "warnings")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("info", help="list the images and series in files or folders",
+                                   description=__doc__)
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image file or folder (searched recursively)")
+    parser.add_argument("--json", action="store_true", help="print one JSON list instead of text")
+    parser.set_defaults(func=run)
+
+
+def describe(volume) -> dict:
+    """The `info` record of one Volume (JSON-ready; statistics ignore NaN/Inf, null when none)."""
+    lo, hi, mean, _ = volume.stats()
+    paths = volume.sources
+    if len(paths) > 1:
+        import os
+
+        path = os.path.commonpath([str(p.parent) for p in paths])
+    else:
+        path = str(paths[0]) if paths else ""
+    return {
+        "path": path,
+        "kind": volume.kind,
+        "size": list(volume.size),
+        "spacing": [float(v) for v in volume.spacing],
+        "origin": [float(v) for v in volume.origin],
+        "direction": [float(v) for v in volume.direction.ravel()],
+        "dtype": str(volume.array.dtype),
+        "modality": volume.modality,
+        "min": _finite(lo),
+        "max": _finite(hi),
+        "mean": _finite(mean),
+        "frames": int(volume.frames),
+        "series_uid": volume.series_uid,
+        "description": volume.description,
+        "warnings": list(volume.warnings),
+    }
+
+
+def run(args) -> int:
+    from workstation.core.io import ImageReadError, ReadCancelled, read
+
+    records, failures = [], []
+    for path in args.paths:
+        errors: list = []
+        try:
+            volumes = read(path, errors=errors)
+        except (ImageReadError, ReadCancelled) as exc:  # read() with an errors list rarely raises
+            errors.append(exc)
+            volumes = []
+        except Exception as exc:  # noqa: BLE001 - one bad path must not hide the others
+            errors.append(f"{path}: unexpected {type(exc).__name__}: {' '.join(str(exc).split())}")
+            volumes = []
+        if not volumes and not errors:
+            errors.append(f"{path}: no images found")
+        records.extend(describe(v) for v in volumes)
+        failures.extend(str(e) for e in errors)
+    if args.json:
+        print(json.dumps(records, indent=2))
+    else:
+        for record in records:
+            print(_text(record))
+    for line in failures:
+        print(f"workstation info: {line}", file=sys.stderr)
+    return 2 if failures else 0
+
+
+def _finite(value: float):
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _text(r: dict) -> str:
+    def nums(values, digits=4):
+        return " ".join(f"{v:.{digits}g}" for v in values)
+
+    stats = "no finite values" if r["min"] is None else f"min {r['min']:.6g}  max {r['max']:.6g}  mean {r['mean']:.6g}"
+    lines = [
+        r["path"],
+        f"  {r['kind']}  {'x'.join(str(s) for s in r['size'])}  {r['dtype']}  {r['modality'] or '-'}  "
+        f"frames {r['frames']}  {r['description']}".rstrip(),
+        f"  spacing {nums(r['spacing'])} mm  origin {nums(r['origin'], 6)} mm (LPS)",
+        f"  direction {nums(r['direction'], 4)}",
+        f"  {stats}",
+    ]
+    if r["series_uid"]:
+        lines.append(f"  series {r['series_uid']}")
+    lines.extend(f"  warning: {w}" for w in r["warnings"])
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,142 @@
+"""`workstation open PATH...` — the main window with images (files, DICOM folders) or a project.
+
+`--screenshot OUT.png` loads, renders, saves a PNG of the whole window (VTK panes included) and
+exits 0 (1 when nothing could be read). A bare `workstation` calls `run_gui([])`: an empty window.
+With WORKSTATION_TIMING=1 in the environment the first rendered frame prints
+`workstation: first frame at <unix time>` on stderr (what benchmarks/bench_view.py times)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+LAYOUT_CHOICES = ("2d", "mpr", "mpr3d")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("open", help="open images or a project in the main window")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files, folders, or a project folder")
+    p.add_argument("--screenshot", metavar="OUT.png", help="save a PNG of the window after loading and exit")
+    p.add_argument("--layout", choices=LAYOUT_CHOICES, help="2d: one view; mpr: axial, sagittal, coronal; "
+                                                            "mpr3d: with 3D volume rendering")
+    p.add_argument("--window", type=float, metavar="W", help="window width")
+    p.add_argument("--level", type=float, metavar="L", help="window level (centre)")
+    p.add_argument("--preset", metavar="NAME", help="a window preset, e.g. 'CT brain', 'CT bone', 'Auto 1-99%%'")
+    p.add_argument("--point", metavar="X,Y,Z", type=_point, help="crosshair at this world point (LPS mm)")
+    p.add_argument("--size", metavar="WxH", type=_size, default=(1280, 800), help="window size (default 1280x800)")
+    p.set_defaults(func=run)
+
+
+def _point(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"expected X,Y,Z in mm, got {text!r}")
+    return values
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH, e.g. 1280x800, got {text!r}") from None
+    return w, h
+
+
+def run(args: argparse.Namespace) -> int:
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"workstation open: no such file or folder: {missing[0]}", file=sys.stderr)
+        return 2
+    if (args.window is None) != (args.level is None):
+        print("workstation open: give --window and --level together", file=sys.stderr)
+        return 2
+    return run_gui(args.paths, args)
+
+
+def run_gui(paths, args: argparse.Namespace | None = None) -> int:
+    """Start the application with a main window on `paths` (none: an empty window)."""
+    from PySide6.QtCore import QTimer
+
+    from workstation.qt.app import get_app
+    from workstation.qt.main_window import MainWindow
+
+    app = get_app()
+    window = MainWindow()
+    width, height = getattr(args, "size", None) or (1280, 800)
+    window.resize(width, height)
+    screenshot = getattr(args, "screenshot", None)
+    outcome = {"code": 0, "first": True}
+
+    def first_volume(volume) -> None:
+        if not outcome["first"]:
+            return
+        outcome["first"] = False
+        _apply_options(window, args)
+        window.viewer.flush()
+        if os.environ.get("WORKSTATION_TIMING"):
+            print(f"workstation: first frame at {time.time():.3f}", file=sys.stderr, flush=True)
+
+    def finished(volumes, errors) -> None:
+        for line in errors:
+            print(f"workstation open: {line}", file=sys.stderr)
+        if screenshot is None:
+            return
+        if not volumes and window.project is None:
+            outcome["code"] = 1
+            app.exit(1)
+            return
+        QTimer.singleShot(400, lambda: _save_screenshot(app, window, screenshot, outcome))
+
+    window.volume_shown.connect(first_volume)
+    window.load_finished.connect(finished)
+    window.show()
+    image_paths = []
+    for path in paths:
+        from workstation.qt.main_window import _is_project
+
+        if _is_project(path):
+            if window.open_project(path) is None:
+                outcome["code"] = 1
+        else:
+            image_paths.append(path)
+    if image_paths:
+        window.load_paths(image_paths)
+    elif screenshot is not None:
+        QTimer.singleShot(400, lambda: _save_screenshot(app, window, screenshot, outcome))
+    code = app.exec()
+    return outcome["code"] or code
+
+
+def _apply_options(window, args) -> None:
+    if args is None:
+        return
+    if args.layout:
+        window.set_layout(args.layout)
+    if args.preset:
+        try:
+            window.viewer.apply_preset(args.preset)
+        except KeyError as exc:
+            print(f"workstation open: {exc.args[0]}", file=sys.stderr)
+    if args.window is not None:
+        window.set_window(args.level, args.window)
+    if args.point is not None:
+        window.set_crosshair(args.point)
+
+
+def _save_screenshot(app, window, out: str, outcome: dict) -> None:
+    window.viewer.flush()
+    app.processEvents()
+    pixmap = window.screen().grabWindow(window.winId())
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    if not pixmap.save(out):
+        print(f"workstation open: could not write {out}", file=sys.stderr)
+        outcome["code"] = 1
+    else:
+        print(out)
+    window.close()
+    app.exit(outcome["code"])

@@ -1,0 +1,164 @@
+"""`workstation project init|add|status|cases|audit` — review projects from the command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("project", help="create and inspect review projects")
+    sub = parser.add_subparsers(dest="project_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser("init", help="create a project folder")
+    p.add_argument("dir")
+    p.add_argument("--task", required=True, choices=["binary", "multiclass", "multilabel", "detection"])
+    p.add_argument("--classes", required=True, help="comma-separated class names (binary: negative,positive)")
+    p.add_argument("--db", default=None, help="database URL (default: SQLite file in the folder), "
+                                               "e.g. postgresql://user@host/dbname")
+    p.add_argument("--readers", default="", help="comma-separated reader names (optional)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_init)
+
+    p = sub.add_parser("add", help="add images (a folder case by case; a DICOM series is one case)")
+    p.add_argument("dir")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--labels", help="CSV with case_id or path, and label (multi-label: ';'-separated)")
+    p.add_argument("--labels-tag", default="original", choices=["original", "final"],
+                   help="tag for imported labels (default original)")
+    p.add_argument("--labels-reader", default="import", help="reader name for imported labels")
+    p.add_argument("--predictions", help="CSV with case_id or path, and p_<class> columns")
+    p.add_argument("--plugin-id", help="plugin id recorded for imported predictions (default csv:<file>)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_add)
+
+    for name, helptext in (("status", "counts of cases, labels, readers"),
+                           ("cases", "every case with its labels and latest predictions")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("dir")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=run_status if name == "status" else run_cases)
+
+    p = sub.add_parser("audit", help="the audit trail of label changes")
+    p.add_argument("dir")
+    p.add_argument("--case", default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_audit)
+
+
+def _fail(message: str) -> int:
+    print(f"workstation project: {message}", file=sys.stderr)
+    return 2
+
+
+def _open(directory):
+    from workstation.core.project import Project
+
+    return Project.open(directory)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from workstation.core.project import Project, ProjectError
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    readers = [r.strip() for r in args.readers.split(",") if r.strip()]
+    try:
+        with Project.create(args.dir, args.task, classes, db_url=args.db, readers=readers) as project:
+            info = {"directory": str(project.directory), "task": project.task, "classes": project.classes,
+                    "database": project.db_url}
+    except ProjectError as exc:
+        return _fail(str(exc))
+    print(json.dumps(info, indent=2) if args.json else
+          f"created {info['task']} project {info['directory']} ({', '.join(classes)}; {info['database']})")
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from workstation.core.project import ProjectError
+    from workstation.core.project.discover import find_cases
+    from workstation.core.project.importing import import_labels, import_predictions
+
+    try:
+        with _open(args.dir) as project:
+            found, skipped = find_cases(args.paths)
+            added = project.add_cases([{"paths": f.paths, "case_id": None, "patient_id": f.patient_id,
+                                        "study_id": f.study_id, "metadata": f.metadata,
+                                        "name": f.name} for f in found]) if found else []
+            n_labels = n_preds = 0
+            problems = list(skipped)
+            if args.labels:
+                n_labels, more = import_labels(project, args.labels, args.labels_reader, args.labels_tag)
+                problems += more
+            if args.predictions:
+                n_preds, more = import_predictions(project, args.predictions, args.plugin_id)
+                problems += more
+    except ProjectError as exc:
+        return _fail(str(exc))
+    for line in problems:
+        print(f"skipped {line}", file=sys.stderr)
+    result = {"added": [c.case_id for c in added], "labels": n_labels, "predictions": n_preds,
+              "skipped": problems}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"added {len(added)} case(s), {n_labels} label(s), {n_preds} prediction(s)"
+              + (f"; {len(problems)} skipped (see above)" if problems else ""))
+    return 0 if not problems or added or n_labels or n_preds else 1
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from workstation.core.project import ProjectError
+    from workstation.core.project.summary import status
+
+    try:
+        with _open(args.dir) as project:
+            info = status(project)
+    except ProjectError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"{info['directory']}: {info['task']} ({', '.join(info['classes'])}), {info['database']}")
+        print(f"  {info['cases']} cases, {info['labelled']} labelled, {info['unlabelled']} unlabelled, "
+              f"{info['with_predictions']} with predictions")
+        print("  per class: " + ", ".join(f"{k} {v}" for k, v in info["per_class"].items()))
+        if info["per_reader"]:
+            print("  per reader: " + ", ".join(f"{k} {v}" for k, v in info["per_reader"].items()))
+    return 0
+
+
+def run_cases(args: argparse.Namespace) -> int:
+    from workstation.core.project import ProjectError
+    from workstation.core.project.summary import cases
+
+    try:
+        with _open(args.dir) as project:
+            rows = cases(project)
+    except ProjectError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            labels = "; ".join(f"{r}: {t['final']['value']}" for r, t in row["labels"].items() if "final" in t)
+            print(f"{row['case_id']}\t{len(row['paths'])} file(s)\t{labels or '-'}")
+    return 0
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from workstation.core.project import ProjectError
+
+    try:
+        with _open(args.dir) as project:
+            if args.case is not None:
+                project.case(args.case)  # an unknown case is an error, not an empty trail
+            entries = [e.to_json() for e in project.audit(args.case)]
+    except ProjectError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(entries, indent=2))
+    else:
+        for e in entries:
+            print(f"{e['at']}  {e['case_id']}{'/' + e['candidate_id'] if e['candidate_id'] else ''}  "
+                  f"{e['reader']}  {e['tag']}  {e['action']}: {e['old_value']!r} -> {e['new_value']!r}")
+    return 0

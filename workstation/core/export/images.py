@@ -1,0 +1,142 @@
+"""Putting a case's images into the export: copies (de-identified when asked), or conversions to
+NIfTI / PNG through the shared readers."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from workstation.core.deid import Deidentifier
+from workstation.core.volume import Volume
+
+from .output import ExportError, OutputTree, safe_name
+from .records import ExportCase
+
+PLAIN_2D_SUFFIXES = (".png", ".jpg", ".jpeg")
+DICOM_SUFFIXES = (".dcm", ".ima", ".dicom")
+
+
+def is_dicom(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(128)
+            return f.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def case_files(case: ExportCase) -> list[Path]:
+    """The case's files (a folder in `paths` stands for the files under it)."""
+    files: list[Path] = []
+    for p in case.paths:
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise ExportError(f"case {case.case_id!r}: image file {p} is missing")
+    if not files:
+        raise ExportError(f"case {case.case_id!r}: no image files")
+    return files
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".nii.gz"):
+        return ".nii.gz"
+    return path.suffix.lower() if path.suffix and len(path.suffix) <= 6 else ""
+
+
+class ImageWriter:
+    """Writes image files for one export; one Deidentifier for the whole export when de-identifying."""
+
+    def __init__(self, tree: OutputTree, deid: Deidentifier | None) -> None:
+        self.tree, self.deid = tree, deid
+        self.warnings: list[str] = []
+        self.burned_in: list[str] = []
+
+    def copy_case(self, case: ExportCase, folder: str, patient_key: str) -> list[str]:
+        """Copy every file of the case into `folder`; returns the export-relative paths. With
+        de-identification DICOM files get the profile and every file a neutral name (names of
+        original files can carry identity)."""
+        out, used = [], set()
+        for i, src in enumerate(case_files(case), start=1):
+            dicom = is_dicom(src) or src.suffix.lower() in DICOM_SUFFIXES
+            if self.deid is not None:
+                name = f"{i:04d}{'.dcm' if dicom else _suffix(src)}"
+            else:
+                name = safe_name(src.name, fallback=f"{i:04d}")
+                if name in used:
+                    name = f"{i:04d}_{name}"
+            used.add(name)
+            rel = f"{folder}/{name}"
+            dest = self.tree.path(rel)
+            if self.deid is not None and dicom:
+                try:
+                    report = self.deid.deidentify_file(src, dest, patient_key=patient_key)
+                except OSError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 — pydicom raises many kinds on damaged files
+                    raise ExportError(f"case {case.case_id!r}: cannot de-identify {src.name} ({exc})") from None
+                if report.burned_in:
+                    self.burned_in.append(rel)
+                    self.warnings.append(f"{rel}: {report.warnings[0]}")
+            else:
+                if self.deid is not None:
+                    self.warnings.append(f"{rel}: not DICOM, copied unchanged (its header, if any, "
+                                         f"was not de-identified)")
+                shutil.copyfile(src, dest)
+            out.append(rel)
+        return out
+
+
+def read_case_volume(case: ExportCase) -> Volume:
+    """The case's image as a Volume (a multi-file DICOM series is picked out of its folder)."""
+    from workstation.core.io import ImageReadError, read, read_volume
+
+    files = case_files(case)
+    try:
+        if len(files) == 1:
+            return read_volume(files[0])
+        wanted = {f.resolve() for f in files}
+        volumes = read(files[0].parent, errors=[])
+        best = max(volumes, key=lambda v: len(wanted & {Path(s).resolve() for s in v.sources}), default=None)
+        if best is None or not wanted & {Path(s).resolve() for s in best.sources}:
+            raise ExportError(f"case {case.case_id!r}: its files could not be read as one image")
+        return best
+    except ImageReadError as exc:
+        raise ExportError(f"case {case.case_id!r}: {exc}") from None
+
+
+def to_sitk(volume: Volume, array: np.ndarray | None = None) -> sitk.Image:
+    """A SimpleITK image with the volume's geometry (and its array, or the one given)."""
+    data = volume.array if array is None else array
+    image = sitk.GetImageFromArray(data, isVector=data.ndim == 4)
+    image.SetSpacing(volume.spacing)
+    image.SetOrigin(volume.origin)
+    image.SetDirection(tuple(float(v) for v in volume.direction.ravel()))
+    return image
+
+
+def write_nifti(image: sitk.Image, dest: Path) -> None:
+    sitk.WriteImage(image, str(dest), useCompression=True)  # NIfTI stores RAS; ITK converts from LPS
+
+
+def write_png(volume: Volume, dest: Path, case_id: str) -> None:
+    """A 2D image as an 8-bit PNG: 8-bit pictures keep their values; others are windowed with the
+    image's default window (grey) or clipped (RGB)."""
+    if volume.kind != "2d":
+        raise ExportError(f"case {case_id!r} is 3D ({volume.size[2]} slices); an ImageFolder export "
+                          f"needs 2D images (export 3D sets as monai or nifti)")
+    plane = volume.array[0]
+    if plane.dtype == np.uint8:
+        pixels = plane  # already an 8-bit picture: keep its values
+    elif volume.is_rgb:
+        pixels = np.clip(plane, 0, 255).astype(np.uint8)
+    else:
+        center, width = volume.default_window()
+        low = center - width / 2.0
+        pixels = np.clip((plane.astype(float) - low) / max(width, 1e-9) * 255.0, 0, 255).round().astype(np.uint8)
+    sitk.WriteImage(sitk.GetImageFromArray(pixels, isVector=pixels.ndim == 3), str(dest))

@@ -1,0 +1,199 @@
+"""DICOM pixels into Volumes: single files (single- and multi-frame, classic and enhanced with
+per-frame functional groups) and series of single-frame files sorted by the scanner.
+
+Decoding is pydicom's (compressed syntaxes through pylibjpeg: RLE, JPEG baseline/extended/lossless,
+JPEG-LS, JPEG 2000). Values get the modality rescale in the dtype rule of `workstation.core.volume`.
+MONOCHROME1 images keep their stored values and set `Volume.invert` (see volume.py for why).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import get_decoder
+
+from workstation.core.io import dicom_pixels as px
+from workstation.core.io.dicom_geometry import orientation_matrix, stack_geometry
+from workstation.core.io.dicom_headers import DicomHeader, header_from_dataset, read_dataset
+from workstation.core.io.errors import ImageReadError, check_cancel
+from workstation.core.volume import Volume
+
+PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+# Selected tags copied into Volume.metadata (strings or numbers only).
+METADATA_TAGS = [
+    "PatientID", "PatientName", "PatientSex", "PatientAge", "StudyInstanceUID", "StudyDate",
+    "StudyDescription", "AccessionNumber", "SeriesNumber", "SeriesDescription", "Modality",
+    "BodyPartExamined", "ViewPosition", "ImageLaterality", "Laterality", "Manufacturer",
+    "ManufacturerModelName", "SliceThickness", "KVP", "RescaleType", "PhotometricInterpretation",
+    "SOPClassUID", "FrameOfReferenceUID", "ProtocolName", "SeriesInstanceUID",
+]
+
+
+def open_dataset(path: Path) -> pydicom.Dataset:
+    """Full dcmread with reader errors turned into one-line ImageReadErrors."""
+    try:
+        return read_dataset(path)
+    except InvalidDicomError:
+        raise ImageReadError(path, "not a DICOM file (no DICOM header or elements)") from None
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ImageReadError(path, f"damaged DICOM file: {_first_sentence(exc)}") from None
+
+
+def read_file(path: Path, progress=None, cancel=None) -> Volume:
+    """One DICOM file: a 2D image, or a multi-frame stack (sorted along the normal when the frames
+    carry positions)."""
+    path = Path(path)
+    ds = open_dataset(path)
+    check_cancel(cancel)
+    frames = _decode(ds, path)  # (frames, rows, cols[, 3]) stored values
+    n = frames.shape[0]
+    fg = px.FrameGroups(ds)
+    orientation = fg.orientation()
+    positions = fg.positions(n, orientation)
+    spacing_x, spacing_y, spacing_warning = px.pixel_spacing(ds, fg)
+    geo = stack_geometry(positions, orientation, fallback_spacing=px.slice_spacing_hint(ds, fg))
+    slopes, intercepts = fg.rescale(n)
+    if "ModalityLUTSequence" in ds and frames.ndim == 3 and slopes is None:
+        frames = pydicom.pixels.apply_modality_lut(frames, ds)
+        slopes, intercepts = [1.0] * n, [0.0] * n
+    slopes = slopes or [1.0] * n
+    intercepts = intercepts or [0.0] * n
+    ordered = [geo.order[k] for k in range(n)]
+    out = px.rescale_stack(frames, ordered, slopes, intercepts, header_bits(ds), cancel)
+    if progress:
+        progress(1.0, path.name)
+    warnings = ([spacing_warning] if spacing_warning else []) + geo.warnings
+    if positions is None or any(p is None for p in positions):
+        origin = px.position_or_zero(ds)
+    else:
+        origin = geo.origin
+    return _volume(ds, out, (spacing_x, spacing_y, geo.slice_spacing), origin, geo.direction,
+                   [path], n, warnings, fg.window())
+
+
+def read_series(headers: list[DicomHeader], progress=None, cancel=None) -> Volume:
+    """A series of single-frame files (one group from the scanner) as one volume."""
+    if len(headers) == 1:
+        return read_file(headers[0].path, progress, cancel)
+    first = headers[0]
+    geo = stack_geometry([h.position for h in headers], first.orientation,
+                         tiebreak=[h.instance for h in headers])
+    ordered = [headers[k] for k in geo.order]
+    n = len(ordered)
+    slopes = [h.slope for h in ordered]
+    intercepts = [h.intercept for h in ordered]
+    out = None
+    ds0 = None
+    for k, h in enumerate(ordered):
+        check_cancel(cancel)
+        ds = open_dataset(h.path)
+        pixels = _decode(ds, h.path)
+        if pixels.shape[0] != 1:
+            raise ImageReadError(h.path, f"has {pixels.shape[0]} frames inside a single-frame series")
+        if out is None:
+            ds0 = ds
+            dtype = px.rescaled_dtype(pixels.dtype, header_bits(ds), slopes, intercepts, sample=pixels)
+            out = np.empty((n,) + pixels.shape[1:], dtype=dtype)
+        elif pixels.shape[1:] != out.shape[1:]:
+            raise ImageReadError(h.path, f"slice size {pixels.shape[1:]} differs from the series' {out.shape[1:]}")
+        out = px.rescale_into(out, k, pixels[0], slopes[k], intercepts[k])
+        if progress:
+            progress((k + 1) / n, h.path.name)
+    del ds0.PixelData  # keep the header only
+    fg = px.FrameGroups(ds0)
+    spacing_x, spacing_y, spacing_warning = px.pixel_spacing(ds0, fg)
+    warnings = ([spacing_warning] if spacing_warning else []) + geo.warnings
+    return _volume(ds0, out, (spacing_x, spacing_y, geo.slice_spacing), geo.origin, geo.direction,
+                   [h.path for h in ordered], n, warnings, fg.window())
+
+
+def header_bits(ds) -> tuple[int, bool]:
+    return (int(ds.get("BitsStored", 0) or 0), int(ds.get("PixelRepresentation", 0) or 0) == 1)
+
+
+def _decode(ds: pydicom.Dataset, path: Path) -> np.ndarray:
+    if not any(k in ds for k in PIXEL_KEYWORDS):
+        if len(ds) == 0:
+            raise ImageReadError(path, "damaged DICOM file: no data elements could be parsed (truncated?)")
+        if "Rows" in ds:
+            raise ImageReadError(path, "pixel data missing (file truncated or damaged)")
+        what = getattr(ds.get("SOPClassUID"), "name", "") or "unknown SOP class"
+        raise ImageReadError(path, f"DICOM without pixel data ({what})")
+    syntax = ds.file_meta.get("TransferSyntaxUID")
+    if syntax is not None and syntax.is_compressed:
+        try:
+            decoder = get_decoder(syntax)
+        except NotImplementedError:
+            raise ImageReadError(path, f"unsupported compression: {syntax.name or syntax} (no decoder exists)") from None
+        if not decoder.is_available:
+            raise ImageReadError(path, f"unsupported compression: {syntax.name} (decoder not installed)")
+    try:
+        arr = px.stored_pixels(ds)
+    except ImageReadError:
+        raise
+    except Exception as exc:  # decoders raise many types; the message is what matters
+        raise ImageReadError(path, f"cannot decode pixel data: {_first_sentence(exc)}") from None
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    if frames == 1 and arr.ndim == (2 if samples == 1 else 3):
+        arr = arr[np.newaxis]
+    if str(ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
+        arr = pydicom.pixels.apply_color_lut(arr, ds)
+    if arr.ndim == 4 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if not arr.dtype.isnative:  # big-endian files: viewers and models want native order
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
+def _volume(ds, array, spacing, origin, direction, sources, frames, warnings, window) -> Volume:
+    if np.linalg.det(direction) == 0:
+        direction = orientation_matrix(None)
+    if array.ndim == 3 and array.dtype.kind == "f":
+        bad = array.size - int(np.count_nonzero(np.isfinite(array)))
+        if bad:
+            warnings.append(f"{bad} voxel(s) are NaN or infinite")
+    photometric = str(ds.get("PhotometricInterpretation", ""))
+    return Volume(
+        array=array,
+        spacing=spacing,
+        origin=origin,
+        direction=direction,
+        modality=str(ds.get("Modality", "") or ""),
+        metadata=_metadata(ds),
+        sources=list(sources),
+        window=window,
+        series_uid=str(ds.get("SeriesInstanceUID", "") or ""),
+        description=str(ds.get("SeriesDescription", "") or ds.get("StudyDescription", "") or ""),
+        frames=frames,
+        warnings=warnings,
+        invert=photometric == "MONOCHROME1",
+    )
+
+
+def _metadata(ds) -> dict:
+    out = {}
+    for kw in METADATA_TAGS:
+        value = ds.get(kw)
+        if value in (None, ""):
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[kw] = float(value) if isinstance(value, float) else int(value)
+        else:
+            out[kw] = str(value)
+    syntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if syntax:
+        out["TransferSyntaxUID"] = str(syntax)
+    return out
+
+
+def _first_sentence(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    cut = text.find(" - ")
+    return text[:cut] if 0 < cut < 200 else text[:300]
+
+
+__all__ = ["read_file", "read_series", "open_dataset", "header_from_dataset"]

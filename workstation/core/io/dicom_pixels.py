@@ -1,0 +1,242 @@
+"""Pixel-level helpers for the DICOM reader: raw stored values, per-frame attributes of multi-frame
+files (functional groups, RT dose grids, NM detectors), pixel spacing, VOI window, and the modality
+rescale in the dtype rule of `workstation.core.volume`."""
+from __future__ import annotations
+
+import numpy as np
+import pydicom
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from workstation.core.io.dicom_geometry import orientation_matrix
+from workstation.core.io.errors import check_cancel
+
+_NATIVE_LE = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+
+
+def stored_pixels(ds: pydicom.Dataset) -> np.ndarray:
+    """The stored values, as pydicom's `pixel_array` gives them. Plain little-endian greyscale data
+    is viewed straight from the file's bytes (no decoder round trip: the common CT/MR case)."""
+    get = ds.get
+    bits = int(get("BitsAllocated", 0) or 0)
+    if (ds.file_meta.get("TransferSyntaxUID") in _NATIVE_LE and "PixelData" in ds
+            and int(get("SamplesPerPixel", 1) or 1) == 1 and bits in (8, 16, 32)
+            and str(get("PhotometricInterpretation", "")) in ("MONOCHROME1", "MONOCHROME2")):
+        rows, cols = int(ds.Rows), int(ds.Columns)
+        frames = int(get("NumberOfFrames", 1) or 1)
+        dtype = np.dtype(("<i" if int(get("PixelRepresentation", 0) or 0) else "<u") + str(bits // 8))
+        count = rows * cols * frames
+        buf = ds.PixelData
+        if len(buf) < count * dtype.itemsize:
+            raise ValueError(f"truncated pixel data: {len(buf)} of {count * dtype.itemsize} bytes")
+        arr = np.frombuffer(buf, dtype=dtype, count=count)
+        return arr.reshape((frames, rows, cols) if frames > 1 else (rows, cols))
+    return ds.pixel_array
+
+
+def rescaled_dtype(stored: np.dtype, bits: tuple[int, bool], slopes, intercepts, sample=None) -> np.dtype:
+    """Stored dtype when there is no rescale; int16/int32 for integer slope and intercept, sized
+    from the values of `sample` when given (else from BitsStored); float32 otherwise. A later slice
+    that does not fit widens the array (`rescale_into`)."""
+    stored = np.dtype(stored)
+    pairs = set(zip(slopes, intercepts))
+    if pairs <= {(1.0, 0.0)}:
+        return stored
+    if stored.kind == "f" or any(s != int(s) or i != int(i) for s, i in pairs):
+        return np.dtype(np.float32)
+    nbits = bits[0] if 0 < bits[0] <= stored.itemsize * 8 else stored.itemsize * 8
+    lo, hi = (-(2 ** (nbits - 1)), 2 ** (nbits - 1) - 1) if stored.kind == "i" else (0, 2 ** nbits - 1)
+    if sample is not None and sample.size:
+        lo, hi = int(sample.min()), int(sample.max())
+    return _int_type_for([v for s, i in pairs for v in (s * lo + i, s * hi + i)])
+
+
+def _int_type_for(values) -> np.dtype:
+    for dt in (np.int16, np.int32):
+        info = np.iinfo(dt)
+        if info.min <= min(values) and max(values) <= info.max:
+            return np.dtype(dt)
+    return np.dtype(np.int64)
+
+
+def rescale_into(out: np.ndarray, k: int, src: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """out[k] = src * slope + intercept. Returns `out`, or a widened copy in the rare case a file's
+    values exceed what its BitsStored promised."""
+    if out.dtype.kind in "iu" and src.dtype.kind in "iu" and src.size:
+        lo, hi = int(src.min()), int(src.max())
+        ends = (lo * slope + intercept, hi * slope + intercept)
+        info = np.iinfo(out.dtype)
+        if min(ends) < info.min or max(ends) > info.max:
+            wider = _int_type_for([min(ends), max(ends), info.min, info.max])
+            out = out.astype(wider if wider.itemsize > out.dtype.itemsize else np.int64)
+    if out.dtype.kind == "f":
+        np.multiply(src, np.float64(slope), out=out[k], casting="unsafe")
+        if intercept:
+            out[k] += np.float32(intercept)
+        return out
+    out[k] = src  # integer arithmetic below may wrap mid-way; the final value fits (checked above)
+    if slope != 1:
+        out[k] *= out.dtype.type(int(slope))
+    if intercept:
+        out[k] += out.dtype.type(int(intercept))
+    return out
+
+
+def rescale_stack(frames: np.ndarray, order: list[int], slopes, intercepts, bits, cancel=None) -> np.ndarray:
+    """Frames reordered and rescaled into one new array (or `frames` itself when nothing changes)."""
+    n = frames.shape[0]
+    identity = list(order) == list(range(n))
+    dtype = rescaled_dtype(frames.dtype, bits, slopes, intercepts, sample=frames)
+    if identity and dtype == frames.dtype and set(zip(slopes, intercepts)) <= {(1.0, 0.0)}:
+        return frames if frames.flags.writeable else frames.copy()
+    out = np.empty(frames.shape, dtype=dtype)
+    for k, src in enumerate(order):
+        check_cancel(cancel)
+        out = rescale_into(out, k, frames[src], slopes[src], intercepts[src])
+    return out
+
+
+class FrameGroups:
+    """Per-frame attributes of a (multi-)frame file: enhanced functional groups first, then the
+    classic top-level tags."""
+
+    def __init__(self, ds: pydicom.Dataset):
+        self.ds = ds
+        shared = ds.get("SharedFunctionalGroupsSequence")
+        self.shared = shared[0] if shared else None
+        self.per = ds.get("PerFrameFunctionalGroupsSequence") or None
+
+    def item(self, frame: int, sequence: str):
+        groups = []
+        if self.per is not None and frame < len(self.per):
+            groups.append(self.per[frame])
+        if self.shared is not None:
+            groups.append(self.shared)
+        for group in groups:
+            seq = group.get(sequence)
+            if seq:
+                return seq[0]
+        return None
+
+    def orientation(self):
+        item = self.item(0, "PlaneOrientationSequence")
+        for source in (item, self.ds, _first(self.ds.get("DetectorInformationSequence"))):
+            value = source.get("ImageOrientationPatient") if source is not None else None
+            if value is not None and len(value) == 6:
+                return tuple(float(v) for v in value)
+        return None
+
+    def positions(self, n: int, orientation):
+        ds = self.ds
+        if self.per is not None:
+            out = []
+            for k in range(n):
+                item = self.item(k, "PlanePositionSequence")
+                value = item.get("ImagePositionPatient") if item is not None else None
+                out.append(tuple(float(v) for v in value) if value is not None and len(value) == 3 else None)
+            return out
+        top = position(ds)
+        if top is None:
+            return [None] * n
+        if n == 1:
+            return [top]
+        normal = orientation_matrix(orientation)[:, 2]
+        offsets = ds.get("GridFrameOffsetVector")  # RT dose grids
+        if offsets is not None and len(offsets) == n:
+            base = float(offsets[0])
+            return [tuple(np.asarray(top) + (float(o) - base) * normal) for o in offsets]
+        step = _positive(ds.get("SpacingBetweenSlices"))
+        if step:  # NM tomography and similar: equally spaced frames from the first position
+            return [tuple(np.asarray(top) + k * step * normal) for k in range(n)]
+        return [None] * n
+
+    def rescale(self, n: int):
+        if self.per is not None or self.shared is not None:
+            slopes, intercepts, found = [], [], False
+            for k in range(n):
+                item = self.item(k, "PixelValueTransformationSequence")
+                found |= item is not None
+                slopes.append(_number(item.get("RescaleSlope") if item is not None else None, 1.0))
+                intercepts.append(_number(item.get("RescaleIntercept") if item is not None else None, 0.0))
+            if found:
+                return slopes, intercepts
+        if "RescaleSlope" in self.ds or "RescaleIntercept" in self.ds:
+            return ([_number(self.ds.get("RescaleSlope"), 1.0)] * n,
+                    [_number(self.ds.get("RescaleIntercept"), 0.0)] * n)
+        return None, None
+
+    def window(self):
+        """(center, width) of the first VOI window (in rescaled units), else one spanning the VOI LUT."""
+        for source in (self.item(0, "FrameVOILUTSequence"), self.ds):
+            if source is None:
+                continue
+            center, width = _first_value(source.get("WindowCenter")), _first_value(source.get("WindowWidth"))
+            if center is not None and width is not None and width > 0:
+                return (center, width)
+        lut = _first(self.ds.get("VOILUTSequence"))
+        if lut is not None and lut.get("LUTDescriptor") is not None:
+            entries, first = int(lut.LUTDescriptor[0]) or 65536, float(lut.LUTDescriptor[1])
+            return (first + entries / 2.0, float(entries))
+        return None
+
+
+def pixel_spacing(ds: pydicom.Dataset, fg: FrameGroups):
+    """(spacing_x, spacing_y, warning or None). PixelSpacing is (row spacing, column spacing), i.e.
+    (y, x). Projection radiographs often only have ImagerPixelSpacing (at the detector)."""
+    measures = fg.item(0, "PixelMeasuresSequence")
+    for source, keyword in ((measures, "PixelSpacing"), (ds, "PixelSpacing"), (ds, "ImagerPixelSpacing"),
+                            (ds, "NominalScannedPixelSpacing")):
+        value = source.get(keyword) if source is not None else None
+        if value is not None and len(value) == 2 and all(_positive(v) for v in value):
+            note = None if keyword == "PixelSpacing" else f"pixel spacing from {keyword}"
+            return float(value[1]), float(value[0]), note
+    region = _first(ds.get("SequenceOfUltrasoundRegions"))
+    if region is not None and region.get("PhysicalUnitsXDirection") == 3 and region.get("PhysicalUnitsYDirection") == 3:
+        dx, dy = _positive(region.get("PhysicalDeltaX")), _positive(region.get("PhysicalDeltaY"))
+        if dx and dy:  # ultrasound regions are in cm
+            return dx * 10.0, dy * 10.0, None
+    return 1.0, 1.0, "no valid pixel spacing in the header: 1 mm assumed"
+
+
+def slice_spacing_hint(ds: pydicom.Dataset, fg: FrameGroups):
+    measures = fg.item(0, "PixelMeasuresSequence")
+    for source in (measures, ds):
+        value = _positive(source.get("SpacingBetweenSlices")) if source is not None else None
+        if value:
+            return value
+    return None
+
+
+def position(ds: pydicom.Dataset):
+    for source in (ds, _first(ds.get("DetectorInformationSequence"))):
+        value = source.get("ImagePositionPatient") if source is not None else None
+        if value is not None and len(value) == 3:
+            return tuple(float(v) for v in value)
+    return None
+
+
+def position_or_zero(ds: pydicom.Dataset):
+    return position(ds) or (0.0, 0.0, 0.0)
+
+
+def _first(seq):
+    return seq[0] if seq else None
+
+
+def _first_value(value):
+    if value is None or value == "":
+        return None
+    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
+        value = value[0] if len(value) else None
+    return _number(value, None)
+
+
+def _number(value, default):
+    try:
+        return float(value) if value is not None and value != "" else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _positive(value):
+    number = _number(value, None)
+    return number if number is not None and number > 0 else None

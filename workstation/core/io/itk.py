@@ -1,0 +1,142 @@
+"""Non-DICOM files through SimpleITK: NIfTI, NRRD, MetaImage, and 2D pictures (PNG, JPEG, TIFF,
+BMP; 8/16-bit, grey or RGB). ITK already gives LPS geometry (it flips NIfTI's RAS affine)."""
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from workstation.core.io import nifti
+from workstation.core.io.dicom_pixels import rescale_into, rescaled_dtype
+from workstation.core.io.errors import ImageReadError, check_cancel
+from workstation.core.volume import Volume
+
+VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+ITK_SUFFIXES = VOLUME_SUFFIXES + PICTURE_SUFFIXES
+_IO_FOR_SUFFIX = {".nii": "NiftiImageIO", ".nii.gz": "NiftiImageIO", ".nrrd": "NrrdImageIO",
+                  ".nhdr": "NrrdImageIO", ".mha": "MetaImageIO", ".mhd": "MetaImageIO",
+                  ".png": "PNGImageIO", ".jpg": "JPEGImageIO", ".jpeg": "JPEGImageIO",
+                  ".tif": "TIFFImageIO", ".tiff": "TIFFImageIO", ".bmp": "BMPImageIO"}
+
+
+def itk_suffix(path: Path) -> str | None:
+    """The recognised suffix of `path` ('.nii.gz' counts as one), or None."""
+    name = path.name.lower()
+    for suffix in sorted(ITK_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return suffix
+    return None
+
+
+def read_file(path: Path, progress=None, cancel=None) -> Volume:
+    path = Path(path)
+    check_cancel(cancel)
+    suffix = itk_suffix(path)
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    if suffix:
+        reader.SetImageIO(_IO_FOR_SUFFIX[suffix])  # the suffix decides; no probing of every IO
+    volume = _read_nifti(reader, path, suffix) if suffix in (".nii", ".nii.gz") else None
+    if volume is None:
+        try:
+            image = reader.Execute()
+        except RuntimeError as exc:
+            raise ImageReadError(path, _itk_reason(exc, suffix)) from None
+        check_cancel(cancel)
+        volume = volume_from_image(image, path)
+    if progress:
+        progress(1.0, path.name)
+    return volume
+
+
+def _read_nifti(reader: sitk.ImageFileReader, path: Path, suffix: str) -> Volume | None:
+    """Geometry from ITK's header read, voxels from `nifti.read_voxels` (keeps NaN/Inf, which
+    ITK's NIfTI library zeroes). None when that layout is left to ITK entirely."""
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise ImageReadError(path, _itk_reason(exc, suffix)) from None
+    try:
+        voxels, (slope, inter) = nifti.read_voxels(path)
+    except nifti.UnsupportedNifti:
+        return None
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
+        raise ImageReadError(path, f"cannot read NIfTI file: {' '.join(str(exc).split())}") from None
+    size = reader.GetSize()
+    if reader.GetNumberOfComponents() != 1 or voxels.shape != tuple(size[::-1]):
+        return None
+    if (slope, inter) != (1.0, 0.0):
+        dtype = rescaled_dtype(voxels.dtype, (0, False), [slope], [inter], sample=voxels)
+        scaled = np.empty(voxels.shape, dtype=dtype)
+        flat_in, flat_out = voxels.reshape(1, -1), scaled.reshape(1, -1)
+        voxels = rescale_into(flat_out, 0, flat_in[0], slope, inter).reshape(voxels.shape)
+    return _assemble(voxels, reader.GetDimension(), 1, list(reader.GetSpacing()), list(reader.GetOrigin()),
+                     reader.GetDirection(), size, path, "NiftiImageIO")
+
+
+def volume_from_image(image: sitk.Image, path: Path) -> Volume:
+    array = sitk.GetArrayFromImage(image)  # one copy, in the image's own pixel type
+    io_name = image.GetMetaData("ITK_InputFilterName") if image.HasMetaDataKey("ITK_InputFilterName") else ""
+    return _assemble(array, image.GetDimension(), image.GetNumberOfComponentsPerPixel(), list(image.GetSpacing()),
+                     list(image.GetOrigin()), image.GetDirection(), image.GetSize(), path, io_name)
+
+
+def _assemble(array, dim, components, spacing, origin, direction, size, path, io_name) -> Volume:
+    warnings: list[str] = []
+    direction = np.asarray(direction, dtype=float).reshape(dim, dim)
+    frames = 1 if dim == 2 else size[2]
+    if dim == 4:
+        count = size[3]
+        warnings.append(f"4D image: showing volume 1 of {count}")
+        array, frames = array[0], count
+        spacing, origin, direction = spacing[:3], origin[:3], direction[:3, :3]
+    elif dim == 2:
+        array = array[np.newaxis]  # one slice; for RGB the channel axis stays last
+        spacing, origin = spacing + [1.0], origin + [0.0]
+        direction = np.block([[direction, np.zeros((2, 1))], [np.zeros((1, 2)), np.ones((1, 1))]])
+    elif dim != 3:
+        raise ImageReadError(path, f"{dim}-dimensional images are not supported")
+    if components > 1:
+        array = _colour(array, components, path, warnings)
+    if array.dtype.kind == "f":
+        bad = array.size - int(np.count_nonzero(np.isfinite(array)))
+        if bad:
+            warnings.append(f"{bad} voxel(s) are NaN or infinite (left as they are; statistics ignore them)")
+    return Volume(array=array, spacing=spacing, origin=origin, direction=direction,
+                  metadata={"format": io_name} if io_name else {},
+                  sources=[path], description=path.name, frames=frames, warnings=warnings)
+
+
+def _colour(array: np.ndarray, components: int, path: Path, warnings: list[str]) -> np.ndarray:
+    if components == 2:  # grey + alpha
+        return np.ascontiguousarray(array[..., 0])
+    if components == 4:
+        alpha = array[..., 3]
+        if array.dtype.kind in "iu" and alpha.min() < np.iinfo(array.dtype).max:
+            warnings.append("alpha channel dropped")
+        array = array[..., :3]
+    if components not in (3, 4):
+        raise ImageReadError(path, f"{components}-component pixels are not supported")
+    if np.array_equal(array[..., 0], array[..., 1]) and np.array_equal(array[..., 0], array[..., 2]):
+        return np.ascontiguousarray(array[..., 0])  # a grey picture saved as RGB: keep one channel
+    return np.ascontiguousarray(array)
+
+
+def _itk_reason(exc: RuntimeError, suffix: str | None) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    detail = ""
+    for ln in lines:
+        for marker in ("Description:", "ITK ERROR:", "itk::ERROR:"):
+            if marker in ln:
+                detail = ln.split(marker, 1)[1].strip()
+        if detail:
+            break
+    detail = detail or (lines[-1] if lines else "unknown error")
+    if ": " in detail and detail.split(": ", 1)[0].endswith(")"):
+        detail = detail.split(": ", 1)[1]  # drop "NiftiImageIO(0x55...)" prefixes
+    kind = {".nii": "NIfTI", ".nii.gz": "NIfTI", ".nrrd": "NRRD", ".nhdr": "NRRD", ".mha": "MetaImage",
+            ".mhd": "MetaImage"}.get(suffix or "", (suffix or "image").lstrip(".").upper())
+    return f"cannot read {kind} file: {detail}"[:300]

@@ -1,0 +1,55 @@
+"""Turning files and folders into cases with the image scanner of `workstation.core.io`: each image
+file is a case, each DICOM series is one case (its files in slice order)."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_ID_TAGS = ["PatientID", "StudyInstanceUID", "Modality"]
+
+
+@dataclass
+class FoundCase:
+    paths: list[str]
+    name: str
+    patient_id: str | None = None
+    study_id: str | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+def find_cases(paths, progress=None, cancel=None) -> tuple[list[FoundCase], list[str]]:
+    """Cases found under `paths` (files or folders) and one line per file skipped, with the reason."""
+    from workstation.core.io import scan
+
+    entries, problems = [], []
+    for start in paths:
+        result = scan(start, progress, cancel)
+        entries.extend(result.entries)
+        problems.extend(str(err) for err in result.errors)
+        problems.extend(f"{p}: not an image" for p in result.skipped)
+    shared = Counter(str(e.path) for e in entries if e.kind == "dicom-series")
+    found = []
+    for entry in entries:
+        name = entry.path.name
+        if entry.kind == "dicom-series" and shared[str(entry.path)] > 1:
+            name = f"{entry.path.name}_{entry.description or entry.series_uid[-8:]}"
+        case = FoundCase([str(Path(f).resolve()) for f in entry.files], name)
+        if entry.kind != "image-file":
+            _dicom_ids(case, entry)
+        found.append(case)
+    return found, problems
+
+
+def _dicom_ids(case: FoundCase, entry) -> None:
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(entry.files[0], stop_before_pixels=True, specific_tags=_ID_TAGS, force=True)
+    except Exception:  # noqa: BLE001 — the scanner already read this header; ids are optional
+        return
+    case.patient_id = str(ds.get("PatientID", "") or "") or None
+    case.study_id = str(ds.get("StudyInstanceUID", "") or "") or None
+    meta = {"series_uid": entry.series_uid, "modality": str(ds.get("Modality", "") or ""),
+            "series_description": entry.description, "kind": entry.kind}
+    case.metadata = {k: v for k, v in meta.items() if v}

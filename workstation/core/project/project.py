@@ -1,0 +1,383 @@
+"""The Project facade: one folder, one database; cases, labels per reader, undo, audit, predictions.
+
+Every label edit is committed (and, on SQLite, synced to disk) before `set_label` returns and
+before `events.label_changed` fires, so a view never shows a label that a crash could lose.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+from psygnal import Signal, SignalGroup
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import config as config_mod
+from . import evaluation, predictions, store
+from .config import ProjectConfig, ProjectError
+from .models import AuditRow, CaseRow, LabelRow
+from .records import (CANDIDATE_STATES, TAGS, AuditEntry, Case, EvaluationTable, Label, PredictionRecord, now)
+from .undo import SetLabelCommand, UndoStack
+from .values import normalize
+
+C, L, A = CaseRow.__table__, LabelRow.__table__, AuditRow.__table__
+
+
+class UnknownCaseError(ProjectError, LookupError):
+    pass
+
+
+class ProjectEvents(SignalGroup):
+    label_changed = Signal(str)
+    predictions_changed = Signal()
+    cases_changed = Signal()
+
+
+class Project:
+    def __init__(self, directory: Path, cfg: ProjectConfig, engine):
+        self.directory = Path(directory)
+        self.config = cfg
+        self._engine = engine
+        self._url = config_mod.database_url(self.directory, cfg)
+        self._undo = UndoStack()
+        self._lock = threading.RLock()
+        self._pred_cache: dict[str | None, tuple[int, dict[str, PredictionRecord]]] = {}
+        self.events = ProjectEvents()
+
+    # ---- opening -------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, directory, task: str, classes: Iterable[str], db_url: str | None = None,
+               readers: Iterable[str] = ()) -> "Project":
+        directory = Path(directory)
+        if cls.is_project_dir(directory):
+            raise ProjectError(f"{directory}: already a project (open it instead)")
+        cfg = ProjectConfig(task=task, classes=[c.strip() for c in classes], readers=list(readers), db_url=db_url)
+        cfg.validate()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"{directory}: cannot create the project folder ({exc.strerror})") from None
+        engine = store.open_engine(config_mod.database_url(directory, cfg), create=True)
+        config_mod.save(directory, cfg)  # last: a failed database leaves no half-made project
+        return cls(directory, cfg, engine)
+
+    @classmethod
+    def open(cls, directory) -> "Project":
+        directory = Path(directory)
+        cfg = config_mod.load(directory)
+        return cls(directory, cfg, store.open_engine(config_mod.database_url(directory, cfg)))
+
+    @staticmethod
+    def is_project_dir(path) -> bool:
+        return (Path(path) / config_mod.CONFIG_NAME).is_file()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def task(self) -> str:
+        return self.config.task
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.config.classes)
+
+    @property
+    def engine(self):
+        return self._engine
+
+    @property
+    def db_url(self) -> str:
+        return store._redact(self._url)
+
+    def readers(self) -> list[str]:
+        """Configured readers plus everyone who has labelled, in first-seen order."""
+        with store.translated_errors(self._url), self._engine.connect() as conn:
+            seen = [r for (r,) in conn.execute(select(L.c.reader).where(L.c.tag == "final").distinct())]
+        return list(dict.fromkeys(self.config.readers + sorted(seen)))
+
+    def add_reader(self, name: str) -> None:
+        if name and name not in self.config.readers:
+            self.config.readers.append(name)
+            config_mod.save(self.directory, self.config)
+
+    # ---- cases ---------------------------------------------------------------------------------
+    def add_case(self, paths, case_id: str | None = None, patient_id: str | None = None,
+                 study_id: str | None = None, metadata: dict | None = None) -> Case:
+        return self.add_cases([dict(paths=paths, case_id=case_id, patient_id=patient_id,
+                                    study_id=study_id, metadata=metadata)])[0]
+
+    def add_cases(self, items: Iterable[dict]) -> list[Case]:
+        """Add many cases in one transaction (dicts with the keywords of add_case). A missing case_id
+        is made from `name` or the first path's file name, with -2, -3... where it is taken."""
+        cases: list[Case] = []
+        with self._lock, store.translated_errors(self._url), store.write(self._engine) as conn, conn.begin():
+            taken = set()
+            for item in items:
+                paths = item["paths"]
+                paths = [str(paths)] if isinstance(paths, (str, Path)) else [str(p) for p in paths]
+                if not paths:
+                    raise ProjectError("a case needs at least one image path")
+                wanted = item.get("case_id")
+                if wanted:
+                    if wanted in taken or self._case_exists(conn, wanted):
+                        raise ProjectError(f"case {wanted!r} already exists in this project")
+                    case_id = wanted
+                else:
+                    case_id = self._free_id(conn, _id_from_path(item.get("name") or paths[0]), taken)
+                taken.add(case_id)
+                cases.append(Case(case_id, paths, item.get("patient_id"), item.get("study_id"),
+                                  dict(item.get("metadata") or {})))
+            stamp = now()
+            if cases:
+                conn.execute(insert(C), [dict(case_id=c.case_id, paths=c.paths, patient_id=c.patient_id,
+                                              study_id=c.study_id, metadata=c.metadata, added_at=stamp)
+                                         for c in cases])
+        if cases:
+            self.events.cases_changed.emit()
+        return cases
+
+    @staticmethod
+    def _case_exists(conn, case_id: str) -> bool:
+        return conn.execute(select(C.c.id).where(C.c.case_id == case_id)).first() is not None
+
+    def _free_id(self, conn, base: str, taken: set) -> str:
+        candidate, n = base, 1
+        while candidate in taken or self._case_exists(conn, candidate):
+            n += 1
+            candidate = f"{base}-{n}"
+        return candidate
+
+    def cases(self) -> list[Case]:
+        query = select(C.c.case_id, C.c.paths, C.c.patient_id, C.c.study_id, C.c.metadata).order_by(C.c.id)
+        with store.translated_errors(self._url), self._engine.connect() as conn:
+            return [Case(*row) for row in conn.execute(query)]
+
+    def case_ids(self) -> list[str]:
+        with store.translated_errors(self._url), self._engine.connect() as conn:
+            return list(conn.execute(select(C.c.case_id).order_by(C.c.id)).scalars())
+
+    def case(self, case_id: str) -> Case:
+        query = select(C.c.case_id, C.c.paths, C.c.patient_id, C.c.study_id, C.c.metadata)
+        with store.translated_errors(self._url), self._engine.connect() as conn:
+            row = conn.execute(query.where(C.c.case_id == case_id)).first()
+        if row is None:
+            raise UnknownCaseError(f"no case {case_id!r} in this project")
+        return Case(*row)
+
+    def __len__(self) -> int:
+        with store.translated_errors(self._url), self._engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(C)).scalar()
+
+    # ---- labels --------------------------------------------------------------------------------
+    def set_label(self, case_id: str, value, reader: str, tag: str = "final", action: str = "confirm",
+                  shown: Any = None, note: str | None = None, undoable: bool = True) -> Any:
+        """Store `value` as `reader`'s `tag` label of the case; returns the stored (normalised) value.
+        `shown` is the model output the reader saw (None: the case's latest prediction, if any)."""
+        value = normalize(value, self.task, self.classes)
+        self._check_tag_reader(tag, reader)
+        if shown is None:
+            shown = self._shown_for(case_id)
+        return self._edit(case_id, "", reader, tag, value, note, action, shown, undoable)
+
+    def clear_label(self, case_id: str, reader: str, tag: str = "final", note: str | None = None) -> None:
+        self._check_tag_reader(tag, reader)
+        self._edit(case_id, "", reader, tag, None, note, "clear", None, True)
+
+    @staticmethod
+    def _check_tag_reader(tag: str, reader: str) -> None:
+        if tag not in TAGS:
+            raise ProjectError(f"unknown tag {tag!r}; expected one of {TAGS}")
+        if not reader or not reader.strip():
+            raise ProjectError("a label needs a reader name")
+
+    def _shown_for(self, case_id: str):
+        found = predictions.latest(self._engine, case_id=case_id)
+        return found[0].shown() if found else None
+
+    def _edit(self, case_id, candidate_id, reader, tag, value, note, action, shown, undoable):
+        with self._lock:
+            old, old_note = self._write(case_id, candidate_id, reader, tag, value, note, action, shown)
+            if undoable:
+                self._undo.push(SetLabelCommand(case_id, reader, tag, candidate_id, old, value, note, old_note))
+        self.events.label_changed.emit(case_id)
+        return value
+
+    def _write(self, case_id, candidate_id, reader, tag, value, note, action, shown):
+        """One transaction: lock the label row, write the new value, append the audit entry."""
+        target = ((L.c.case_id == case_id) & (L.c.candidate_id == candidate_id)
+                  & (L.c.reader == reader) & (L.c.tag == tag))
+        for attempt in range(5):
+            try:
+                with store.translated_errors(self._url), store.write(self._engine) as conn, conn.begin():
+                    if not self._case_exists(conn, case_id):
+                        raise UnknownCaseError(f"no case {case_id!r} in this project")
+                    row = conn.execute(select(L.c.id, L.c.value, L.c.note).where(target).with_for_update()).first()
+                    old, old_note = (row.value, row.note) if row else (None, None)
+                    stamp = now()
+                    if value is None:
+                        if row is not None:
+                            conn.execute(delete(L).where(L.c.id == row.id))
+                    elif row is None:
+                        conn.execute(insert(L), dict(case_id=case_id, candidate_id=candidate_id, reader=reader,
+                                                     tag=tag, value=value, note=note, updated_at=stamp))
+                    else:
+                        conn.execute(update(L).where(L.c.id == row.id).values(value=value, note=note,
+                                                                             updated_at=stamp))
+                    conn.execute(insert(A), dict(at=stamp, case_id=case_id, candidate_id=candidate_id, reader=reader,
+                                                 tag=tag, action=action, old_value=old, new_value=value,
+                                                 shown=shown, note=note))
+                return old, old_note
+            except ProjectError as exc:
+                # Two first labels of one target at once: the loser retries and becomes an update.
+                if isinstance(exc.__cause__, IntegrityError) and attempt < 4:
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def labels(self, case_id: str | None = None, reader: str | None = None, tag: str | None = None,
+               candidates: bool = False) -> list[Label]:
+        query = select(L.c.case_id, L.c.reader, L.c.tag, L.c.value, L.c.note, L.c.updated_at, L.c.candidate_id)
+        query = query.where(L.c.candidate_id != "") if candidates else query.where(L.c.candidate_id == "")
+        for column, wanted in ((L.c.case_id, case_id), (L.c.reader, reader), (L.c.tag, tag)):
+            if wanted is not None:
+                query = query.where(column == wanted)
+        with store.translated_errors(self._url), self._engine.connect() as conn:
+            return [Label(*row) for row in conn.execute(query.order_by(L.c.id))]
+
+    def label(self, case_id: str, reader: str | None = None, tag: str = "final") -> Label | None:
+        """The newest label of a case under `tag` (by `reader` when given)."""
+        found = self.labels(case_id=case_id, reader=reader, tag=tag)
+        return max(found, key=lambda lab: lab.updated_at) if found else None
+
+    # ---- undo ----------------------------------------------------------------------------------
+    def can_undo(self) -> bool:
+        return self._undo.can_undo()
+
+    def can_redo(self) -> bool:
+        return self._undo.can_redo()
+
+    def undo(self) -> SetLabelCommand | None:
+        with self._lock:
+            cmd = self._undo.undo(lambda c: self._write(c.case_id, c.candidate_id, c.reader, c.tag,
+                                                        c.old_value, c.old_note, "undo", None))
+        if cmd:
+            self.events.label_changed.emit(cmd.case_id)
+        return cmd
+
+    def redo(self) -> SetLabelCommand | None:
+        with self._lock:
+            cmd = self._undo.redo(lambda c: self._write(c.case_id, c.candidate_id, c.reader, c.tag,
+                                                        c.new_value, c.note, "redo", None))
+        if cmd:
+            self.events.label_changed.emit(cmd.case_id)
+        return cmd
+
+    def audit(self, case_id: str | None = None) -> list[AuditEntry]:
+        query = select(A).order_by(A.c.id)
+        if case_id is not None:
+            query = query.where(A.c.case_id == case_id)
+        with store.translated_errors(self._url), self._engine.connect() as conn:
+            return [AuditEntry(**row._mapping) for row in conn.execute(query)]
+
+    # ---- detection candidates -------------------------------------------------------------------
+    def set_candidate_state(self, case_id: str, candidate_id: str | None, state: str, reader: str,
+                            centre=None, diameter: float | None = None, note: str | None = None) -> str:
+        """Record a reader's decision on a detection candidate (an audited, undoable label).
+        state "added" with no candidate_id makes a new id; it needs centre (world mm) and diameter."""
+        if state not in CANDIDATE_STATES:
+            raise ProjectError(f"unknown candidate state {state!r}; expected one of {CANDIDATE_STATES}")
+        if not reader:
+            raise ProjectError("a decision needs a reader name")
+        if state == "added" and (centre is None or diameter is None):
+            raise ProjectError("an added candidate needs a centre (world mm) and a diameter")
+        if not candidate_id:
+            if state != "added":
+                raise ProjectError("a candidate decision needs a candidate_id")
+            taken = {lab.candidate_id for lab in self.labels(case_id=case_id, candidates=True)}
+            n = len(taken) + 1
+            while f"added-{n}" in taken:
+                n += 1
+            candidate_id = f"added-{n}"
+        value: dict[str, Any] = {"state": state}
+        if centre is not None:
+            value["centre"] = [float(v) for v in centre]
+        if diameter is not None:
+            value["diameter"] = float(diameter)
+        action = "correct" if state in ("rejected", "added") else "confirm"
+        self._edit(case_id, str(candidate_id), reader, "final", value, note, action,
+                   self._shown_for(case_id), True)
+        return str(candidate_id)
+
+    def candidate_states(self, case_id: str, reader: str | None = None) -> dict[str, dict[str, Any]]:
+        """{candidate_id: {state, centre?, diameter?, reader, updated_at}}; newest decision wins."""
+        out: dict[str, dict[str, Any]] = {}
+        for lab in self.labels(case_id=case_id, reader=reader, tag="final", candidates=True):
+            if lab.candidate_id not in out or lab.updated_at >= out[lab.candidate_id]["updated_at"]:
+                out[lab.candidate_id] = dict(lab.value, reader=lab.reader, updated_at=lab.updated_at)
+        return out
+
+    # ---- predictions ---------------------------------------------------------------------------
+    def add_predictions(self, records: Iterable[PredictionRecord]) -> int:
+        records = list(records)
+        for record in records:
+            predictions.check(record, self.task, self.classes)
+        with self._lock, store.translated_errors(self._url), store.write(self._engine) as conn, conn.begin():
+            missing = {r.case_id for r in records} - set(
+                conn.execute(select(C.c.case_id).where(C.c.case_id.in_({r.case_id for r in records}))).scalars())
+            if missing:
+                raise UnknownCaseError(f"predictions for cases not in the project: {sorted(missing)[:5]}")
+            n = predictions.insert_records(conn, records)
+        if n:
+            self.events.predictions_changed.emit()
+        return n
+
+    def latest_predictions(self, plugin_id: str | None = None) -> dict[str, PredictionRecord]:
+        with store.translated_errors(self._url):
+            stamp = predictions.max_id(self._engine)
+            cached = self._pred_cache.get(plugin_id)
+            if cached and cached[0] == stamp:
+                return dict(cached[1])
+            result = {r.case_id: r for r in predictions.latest(self._engine, plugin_id)}
+        self._pred_cache[plugin_id] = (stamp, result)
+        return dict(result)
+
+    def prediction_history(self, case_id: str) -> list[PredictionRecord]:
+        """The newest prediction of each plugin for one case."""
+        with store.translated_errors(self._url):
+            return predictions.latest(self._engine, case_id=case_id, per_plugin=True)
+
+    def prediction_plugins(self) -> list[str]:
+        with store.translated_errors(self._url):
+            return predictions.plugins(self._engine)
+
+    # ---- evaluation ----------------------------------------------------------------------------
+    def truth(self, truth: str = "final") -> dict[str, Any]:
+        with store.translated_errors(self._url):
+            return evaluation.truth_values(self._engine, truth, self.task, self.classes)
+
+    def evaluation_table(self, truth: str = "final", plugin_id: str | None = None) -> EvaluationTable:
+        """Truth and scores for the metrics engine. Without plugin_id, the most recently used plugin."""
+        if plugin_id is None:
+            used = self.prediction_plugins()
+            plugin_id = used[0] if used else None
+        preds = self.latest_predictions(plugin_id) if plugin_id else {}
+        return evaluation.build_table(self.case_ids(), self.truth(truth), preds, self.task, self.classes,
+                                      truth, plugin_id)
+
+
+def _id_from_path(path: str) -> str:
+    name = Path(path.rstrip("/\\")).name
+    for suffix in (".nii.gz", ".nii", ".dcm", ".png", ".jpg", ".jpeg", ".nrrd", ".mha", ".mhd", ".tif", ".tiff"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "case"
