@@ -6,5 +6,5 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash packaging/setup.sh
 venv="${WORKSTATION_VENV:-$root/.venv}"
-"$venv/bin/lint-imports" --config pyproject.toml
+"$venv/bin/lint-imports" pyproject.toml
 exec "$venv/bin/python" -m pytest "$@"

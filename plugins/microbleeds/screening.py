@@ -71,8 +71,11 @@ def foreground(array: np.ndarray) -> np.ndarray:
     if n > 1:
         sizes = ndimage.sum_labels(mask, labels, index=np.arange(1, n + 1))
         mask = labels == (1 + int(np.argmax(sizes)))
-    for axis_slices in range(mask.shape[0]):  # close each slice's holes (dark lesions, vessels)
-        mask[axis_slices] = ndimage.binary_fill_holes(mask[axis_slices])
+    # closing keeps dark foci that touch the brain surface inside the mask
+    pad = 4
+    mask = ndimage.binary_closing(np.pad(mask, pad), iterations=3)[pad:-pad, pad:-pad, pad:-pad]
+    for k in range(mask.shape[0]):  # close each slice's holes (dark lesions, vessels)
+        mask[k] = ndimage.binary_fill_holes(mask[k])
     return ndimage.binary_fill_holes(mask)
 
 
@@ -106,7 +109,7 @@ def screen(work: WorkImage, max_candidates: int = 300, min_response: float = 0.0
         better = response > best
         best[better] = response[better]
         scale[better] = n
-    inner = ndimage.binary_erosion(work.mask, iterations=2)
+    inner = ndimage.binary_erosion(work.mask, iterations=1)
     peaks = (best == ndimage.maximum_filter(best, size=3)) & inner & (best > min_response)
     peaks &= work.array < 0.97  # a dark focus is darker than its surroundings
     kji = np.argwhere(peaks)

@@ -20,7 +20,9 @@ FORWARD, BACKWARD, BOTH = "forward", "backward", "both"
 def compile_phrase(pattern: str) -> re.Pattern:
     """A phrase matched on whole words, with any run of spaces in the pattern matching any whitespace."""
     pattern = re.sub(r"(?:\\ | )+", r"\\s+", pattern)
-    return re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.IGNORECASE)
+    # no leading look-behind: it would stop `re` from skipping ahead to a literal prefix;
+    # `_find` checks the word start instead (about 2x faster on reports)
+    return re.compile(rf"(?:{pattern})(?![\w-])", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,13 @@ def _find(rules: Sequence, sentence: str, offset: int) -> list[Span]:
     spans = []
     for rule in rules:
         for m in rule.regex.finditer(sentence):
-            spans.append(Span(m.start() + offset, m.end() + offset, m.group(), rule))
+            if m.start() == 0 or not _WORD_CHAR.match(sentence, m.start() - 1):
+                spans.append(Span(m.start() + offset, m.end() + offset, m.group(), rule))
     return _longest_first(spans)
 
 
 _WORD = re.compile(r"\w+")
+_WORD_CHAR = re.compile(r"[\w-]")
 
 
 class ConText:

@@ -74,3 +74,12 @@ def test_manifest_is_valid_and_declares_the_kind():
     manifest = as_manifest(MANIFEST)
     assert manifest.id == PLUGIN_ID and manifest.kind == "report_labeler"
     assert manifest.classes[-1] == "No Finding" and len(manifest.classes) == 15
+
+
+def test_the_plugin_is_discovered_through_its_entry_point_and_built_lazily():
+    from workstation.plugin_host import discovery
+
+    (entry,) = [e for e in discovery.discover() if e.id == PLUGIN_ID]
+    assert entry.error is None and entry.manifest.kind == "report_labeler"
+    labeler = discovery.load_factory(entry.manifest)(checkpoint=None, options={})
+    assert labeler.label("No pneumothorax.") == {"Pneumothorax": 0, "No Finding": 1}

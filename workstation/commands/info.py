@@ -81,7 +81,7 @@ def _finite(value: float):
 
 
 def _text(r: dict) -> str:
-    def nums(values, digits=4):
+    def nums(values, digits=6):
         return " ".join(f"{v:.{digits}g}" for v in values)
 
     stats = "no finite values" if r["min"] is None else f"min {r['min']:.6g}  max {r['max']:.6g}  mean {r['mean']:.6g}"

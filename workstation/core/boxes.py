@@ -56,12 +56,12 @@ def intersection(a: Box, b: Box) -> float:
 
 def iou(a: Box, b: Box) -> float:
     inter = intersection(a, b)
-    return inter / (a.area + b.area - inter)
+    return min(1.0, inter / (a.area + b.area - inter))  # (x + w) - x may exceed w by an ulp
 
 
 def iobb(predicted: Box, truth: Box) -> float:
     """Intersection over the predicted box's area: 1 when the prediction lies inside the truth."""
-    return intersection(predicted, truth) / predicted.area
+    return min(1.0, intersection(predicted, truth) / predicted.area)
 
 
 _MEASURES = {"iou": iou, "iobb": iobb}

@@ -9,7 +9,9 @@ Characteristics option (sex, age, size, weight).
 - dates (DA, DT) are shifted by a per-patient offset derived from the same keyed hash;
 - UIDs are remapped to `2.25.<128-bit keyed hash>`, so references between files stay consistent;
   the registry's own UIDs (1.2.840.10008.*: SOP classes, transfer syntaxes) are kept;
-- private tags, curves and overlay data are dropped; any person name not in the table is emptied;
+- private tags, curves, overlay data and elements of unknown meaning (VR UN) are dropped; any
+  person name not in the table is emptied;
+  sequences are cleaned item by item, at any depth;
 - pixel data is never touched. Text burned into the pixels cannot be removed here, so images that
   declare it (BurnedInAnnotation YES) or are likely to carry it (ultrasound, secondary capture,
   endoscopy photos) are flagged with a warning.
@@ -207,8 +209,7 @@ class Deidentifier:
             report.warnings.append(f"image {source}: pixels were not changed, check them by eye")
         offset = timedelta(days=report.date_offset_days)
 
-        ds.remove_private_tags()
-        ds.walk(lambda dataset, elem: self._apply(dataset, elem, report.pseudonym, offset))
+        self._clean(ds, report.pseudonym, offset)
         self._mark(ds)
         if getattr(ds, "file_meta", None) is not None:
             meta = ds.file_meta
@@ -247,15 +248,31 @@ class Deidentifier:
         ds.save_as(dst, enforce_file_format=complete)
         return report
 
+    def _clean(self, ds: Dataset, pseudonym: str, offset: timedelta) -> None:
+        """Apply the profile to every element, recursing into sequence items. Like
+        `Dataset.remove_private_tags` + `Dataset.walk` in one pass, but private and dropped elements
+        are deleted before pydicom decodes them (decoding them was two thirds of the time)."""
+        for tag in list(ds.keys()):
+            group, element = tag.group, tag.element
+            if tag.is_private or 0x5000 <= group <= 0x50FF or (
+                    0x6000 <= group <= 0x60FF and element in _OVERLAY_DATA_ELEMENTS):
+                del ds[tag]  # private data, curves, overlay bitmaps and their comments
+                continue
+            if _BY_TAG.get(int(tag)) == "X":
+                del ds[tag]
+                continue
+            elem = ds[tag]
+            self._apply(ds, elem, pseudonym, offset)
+            if tag in ds and elem.VR == "SQ":
+                for item in elem.value:
+                    self._clean(item, pseudonym, offset)
+
     def _apply(self, ds: Dataset, elem: DataElement, pseudonym: str, offset: timedelta) -> None:
         tag = int(elem.tag)
-        group, element = tag >> 16, tag & 0xFFFF
-        if 0x5000 <= group <= 0x50FF or (0x6000 <= group <= 0x60FF and element in _OVERLAY_DATA_ELEMENTS):
-            del ds[elem.tag]  # curves, overlay bitmaps and their comments
-            return
         action = _BY_TAG.get(tag)
         if action is None:  # not in the table: rules by value representation
-            action = {"UI": "U", "DA": "S", "DT": "S", "PN": "Z"}.get(elem.VR, "K")
+            # UN: an element this dictionary does not know, so nobody can say what it holds
+            action = {"UI": "U", "DA": "S", "DT": "S", "PN": "Z", "UN": "X"}.get(elem.VR, "K")
         if action == "X":
             del ds[elem.tag]
         elif action == "Z":

@@ -119,3 +119,43 @@ def order_worklist(case_ids: Sequence[str], probs, task: str, by: str = "entropy
     else:
         raise ValueError(f"unknown ordering {by!r}; choose one of {', '.join(ORDERINGS)}")
     return order_by_score(case_ids, scores)
+
+
+def order_project(project, by: str = "entropy", truth: str = "final", plugin_id: str | None = None) -> list[str]:
+    """A project's case ids in priority order, from its latest predictions (one model: `plugin_id`,
+    else the most recently used) and, for "disagreement", the labels under `truth` ("final",
+    "consensus" or a reader's name). Cases without a prediction (or, for disagreement, without a
+    label) come last in project order. Detection projects are not ordered here (no case scores)."""
+    task, classes = project.task, list(project.classes)
+    if task not in TASKS:
+        raise ValueError(f"a {task} project has no case-level probabilities to order by")
+    if plugin_id is None:
+        used = project.prediction_plugins()
+        plugin_id = used[0] if used else None
+    predictions = project.latest_predictions(plugin_id) if plugin_id else {}
+    case_ids = project.case_ids()
+    probs = np.full((len(case_ids), len(classes)), np.nan)
+    for row, case_id in enumerate(case_ids):
+        record = predictions.get(case_id)
+        if record is None:
+            continue
+        p = record.probabilities
+        if task == "binary" and classes[1] in p and classes[0] not in p:
+            p = {classes[0]: 1.0 - p[classes[1]], classes[1]: p[classes[1]]}
+        if all(c in p for c in classes):
+            probs[row] = [p[c] for c in classes]
+    scores_input = probs[:, 1] if task == "binary" else probs
+    labels = None
+    if by == "disagreement":
+        truth_by_case = project.truth(truth)
+        index = {c: i for i, c in enumerate(classes)}
+        labels = []
+        for case_id in case_ids:
+            value = truth_by_case.get(case_id)
+            if value is None:
+                labels.append(None)
+            elif task == "multilabel":
+                labels.append([1 if c in value else 0 for c in classes])
+            else:
+                labels.append(index[value])
+    return order_worklist(case_ids, scores_input, task, by, labels)

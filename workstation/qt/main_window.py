@@ -363,10 +363,7 @@ class MainWindow(QMainWindow):
         if self._job is not None:
             self._job.cancel()
             self._job.wait(5000)
-        for view in self.viewer.views.values():
-            view.close()
-        if self.viewer.volume_view is not None:
-            self.viewer.volume_view.close()
+        self.viewer.dispose()
         super().closeEvent(event)
 
 

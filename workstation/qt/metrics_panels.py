@@ -162,7 +162,8 @@ class MetricsPanel(QWidget):
     # ---- results -------------------------------------------------------------------------------
     def _on_result(self, result: LiveResult) -> None:
         self.result = result
-        self._fill(self.model_box, self.live.models(), result.plugin_id)
+        if not result.changed_cases:  # a full reload: the models may have changed too
+            self._fill(self.model_box, self.live.models(), result.plugin_id)
         ev = result.evaluation
         if isinstance(ev, MultilabelEvaluation):
             self._fill(self.label_box, ev.labels, self.label_box.currentText() or ev.labels[0])

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QGraphicsRectItem
 
 pg.setConfigOptions(antialias=True)
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-MAX_CURVE_POINTS = 4000  # a ROC/PR curve is thinned to this many vertices for drawing only
+MAX_CURVE_POINTS = 2000  # a ROC/PR curve is thinned to this many vertices for drawing only
 
 
 def thin(x: np.ndarray, y: np.ndarray, extra: np.ndarray | None = None):
@@ -39,9 +40,8 @@ class MatrixPlot(pg.PlotWidget):
         self.hideButtons()
         self.getPlotItem().invertY(True)
         self.setMenuEnabled(False)
-        self.image = pg.ImageItem()
-        self.image.setColorMap(pg.colormap.get("CET-L12"))  # white to blue
-        self.addItem(self.image)
+        self.cmap = pg.colormap.get("CET-L12")  # white to blue
+        self.cells: list[QGraphicsRectItem] = []
         self.texts: list[pg.TextItem] = []
         self.counts = np.zeros((0, 0), int)
         self.getPlotItem().setLabel("left", "truth")
@@ -53,14 +53,18 @@ class MatrixPlot(pg.PlotWidget):
         k = counts.shape[0]
         with np.errstate(invalid="ignore", divide="ignore"):
             pct = np.where(counts.sum(1, keepdims=True) > 0, counts / counts.sum(1, keepdims=True), 0.0)
-        self.image.setImage(pct.T, levels=(0, 1))  # ImageItem's default axis order is [x, y]
         if counts.shape != self.counts.shape:
-            for t in self.texts:
-                self.removeItem(t)
-            self.texts = []
+            for item in self.texts + self.cells:
+                self.removeItem(item)
+            self.texts, self.cells = [], []
             for r in range(k):
                 for c in range(k):
+                    cell = QGraphicsRectItem(c, r, 1, 1)
+                    cell.setPen(pg.mkPen("w", width=0))
+                    self.addItem(cell)
+                    self.cells.append(cell)
                     t = pg.TextItem(anchor=(0.5, 0.5))
+                    t.setTextWidth(90)  # lets the HTML centre its lines
                     t.setPos(c + 0.5, r + 0.5)
                     self.addItem(t)
                     self.texts.append(t)
@@ -71,6 +75,7 @@ class MatrixPlot(pg.PlotWidget):
         for r in range(k):
             for c in range(k):
                 t = self.texts[r * k + c]
+                self.cells[r * k + c].setBrush(pg.mkBrush(self.cmap.map(0.1 + 0.8 * pct[r, c], mode="qcolor")))
                 color = "white" if pct[r, c] > 0.6 else "black"
                 t.setHtml(f"<div style='text-align:center;color:{color};font-size:11pt'><b>{counts[r, c]}</b>"
                           f"<br>{100 * pct[r, c]:.1f}%</div>")
@@ -125,9 +130,10 @@ class CurvePlot(pg.PlotWidget):
             c = self.curves[i]
             c.setData(x, y, stepMode=None)
             if c.name() != name:
-                self.legend.removeItem(c)
                 c.opts["name"] = name
-                self.legend.addItem(c, name)
+                label = self.legend.getLabel(c)
+                if label is not None:
+                    label.setText(name)
 
     def set_points(self, xs, ys, colors=None) -> None:
         colors = colors or [PALETTE[i % len(PALETTE)] for i in range(len(xs))]

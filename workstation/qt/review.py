@@ -214,6 +214,7 @@ class ReviewController(QObject):
         self.adjudication.refresh()
         self.adjudication.show()
         self.adjudication.raise_()
+        self.adjudication.activateWindow()
 
 
 class HelpOverlay(QWidget):
@@ -286,6 +287,11 @@ class AdjudicationDialog(QDialog):
             button = QPushButton(f"{n}  {name}")
             button.clicked.connect(lambda _=False, v=name: self.decide(v))
             buttons.addWidget(button)
+            if n <= 9:  # an action, not keyPressEvent: the table would eat digits for its type-ahead search
+                action = QAction(name, self)
+                action.setShortcut(QKeySequence(str(n)))
+                action.triggered.connect(lambda _=False, v=name: self.decide(v))
+                self.addAction(action)
         open_button = QPushButton("Open case")
         open_button.clicked.connect(self._open)
         buttons.addStretch(1)
@@ -320,13 +326,6 @@ class AdjudicationDialog(QDialog):
     def selected_case(self) -> str | None:
         row = self.table.currentRow()
         return self.rows[row].case_id if 0 <= row < len(self.rows) else None
-
-    def keyPressEvent(self, event) -> None:
-        text = event.text()
-        if text.isdigit() and 1 <= int(text) <= len(self.project.classes):
-            self.decide(self.project.classes[int(text) - 1])
-            return
-        super().keyPressEvent(event)
 
     def decide(self, value) -> None:
         from workstation.core.project.readers import adjudicate

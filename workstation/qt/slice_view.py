@@ -56,6 +56,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self.offset = 0.0
         self._drag: tuple[str, float, float] | None = None
         self._fitted = False  # True until the user zooms or pans
+        self._disposed = False
         self._render_pending = False
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMinimumSize(120, 120)
@@ -106,15 +107,15 @@ class SliceView(QVTKRenderWindowInteractor):
             QTimer.singleShot(0, self.render_now)
 
     def render_now(self) -> None:
-        """Render if something changed since the last frame."""
-        if self._render_pending:
+        """Render if something changed since the last frame (a hidden view waits to be shown)."""
+        if self._render_pending and self.isVisible() and not self._disposed:
             self._render_pending = False
-            if self.isVisible():
-                self.GetRenderWindow().Render()
+            self.GetRenderWindow().Render()
 
-    def paintEvent(self, event) -> None:
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
         self._render_pending = False
-        super().paintEvent(event)
+        self.request_render()
 
     # -- state -> pipeline -------------------------------------------------------------------
     def _volume_changed(self, volume) -> None:
@@ -140,6 +141,8 @@ class SliceView(QVTKRenderWindowInteractor):
         self.actor.SetVisibility(True)
         self.cross.SetVisibility(True)
         letters = self.frame.letters()
+        if volume.kind == "2d":  # a picture's axes say nothing about the patient unless the header does
+            letters = _picture_letters(volume)
         edges = {"left": vtkCornerAnnotation.LeftEdge, "right": vtkCornerAnnotation.RightEdge,
                  "top": vtkCornerAnnotation.UpperEdge, "bottom": vtkCornerAnnotation.LowerEdge}
         for key, position in edges.items():
@@ -244,6 +247,8 @@ class SliceView(QVTKRenderWindowInteractor):
         self.request_render()
 
     def resizeEvent(self, event) -> None:
+        if self._disposed:
+            return
         super().resizeEvent(event)
         if self.grid is not None and self._fitted:
             self.reset_camera()  # still fitted: stay fitted as the pane changes shape
@@ -388,9 +393,62 @@ class SliceView(QVTKRenderWindowInteractor):
         pass
 
     def closeEvent(self, event) -> None:
+        self.dispose()
+
+    def dispose(self) -> None:
+        """Free the VTK render window now. Its X display connection closes with it; left to the
+        garbage collector, it would close after the X server of a test run has gone (exit 1)."""
+        if self._disposed:
+            return
+        self._disposed = True
+        for signal, slot in ((self.state.volume_changed, self._volume_changed),
+                             (self.state.crosshair_changed, self._crosshair_changed),
+                             (self.state.window_changed, self._window_changed),
+                             (self.state.invert_changed, self._invert_changed)):
+            signal.disconnect(slot)
         self.overlays.detach()
-        self.Finalize()
-        super().closeEvent(event)
+        release_render_window(self)
+
+    def paintEvent(self, event) -> None:
+        # the base class asks the VTK interactor to render, which does nothing until the
+        # interactor is enabled; these views use no VTK interaction, so render directly
+        self._render_pending = False
+        if not self._disposed:
+            self.GetRenderWindow().Render()
+
+
+def _picture_letters(volume) -> dict[str, str]:
+    """Edge letters of a 2D image from DICOM Patient Orientation (row, column directions), e.g.
+    ["P", "F"]: the row direction points to the screen's right, the column direction down."""
+    orientation = volume.metadata.get("PatientOrientation") or ()
+    if len(orientation) != 2:
+        return {"left": "", "right": "", "top": "", "bottom": ""}
+    opposite = {"L": "R", "R": "L", "A": "P", "P": "A", "H": "F", "F": "H", "S": "I", "I": "S"}
+    flip = lambda text: "".join(opposite.get(c, c) for c in str(text))  # noqa: E731
+    row, column = str(orientation[0]), str(orientation[1])
+    return {"right": row, "left": flip(row), "bottom": column, "top": flip(column)}
+
+
+def release_render_window(widget: QVTKRenderWindowInteractor) -> None:
+    """Finalize and drop a QVTK widget's render window so that VTK destroys it (and closes its
+    own X display connection) now. The widget must not render afterwards."""
+    window = widget._RenderWindow
+    if window is None:
+        return
+    window.Finalize()
+    for renderer in list(_iterate(window.GetRenderers())):
+        renderer.RemoveAllViewProps()
+        window.RemoveRenderer(renderer)
+    widget._Iren.SetRenderWindow(None)
+    widget._RenderWindow = None
+
+
+def _iterate(collection):
+    collection.InitTraversal()
+    item = collection.GetNextItem()
+    while item is not None:
+        yield item
+        item = collection.GetNextItem()
 
 
 def _open_lines(segments: list[np.ndarray], colours) -> "vtkPolyData":

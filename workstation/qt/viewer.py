@@ -112,7 +112,7 @@ class Viewer(QWidget):
         else:
             for n, pane in enumerate(panes):
                 self.grid.addWidget(pane, n // 2, n % 2)
-        for row in range(2):
+        for row in range(1 if len(panes) == 1 else 2):
             self.grid.setRowStretch(row, 1)
         for pane in panes:
             pane.show()
@@ -139,6 +139,13 @@ class Viewer(QWidget):
         for view in self.visible_views():
             if isinstance(view, SliceView):
                 view.center_on(point)
+
+    def dispose(self) -> None:
+        """Free every VTK render window (call when the viewer goes away)."""
+        for view in self.views.values():
+            view.dispose()
+        if self.volume_view is not None:
+            self.volume_view.dispose()
 
     def flush(self) -> None:
         """Render every view that has a change waiting, now."""

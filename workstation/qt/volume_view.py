@@ -29,6 +29,7 @@ from vtkmodules.vtkRenderingCore import (
 
 from workstation.core.overlays import SphereLayer
 from workstation.qt import display
+from workstation.qt.slice_view import release_render_window
 from workstation.qt.viewer_state import ViewerState
 
 MAX_RENDER_VOXELS = 1 << 24
@@ -80,6 +81,8 @@ class VolumeView(QVTKRenderWindowInteractor):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if self._RenderWindow is not None and not self._Iren.GetInitialized():
+            self.Initialize()  # enables the trackball interaction (and painting through it)
         QTimer.singleShot(0, self.rebuild)
 
     def _volume_changed(self, volume) -> None:
@@ -89,6 +92,8 @@ class VolumeView(QVTKRenderWindowInteractor):
 
     def rebuild(self) -> None:
         volume = self.state.volume
+        if self._RenderWindow is None:
+            return
         if volume is None or volume is self._built_for or volume.is_rgb or volume.kind == "2d":
             return
         self._built_for = volume
@@ -181,7 +186,7 @@ class VolumeView(QVTKRenderWindowInteractor):
             poly.GetPointData().AddArray(c)
         self.glyphs.SetInputData(poly)
         self.sphere_actor.SetVisibility(bool(centres))
-        if self.isVisible():
+        if self.isVisible() and self._RenderWindow is not None:
             self.GetRenderWindow().Render()
 
     def reset_camera(self) -> None:
@@ -197,5 +202,23 @@ class VolumeView(QVTKRenderWindowInteractor):
         self.maximise_requested.emit()
 
     def closeEvent(self, event) -> None:
-        self.Finalize()
-        super().closeEvent(event)
+        self.dispose()
+
+    def dispose(self) -> None:
+        if self._RenderWindow is None:
+            return
+        self.state.volume_changed.disconnect(self._volume_changed)
+        self.state.overlays.events.disconnect(self._overlays_changed)
+        for layer in self._connected_layers.values():
+            layer.events.changed.disconnect(self._overlays_changed)
+        self._connected_layers.clear()
+        self.volume_actor = self.mapper = None
+        release_render_window(self)
+
+    def paintEvent(self, event) -> None:
+        if self._RenderWindow is not None:
+            super().paintEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        if self._RenderWindow is not None:
+            super().resizeEvent(event)

@@ -172,8 +172,8 @@ class WorklistDock(QWidget):
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)
-        for column, width in ((THUMB, ROW_HEIGHT + 4), (CASE, 150), (PRED, 110), (PROB, 55), (LABEL, 110),
-                              (READER, 80), (FLAGS, 90)):
+        for column, width in ((THUMB, ROW_HEIGHT + 4), (CASE, 110), (PRED, 90), (PROB, 48), (LABEL, 95),
+                              (READER, 60), (FLAGS, 90)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 

@@ -101,54 +101,50 @@ class WorklistModel(QAbstractTableModel):
         self.endResetModel()
 
     def _load(self) -> None:
+        from workstation.core.project import snapshot
+
         p = self.project
         self.classes = p.classes
-        self.ids = p.case_ids()
+        snap = snapshot.read(p, self.plugin_id)
+        self.ids = snap.case_ids
         n = len(self.ids)
         self.row_of = {c: i for i, c in enumerate(self.ids)}
-        self.probs = np.full((n, len(self.classes)), np.nan)
-        self.n_candidates = np.zeros(n, dtype=np.int32)
-        col = {c: j for j, c in enumerate(self.classes)}
-        for case_id, record in p.latest_predictions(self.plugin_id).items():
-            i = self.row_of.get(case_id)
-            if i is None:
-                continue
-            for name, value in record.probabilities.items():
-                if name in col:
-                    self.probs[i, col[name]] = value
-            if record.candidates is not None:
-                self.n_candidates[i] = len(record.candidates)
+        self.probs = snap.probs
+        self.n_candidates = snap.n_candidates
         self.mine = [None] * n
         self.current = [None] * n
         self.current_reader = [""] * n
         self.notes = np.zeros(n, dtype=bool)
-        self._apply_labels(p.labels(tag="final") + p.labels(tag="adjudicated"))
+        self._apply_labels(snap.labels)
         self.view = np.arange(n, dtype=np.int64)
 
     def _apply_labels(self, labels, reset_rows: set[int] | None = None) -> None:
         rank: dict[int, tuple] = {}
         for i in reset_rows or ():
             self.mine[i], self.current[i], self.current_reader[i], self.notes[i] = None, None, "", False
-        for lab in labels:
-            i = self.row_of.get(lab.case_id)
+        me = self.reader
+        for case_id, reader, tag, value, note, updated_at in labels:
+            i = self.row_of.get(case_id)
             if i is None:
                 continue
-            if lab.note:
+            if note:
                 self.notes[i] = True
-            if lab.tag == "final" and lab.reader == self.reader:
-                self.mine[i] = lab.value
+            mine = tag == "final" and reader == me
+            if mine:
+                self.mine[i] = value
             # shown label: mine first, then adjudicated, then the newest final of anyone
-            key = (lab.reader == self.reader and lab.tag == "final", lab.tag == "adjudicated", lab.updated_at)
+            key = (mine, tag == "adjudicated", updated_at)
             if i not in rank or key > rank[i]:
                 rank[i] = key
-                self.current[i] = lab.value
-                self.current_reader[i] = lab.reader + (" (adjudicated)" if lab.tag == "adjudicated" else "")
+                self.current[i] = value
+                self.current_reader[i] = reader + (" (adjudicated)" if tag == "adjudicated" else "")
 
     def _on_label_changed(self, case_id: str) -> None:
         i = self.row_of.get(case_id)
         if i is None or self.project is None:
             return
-        labels = [lab for lab in self.project.labels(case_id=case_id) if lab.tag in ("final", "adjudicated")]
+        labels = [(lab.case_id, lab.reader, lab.tag, lab.value, lab.note, lab.updated_at)
+                  for lab in self.project.labels(case_id=case_id) if lab.tag in ("final", "adjudicated")]
         self._apply_labels(labels, reset_rows={i})
         row = self.view_row(case_id)
         if row is not None:

@@ -162,3 +162,35 @@ def test_unparsable_dates_are_emptied_not_kept():
     assert ds.StudyDate == ""
     assert ds.AcquisitionDateTime.endswith("072730.123456+0100")
     assert not ds.AcquisitionDateTime.startswith("20040119")
+
+
+def test_raw_dataset_without_preamble_or_meta(tmp_path, two_patients, dicom_tools):
+    a = two_patients[0]
+    ds = pydicom.dcmread(a.files[0])
+    raw = tmp_path / "raw.dcm"
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.preamble = None
+    pydicom.dcmwrite(raw, ds, implicit_vr=True, little_endian=True)
+    assert raw.read_bytes()[128:132] != b"DICM"
+    dst = tmp_path / "out.dcm"
+    Deidentifier().deidentify_file(raw, dst)
+    assert dst.read_bytes()[128:132] == b"DICM"  # written as a standard file
+    texts = dicom_tools.all_text(dst)
+    assert not [t for t in texts if a.patient_id in t or "Doe" in t]
+    np.testing.assert_array_equal(pydicom.dcmread(dst).pixel_array, pydicom.dcmread(a.files[0]).pixel_array)
+
+
+def test_file_without_a_dicom_header_is_refused(tmp_path):
+    junk = tmp_path / "junk.dcm"
+    junk.write_bytes(b"\x00" * 300 + b"Doe^Jane")
+    with pytest.raises(ValueError, match="no DICOM image header"):
+        Deidentifier().deidentify_file(junk, tmp_path / "out.dcm")
+    assert not (tmp_path / "out.dcm").exists()
+
+
+def test_unknown_public_elements_are_dropped():
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.add_new(0x00421234, "UN", b"Doe^Jane")  # a public (even group) tag no dictionary defines
+    assert any(e.VR == "UN" for e in ds)
+    Deidentifier().deidentify(ds)
+    assert not any(e.VR == "UN" for e in ds.iterall())

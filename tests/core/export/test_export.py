@@ -118,7 +118,7 @@ def test_deidentified_export_leaks_nothing_and_keeps_pixels(two_patients, tmp_pa
     assert entries == {r["case_id"] for r in rows}
 
 
-@pytest.mark.parametrize("fmt", ["csv", "monai", "imagefolder"])
+@pytest.mark.parametrize("fmt", ["csv", "monai", "imagefolder", "nifti"])
 @pytest.mark.parametrize("evil", ["../../x", "/tmp/abs-x", "a/../../../x", "..", ".hidden", "", "c:\\x\\..\\y"])
 def test_untrusted_case_ids_cannot_write_outside_out(fmt, evil, tmp_path):
     src = tmp_path / "src" / "img.dcm"
@@ -195,7 +195,7 @@ def test_full_disk_leaves_no_manifest(two_patients, tmp_path, monkeypatch):
     fresh = tmp_path / "fresh"
     with pytest.raises(ExportError, match="no space"):
         export(_cases(two_patients), fresh, _options("csv"))
-    assert not (fresh / "manifest.json").exists() and list(fresh.iterdir()) == []
+    assert not fresh.exists()  # created by the failed export, so removed again
 
 
 def test_permission_denied_while_finishing_gives_one_line(two_patients, tmp_path, monkeypatch):
@@ -233,6 +233,9 @@ def test_imagefolder_tree_from_real_2d_images(tmp_path):
         assert image.GetDimension() == 2 and image.GetPixelID() in (sitk.sitkUInt8, sitk.sitkVectorUInt8)
         assert sitk.GetArrayFromImage(image).std() > 0  # a windowed picture, not a blank
     assert result.manifest["counts"]["training"] + result.manifest["counts"]["validation"] == 4
+    flagged = result.manifest["deidentification"]["burned_in_annotation"]
+    assert len(flagged) == 2 and all("/abnormal/" in p for p in flagged)  # the US and the secondary capture
+    assert sum("burned" in w for w in result.warnings) == 2
 
 
 def test_imagefolder_refuses_3d_and_multilabel(ct_series, tmp_path):
@@ -298,7 +301,7 @@ def test_multilabel_datalist_one_hot(two_patients, tmp_path):
 def test_bad_options_are_one_line_errors(two_patients, tmp_path):
     with pytest.raises(ExportError, match="unknown format"):
         export(_cases(two_patients), tmp_path / "o", _options("zip"))
-    with pytest.raises(ValueError, match="sum to"):
+    with pytest.raises(ExportError, match="sum to"):
         export(_cases(two_patients), tmp_path / "o", _options("csv", splits=(0.5, 0.2, 0.2)))
     cases = _cases(two_patients)
     cases[1].case_id = cases[0].case_id
@@ -307,7 +310,7 @@ def test_bad_options_are_one_line_errors(two_patients, tmp_path):
     missing = [ExportCase("gone", [tmp_path / "nope.dcm"], label="normal")]
     with pytest.raises(ExportError, match="missing"):
         export(missing, tmp_path / "o2", _options("csv"))
-    assert not (tmp_path / "o2" / "manifest.json").exists()
+    assert not (tmp_path / "o2").exists()
 
 
 def test_imagefolder_keeps_plain_pictures_and_converts_when_deidentifying(tmp_path):

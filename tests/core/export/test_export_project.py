@@ -123,3 +123,13 @@ def test_detection_project_decisions_become_points_and_masks(tmp_path, ct_series
     at = lambda xyz: mask.GetPixel(mask.TransformPhysicalPointToIndex(tuple(float(v) for v in xyz)))
     assert at(hit) == 1 and at(added) == 1 and at(miss) == 0
     assert verify_manifest(out) == []
+
+
+def test_project_splits_match_the_export(project_dir, tmp_path):
+    from workstation.core.export.from_project import project_splits
+
+    with Project.open(project_dir) as project:
+        splits = project_splits(project, truth="alice", splits=(0.5, 0.5, 0.0), seed=4)
+        export_project(project, tmp_path / "out", "csv", truth="alice", splits=(0.5, 0.5, 0.0), seed=4)
+    rows = list(csv.DictReader(open(tmp_path / "out" / "cases.csv")))
+    assert {r["case_id"]: r["split"] for r in rows} == splits and len(splits) == 3

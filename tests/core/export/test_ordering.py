@@ -72,3 +72,20 @@ def test_binary_scores_bounded_and_symmetric(ps):
     # the ordering is a permutation of the ids
     ids = [str(i) for i in range(len(ps))]
     assert sorted(order_worklist(ids, p, "binary", "margin")) == sorted(ids)
+
+
+def test_order_project_from_a_real_project(tmp_path):
+    from workstation.core.project import PredictionRecord, Project
+
+    from workstation.core.ordering import order_project
+
+    with Project.create(tmp_path / "p", task="binary", classes=["normal", "pneumonia"]) as project:
+        for case_id in ("sure", "coin", "wrong", "unscored"):
+            project.add_case([str(tmp_path / f"{case_id}.png")], case_id=case_id)
+        project.add_predictions([PredictionRecord(c, {"normal": 1 - p, "pneumonia": p}, "m")
+                                 for c, p in (("sure", 0.02), ("coin", 0.55), ("wrong", 0.9))])
+        project.set_label("wrong", "normal", reader="alice")
+        project.set_label("sure", "normal", reader="alice")
+        assert order_project(project, "entropy") == ["coin", "wrong", "sure", "unscored"]
+        assert order_project(project, "margin") == ["coin", "wrong", "sure", "unscored"]
+        assert order_project(project, "disagreement", truth="alice") == ["wrong", "sure", "coin", "unscored"]

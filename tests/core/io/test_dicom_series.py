@@ -108,3 +108,15 @@ def test_progress_reaches_one_and_cancel_raises(tmp_path, series_writer):
 
     with pytest.raises(ReadCancelled):
         read(tmp_path / "s", cancel=cancel)
+
+
+def test_explicit_file_list_stacks_like_a_folder(tmp_path, series_writer):
+    paths = series_writer(tmp_path / "s", [(0.0, 0.0, 4.0 * k) for k in range(6)], pixel_offsets=list(range(6)))
+    (tmp_path / "s" / "notes.txt").write_text("x")
+    (vol,) = read(paths[:4])  # a project case may hold a subset of a folder's files
+    assert vol.size[2] == 4 and vol.spacing[2] == pytest.approx(4.0)
+    assert vol.sources == paths[:4]
+    errors: list = []
+    volumes = read([paths[0], tmp_path / "s" / "notes.txt", tmp_path / "gone.dcm"], errors=errors)
+    assert len(volumes) == 1 and volumes[0].kind == "2d"
+    assert sorted(e.path.name for e in errors) == ["gone.dcm", "notes.txt"]

@@ -201,12 +201,20 @@ def test_schema_matches_models_and_migration_head(make_project):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from workstation.core.project import store
+    from workstation.core.project.migrations import HEAD
     from workstation.core.project.models import Base
 
+    cfg = Config()
+    cfg.set_main_option("script_location", str(store.MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD
     project = make_project()
     with project.engine.connect() as conn:
         context = MigrationContext.configure(conn)
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == HEAD
         diffs = [d for d in compare_metadata(context, Base.metadata)
                  if not (isinstance(d, tuple) and d[0] in ("add_index", "remove_index"))]
     assert diffs == []

@@ -74,8 +74,7 @@ def review_window(qtbot, review_project):
     from workstation.qt import review
 
     cls, real = _host_class()
-    window = cls()
-    qtbot.addWidget(window)
+    window = cls()  # not qtbot.addWidget: pytest-qt would delete it before this fixture's teardown
     review.set_session_reader("alice")
     window.open_project(str(review_project))
     window.show()
@@ -85,5 +84,18 @@ def review_window(qtbot, review_project):
     window.worklist.table.setFocus()
     yield window
     review.set_session_reader(None)
-    if window.project is not None:
-        window.project.close()
+    project, window.project = window.project, None
+    window.project_changed.emit(None)  # docks detach from the project before the window goes
+    qtbot.wait(300)                    # let debounced panel updates run while their widgets exist
+    window.close()
+    try:
+        from workstation.qt.loader import LoadJob
+        for job in window.findChildren(LoadJob):  # image loads started by opening cases
+            job.cancel()
+            job.wait(10000)
+    except ImportError:
+        pass
+    window.deleteLater()
+    qtbot.wait(50)
+    if project is not None:
+        project.close()

@@ -20,7 +20,4 @@ def viewer(qtbot):
     widget.show()
     qtbot.waitExposed(widget)
     yield widget
-    for view in widget.views.values():
-        view.close()
-    if widget.volume_view is not None:
-        widget.volume_view.close()
+    widget.dispose()

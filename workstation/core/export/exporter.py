@@ -50,8 +50,10 @@ def export(cases: Sequence[ExportCase], out, options: ExportOptions,
     """Write `cases` to the folder `out` in `options.format`. Raises ExportError (one line) when the
     export cannot be done; then OUT holds no new manifest and no staged files."""
     options.validate()
-    options.splits = parse_ratios(options.splits) if not isinstance(options.splits, tuple) else \
-        parse_ratios(list(options.splits))
+    try:
+        options.splits = parse_ratios(options.splits)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
     ids = [c.case_id for c in cases]
     if len(set(ids)) != len(ids):
         raise ExportError("case ids repeat: " + ", ".join(sorted({i for i in ids if ids.count(i) > 1})[:5]))
@@ -88,14 +90,21 @@ def _plan(cases: Sequence[ExportCase], options: ExportOptions, deid: Deidentifie
             export_id = safe_name(export_id + "\0" + case.case_id)
         taken.add(export_id.lower())
         items.append(Item(case, export_id, patient, truth_keys(case, options)))
-    labelled = [it for it in items if it.labelled]
-    if labelled:
-        splits = grouped_stratified_split(
-            [it.case.case_id for it in labelled], [it.case.patient_id for it in labelled],
-            [it.keys for it in labelled], options.splits, options.seed)
-        for it in labelled:
-            it.split = splits[it.case.case_id]
+    splits = assign_splits(cases, options)
+    for it in items:
+        it.split = splits.get(it.case.case_id, "")
     return items
+
+
+def assign_splits(cases: Sequence[ExportCase], options: ExportOptions) -> dict[str, str]:
+    """{case_id: "training" | "validation" | "test"} for the cases with truth: patient-grouped,
+    stratified, seeded. Training uses this too, so a model trains on exactly the exported split."""
+    labelled = [(c, truth_keys(c, options)) for c in cases]
+    labelled = [(c, keys) for c, keys in labelled if keys is not None]
+    if not labelled:
+        return {}
+    return grouped_stratified_split([c.case_id for c, _ in labelled], [c.patient_id for c, _ in labelled],
+                                    [keys for _, keys in labelled], options.splits, options.seed)
 
 
 def _balance(items: Sequence[Item]) -> dict[str, int]:

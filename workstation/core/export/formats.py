@@ -43,6 +43,9 @@ def write(fmt: str, items: list["Item"], tree: OutputTree, options: ExportOption
             _nifti_case(item, tree, options, writer)
         if fmt == "monai" and options.task == "detection":
             _detection_truth(item, tree, options, writer, read_case_volume(item.case))
+    if options.task == "detection":
+        for item in chosen:
+            item.columns.setdefault("n_findings", "" if item.case.points is None else len(item.case.points))
     if fmt in ("monai", "nifti"):
         _write_datalist(chosen, tree, options)
     if options.task == "detection":
@@ -77,6 +80,7 @@ def _imagefolder_image(item: "Item", tree: OutputTree, options: ExportOptions, w
         write_png(read_case_volume(item.case), tree.path(rel), item.case.case_id)
     item.images = [rel]
     item.image_ref = rel
+    writer.check_burned_in(item.case, rel)
 
 
 def _nifti_case(item: "Item", tree: OutputTree, options: ExportOptions, writer: ImageWriter) -> None:
@@ -85,6 +89,7 @@ def _nifti_case(item: "Item", tree: OutputTree, options: ExportOptions, writer: 
     write_nifti(to_sitk(volume), tree.path(rel))
     item.images = [rel]
     item.image_ref = rel
+    writer.check_burned_in(item.case, rel)
     if options.task == "detection":
         _detection_truth(item, tree, options, writer, volume)
 

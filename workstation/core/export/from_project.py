@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .exporter import ExportResult, Progress, export
+from .exporter import ExportResult, Progress, assign_splits, export
 from .output import ExportError
 from .records import ExportCase, ExportOptions, Point
+from .splits import parse_ratios
 
 SHARED_TRUTHS = ("final", "consensus", "original")
 ACCEPTED_STATES = ("confirmed", "added")
@@ -80,3 +81,12 @@ def export_project(project, out, fmt: str, truth: str = "final", splits=(0.7, 0.
                             project=project.directory.resolve().name, label_source=source, splits=splits,
                             seed=seed, deidentify=deidentify, secret=secret, force=force)
     return export(cases, out, options, progress)
+
+
+def project_splits(project, truth: str = "final", splits=(0.7, 0.15, 0.15), seed: int = 0) -> dict[str, str]:
+    """The split of every case with truth, exactly as `export_project` with the same truth, splits
+    and seed assigns it ({case_id: "training" | "validation" | "test"})."""
+    cases, _ = cases_from_project(project, truth)
+    options = ExportOptions(format="csv", task=project.task, classes=project.classes,
+                            splits=parse_ratios(splits), seed=seed)
+    return assign_splits(cases, options)

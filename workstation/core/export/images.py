@@ -6,9 +6,10 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import SimpleITK as sitk
 
-from workstation.core.deid import Deidentifier
+from workstation.core.deid import Deidentifier, burned_in_status
 from workstation.core.volume import Volume
 
 from .output import ExportError, OutputTree, safe_name
@@ -90,6 +91,26 @@ class ImageWriter:
                 shutil.copyfile(src, dest)
             out.append(rel)
         return out
+
+
+    def check_burned_in(self, case: ExportCase, rel: str) -> None:
+        """For conversions (PNG, NIfTI): the headers go, but text in the pixels stays; warn as a
+        DICOM copy would."""
+        if self.deid is None:
+            return
+        for src in case_files(case):
+            if not is_dicom(src):
+                continue
+            try:
+                status = burned_in_status(pydicom.dcmread(src, stop_before_pixels=True))
+            except Exception:  # noqa: BLE001 — an unreadable header was already reported by the reader
+                continue
+            if status:
+                self.burned_in.append(rel)
+                what = "declares burned-in annotation" if status == "yes" else \
+                    "is of a kind that often has text burned into the pixels"
+                self.warnings.append(f"{rel}: image {what}: pixels were not changed, check them by eye")
+                return
 
 
 def read_case_volume(case: ExportCase) -> Volume:

@@ -85,6 +85,7 @@ class OutputTree:
             raise ExportError(f"{self.out} is not empty; use --force to replace the export there")
         if entries:
             self.previous = self._previous_files()
+        self._created = not self.out.exists()
         try:
             self.out.mkdir(parents=True, exist_ok=True)
             self.staging = self.out / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
@@ -148,10 +149,15 @@ class OutputTree:
         return manifest
 
     def abort(self) -> None:
+        """Remove what this export staged (and OUT itself when this export created it empty)."""
         shutil.rmtree(self.staging, ignore_errors=True)
         tmp = self.out / f"{_STAGING_PREFIX}{MANIFEST_NAME}.tmp"
-        if tmp.exists():
-            tmp.unlink()
+        try:
+            tmp.unlink(missing_ok=True)
+            if self._created and not any(self.out.iterdir()):
+                self.out.rmdir()
+        except OSError:
+            pass  # cleaning up after a failure must not hide the failure's own message
 
 
 def verify_manifest(out: str | Path) -> list[str]:

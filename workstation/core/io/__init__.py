@@ -1,8 +1,9 @@
 """Image input: files and folders into `Volume`s.
 
-    read(path, progress=None, cancel=None, errors=None) -> list[Volume]
-    read_volume(path, progress=None, cancel=None) -> Volume
+    read(path_or_files, progress=None, cancel=None, errors=None) -> list[Volume]
+    read_volume(path_or_files, progress=None, cancel=None) -> Volume
     scan(path, progress=None, cancel=None) -> ScanResult (headers only; entries have .read())
+    scan_files(files, progress=None, cancel=None) -> ScanResult
 
 `progress(fraction, message)` is called with fraction in 0..1; `cancel()` returning True stops the
 read with `ReadCancelled`. Every failure is an `ImageReadError` whose text is one line naming the
@@ -10,26 +11,33 @@ file and the reason. Safe to call from a worker thread.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from workstation.core.io.errors import ImageReadError, ReadCancelled, check_cancel
 from workstation.core.io.itk import ITK_SUFFIXES
-from workstation.core.io.scan import Entry, ScanResult, scan
+from workstation.core.io.scan import Entry, ScanResult, scan, scan_files
 from workstation.core.volume import Volume
 
-__all__ = ["read", "read_volume", "scan", "Entry", "ScanResult", "ImageReadError", "ReadCancelled", "ITK_SUFFIXES"]
+__all__ = ["read", "read_volume", "scan", "scan_files", "Entry", "ScanResult", "ImageReadError", "ReadCancelled", "ITK_SUFFIXES"]
 
 
 def read(path, progress=None, cancel=None, errors: list | None = None) -> list[Volume]:
-    """Every image or series under `path` (a file or a folder, searched recursively).
+    """Every image or series under `path`: a file, a folder (searched recursively), or a list of
+    files (DICOM files among them stack into series as in a folder).
 
     Files that cannot be read are appended to `errors` when a list is given. Without one, they are
     named in the warnings of each returned volume, and ImageReadError is raised only when nothing
     at all could be read.
     """
-    path = Path(path)
-    scan_share = 0.1 if path.is_dir() else 0.0
-    result = scan(path, _sub(progress, 0.0, scan_share), cancel)
+    if isinstance(path, (list, tuple)):  # an explicit set of files, grouped like a folder's
+        scan_share = 0.1
+        result = scan_files(path, _sub(progress, 0.0, scan_share), cancel)
+        path = _common_folder(path)
+    else:
+        path = Path(path)
+        scan_share = 0.1 if path.is_dir() else 0.0
+        result = scan(path, _sub(progress, 0.0, scan_share), cancel)
     failures = list(result.errors)
     volumes: list[Volume] = []
     total = sum(len(e.files) for e in result.entries) or 1
@@ -39,7 +47,8 @@ def read(path, progress=None, cancel=None, errors: list | None = None) -> list[V
         start = scan_share + (1 - scan_share) * done / total
         done += len(entry.files)
         try:
-            volumes.append(entry.read(_sub(progress, start, scan_share + (1 - scan_share) * done / total), cancel))
+            volumes.append(entry.read(_sub(progress, start, scan_share + (1 - scan_share) * done / total), cancel,
+                                      failures))
         except ImageReadError as exc:
             failures.append(exc)
     if errors is not None:
@@ -60,6 +69,13 @@ def read(path, progress=None, cancel=None, errors: list | None = None) -> list[V
 def read_volume(path, progress=None, cancel=None) -> Volume:
     """The first (usually only) image or series under `path`."""
     return read(path, progress, cancel)[0]
+
+
+def _common_folder(files) -> Path:
+    try:
+        return Path(os.path.commonpath([str(Path(p).resolve().parent) for p in files]))
+    except ValueError:
+        return Path(".")
 
 
 def _sub(progress, start: float, end: float):

@@ -74,8 +74,12 @@ def read_file(path: Path, progress=None, cancel=None) -> Volume:
                    [path], n, warnings, fg.window())
 
 
-def read_series(headers: list[DicomHeader], progress=None, cancel=None) -> Volume:
-    """A series of single-frame files (one group from the scanner) as one volume."""
+def read_series(headers: list[DicomHeader], progress=None, cancel=None, errors: list | None = None) -> Volume:
+    """A series of single-frame files (one group from the scanner) as one volume.
+
+    A slice that cannot be read is shown blank (the volume's minimum) so that the geometry stays
+    right; it is named in the volume's warnings and, when given, appended to `errors`. Only when
+    no slice at all can be read is the series an ImageReadError."""
     if len(headers) == 1:
         return read_file(headers[0].path, progress, cancel)
     first = headers[0]
@@ -87,25 +91,44 @@ def read_series(headers: list[DicomHeader], progress=None, cancel=None) -> Volum
     intercepts = [h.intercept for h in ordered]
     out = None
     ds0 = None
+    failed: list[tuple[int, ImageReadError]] = []
     for k, h in enumerate(ordered):
         check_cancel(cancel)
-        ds = open_dataset(h.path)
-        pixels = _decode(ds, h.path)
-        if pixels.shape[0] != 1:
-            raise ImageReadError(h.path, f"has {pixels.shape[0]} frames inside a single-frame series")
-        if out is None:
-            ds0 = ds
-            dtype = px.rescaled_dtype(pixels.dtype, header_bits(ds), slopes, intercepts, sample=pixels)
-            out = np.empty((n,) + pixels.shape[1:], dtype=dtype)
-        elif pixels.shape[1:] != out.shape[1:]:
-            raise ImageReadError(h.path, f"slice size {pixels.shape[1:]} differs from the series' {out.shape[1:]}")
+        try:
+            ds = open_dataset(h.path)
+            pixels = _decode(ds, h.path)
+            if pixels.shape[0] != 1:
+                raise ImageReadError(h.path, f"has {pixels.shape[0]} frames inside a single-frame series")
+            if out is None:
+                ds0 = ds
+                dtype = px.rescaled_dtype(pixels.dtype, header_bits(ds), slopes, intercepts, sample=pixels)
+                out = np.empty((n,) + pixels.shape[1:], dtype=dtype)
+            elif pixels.shape[1:] != out.shape[1:]:
+                raise ImageReadError(h.path, f"slice size {pixels.shape[1:]} differs from the series' {out.shape[1:]}")
+        except ImageReadError as exc:
+            failed.append((k, exc))
+            continue
         out = px.rescale_into(out, k, pixels[0], slopes[k], intercepts[k])
         if progress:
             progress((k + 1) / n, h.path.name)
+    if out is None:  # nothing readable: one error per file when the caller collects them
+        if errors is not None or len(failed) == 1:
+            (errors if errors is not None else []).extend(exc for _, exc in failed[1:])
+            raise failed[0][1]
+        raise ImageReadError(failed[0][1].path, f"{failed[0][1].reason} (and all {n - 1} other slices of its series)")
+    if failed:
+        good = np.ones(n, dtype=bool)
+        good[[k for k, _ in failed]] = False
+        blank = out[good].min()
+        for k, exc in failed:
+            out[k] = blank
+        if errors is not None:
+            errors.extend(exc for _, exc in failed)
     del ds0.PixelData  # keep the header only
     fg = px.FrameGroups(ds0)
     spacing_x, spacing_y, spacing_warning = px.pixel_spacing(ds0, fg)
     warnings = ([spacing_warning] if spacing_warning else []) + geo.warnings
+    warnings += [f"slice {k + 1} of {n} unreadable, shown blank: {exc}" for k, exc in failed]
     return _volume(ds0, out, (spacing_x, spacing_y, geo.slice_spacing), geo.origin, geo.direction,
                    [h.path for h in ordered], n, warnings, fg.window())
 
@@ -118,11 +141,13 @@ def _decode(ds: pydicom.Dataset, path: Path) -> np.ndarray:
     if not any(k in ds for k in PIXEL_KEYWORDS):
         if len(ds) == 0:
             raise ImageReadError(path, "damaged DICOM file: no data elements could be parsed (truncated?)")
-        if "Rows" in ds:
-            raise ImageReadError(path, "pixel data missing (file truncated or damaged)")
         what = getattr(ds.get("SOPClassUID"), "name", "") or "unknown SOP class"
+        if "Rows" in ds:
+            raise ImageReadError(path, f"DICOM without pixel data ({what}: the image element is missing)")
         raise ImageReadError(path, f"DICOM without pixel data ({what})")
     syntax = ds.file_meta.get("TransferSyntaxUID")
+    if syntax is not None and not syntax.is_transfer_syntax:
+        raise ImageReadError(path, f"unsupported compression: unknown transfer syntax {syntax}")
     if syntax is not None and syntax.is_compressed:
         try:
             decoder = get_decoder(syntax)

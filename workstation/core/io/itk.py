@@ -2,7 +2,6 @@
 BMP; 8/16-bit, grey or RGB). ITK already gives LPS geometry (it flips NIfTI's RAS affine)."""
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +62,7 @@ def _read_nifti(reader: sitk.ImageFileReader, path: Path, suffix: str) -> Volume
         voxels, (slope, inter) = nifti.read_voxels(path)
     except nifti.UnsupportedNifti:
         return None
-    except (OSError, EOFError, ValueError, zlib.error) as exc:
+    except Exception as exc:  # noqa: BLE001 - gzip backends (zlib, ISA-L) raise their own types
         raise ImageReadError(path, f"cannot read NIfTI file: {' '.join(str(exc).split())}") from None
     size = reader.GetSize()
     if reader.GetNumberOfComponents() != 1 or voxels.shape != tuple(size[::-1]):

@@ -23,7 +23,7 @@ class UnsupportedNifti(Exception):
 def read_voxels(path: Path) -> tuple[np.ndarray, tuple[float, float]]:
     """The stored voxels in [t,] k, j, i order (native byte order) and (scl_slope, scl_inter),
     with slope 1 and intercept 0 when the header sets no scaling."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    opener = _gzip_open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as f:
         head = f.read(348)
         if head[:4] in (b"\x1c\x02\x00\x00", b"\x00\x00\x02\x1c"):  # sizeof_hdr 540: NIfTI-2
@@ -44,6 +44,14 @@ def read_voxels(path: Path) -> tuple[np.ndarray, tuple[float, float]]:
     if not np.isfinite(slope) or slope == 0:
         slope, inter = 1.0, 0.0
     return array, (float(slope), float(inter) if np.isfinite(inter) else 0.0)
+
+
+def _gzip_open(path, mode):
+    try:
+        from isal import igzip  # ISA-L: about twice as fast as zlib at inflating
+    except ImportError:
+        return gzip.open(path, mode)
+    return igzip.open(path, mode)
 
 
 def _parse_header(head: bytes) -> dict:

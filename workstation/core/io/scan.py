@@ -28,10 +28,11 @@ class Entry:
     series_uid: str = ""
     description: str = ""
 
-    def read(self, progress=None, cancel=None) -> Volume:
+    def read(self, progress=None, cancel=None, errors: list | None = None) -> Volume:
+        """The pixels. `errors` collects files of a series that could not be read (shown blank)."""
         try:
             if self.kind == "dicom-series":
-                return dicom.read_series(self.headers, progress, cancel)
+                return dicom.read_series(self.headers, progress, cancel, errors)
             if self.kind == "dicom-file":
                 return dicom.read_file(self.files[0], progress, cancel)
             return itk.read_file(self.files[0], progress, cancel)
@@ -73,11 +74,27 @@ def scan(path, progress=None, cancel=None) -> ScanResult:
     return ScanResult([_dicom_file_entry(header)], [], [])
 
 
+def scan_files(paths, progress=None, cancel=None) -> ScanResult:
+    """Like `scan` on a folder, for an explicit list of files (e.g. the files of one project case):
+    DICOM files among them that belong together are grouped into series."""
+    files = [Path(p) for p in paths]
+    missing = [ImageReadError(f, "no such file or folder") for f in files if not os.path.lexists(f)]
+    result = _scan_list([f for f in files if os.path.lexists(f)], progress, cancel)
+    result.errors[:0] = missing
+    result.errors.extend(ImageReadError(f, f"not a {SUPPORTED} image") for f in result.skipped)
+    result.skipped = []  # named explicitly: a non-image is an error, not noise in a folder
+    return result
+
+
 def _scan_folder(folder: Path, progress, cancel) -> ScanResult:
     files: list[Path] = []
     for root, dirs, names in os.walk(folder, onerror=None):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         files.extend(Path(root, n) for n in sorted(names) if not n.startswith(".") and n.upper() not in _SKIP_NAMES)
+    return _scan_list(files, progress, cancel)
+
+
+def _scan_list(files: list[Path], progress, cancel) -> ScanResult:
     entries: list[Entry] = []
     errors: list[ImageReadError] = []
     skipped: list[Path] = []

@@ -10,8 +10,14 @@ def binary_labels(y) -> np.ndarray:
         raise ValueError(f"labels must be one-dimensional, got shape {a.shape}")
     if a.dtype == bool:
         return a
-    if a.size and not np.isin(a, (0, 1)).all():
-        bad = a[~np.isin(a, (0, 1))][0]
+    if a.size == 0:
+        return a.astype(bool)
+    if np.issubdtype(a.dtype, np.integer):
+        ok = a.min() >= 0 and a.max() <= 1
+    else:
+        ok = a.dtype != object and bool(((a == 0) | (a == 1)).all())
+    if not ok:
+        bad = a[(a != 0) & (a != 1)][0] if a.dtype != object else next(v for v in a if v not in (0, 1))
         raise ValueError(f"binary labels must be 0 or 1, found {bad!r}")
     return a.astype(bool)
 

@@ -1,7 +1,9 @@
 """LiveMetrics: keeps a project's evaluation current as labels and predictions change.
 
-It listens to the project's psygnal events, collects them for `delay` seconds (an import or an
-undo of many labels makes one recompute, not hundreds) and emits `computed(LiveResult)`. A label
+It listens to the project's psygnal events and emits `computed(LiveResult)`. The first event
+after a quiet spell is computed at once (on the scheduler's next turn); events that follow within
+`delay` seconds of a computation are collected into one (an import or an undo of many labels
+makes a few recomputes, not hundreds). A label
 change on a few cases is applied incrementally: only those cases' truth is read back (when the
 project can look up single cases), so a confirm costs milliseconds even at 100,000 cases.
 Qt-free: the caller may pass a `scheduler(delay_s, fn)` (the panels use a QTimer so that results
@@ -48,7 +50,7 @@ class LiveMetrics:
     computed = Signal(object)   # LiveResult
     failed = Signal(str)        # a one-line reason (e.g. the database went away)
 
-    def __init__(self, project, truth: str = "final", plugin_id: str | None = None, delay: float = 0.03,
+    def __init__(self, project, truth: str = "final", plugin_id: str | None = None, delay: float = 0.05,
                  scheduler: Callable[[float, Callable[[], None]], None] | None = None, ci_method: str = "delong"):
         self.project = project
         self.truth = truth
@@ -61,6 +63,9 @@ class LiveMetrics:
         self._full = True
         self._changed: set[str] = set()
         self._table = None
+        self._rows: dict[str, int] = {}  # case id -> row of self._table
+        self._predictions: dict = {}
+        self._last_flush = -1e9
         self.result: LiveResult | None = None
         self._single_case_truth = "case_ids" in inspect.signature(project.truth).parameters
         ev = project.events
@@ -105,7 +110,8 @@ class LiveMetrics:
             if self._pending:
                 return
             self._pending = True
-        self._schedule(self.delay, self.flush)
+            quiet = time.monotonic() - self._last_flush >= self.delay
+        self._schedule(0.0 if quiet else self.delay, self.flush)
 
     def flush(self) -> LiveResult | None:
         """Compute now what the collected events call for (nothing when no event is pending)."""
@@ -114,6 +120,7 @@ class LiveMetrics:
                 return None
             full, changed = self._full, frozenset(self._changed)
             self._pending, self._full, self._changed = False, False, set()
+            self._last_flush = time.monotonic()
         try:
             return self._compute(full, changed)
         except Exception as exc:  # the database may be gone or locked: say so, keep running
@@ -135,6 +142,9 @@ class LiveMetrics:
             table, changed = self.project.evaluation_table(self.truth, self.plugin_id), frozenset()
             if self.plugin_id is None:
                 self.plugin_id = table.plugin_id
+            # the project caches these; our own reference saves copying 100,000 records per label
+            self._predictions = self.project.latest_predictions(table.plugin_id) if table.plugin_id else {}
+            self._rows = {c: i for i, c in enumerate(table.case_ids)}
         else:
             table = self._patched(self._table, changed)
         self._table = table
@@ -150,21 +160,34 @@ class LiveMetrics:
         return result
 
     def _patched(self, table, changed: frozenset):
-        """The table with the truth of the changed cases read again (rows dropped, replaced or
-        added), using the project's own table builder for the new rows."""
+        """The table with the truth of the changed cases read again (rows replaced, added or
+        dropped), using the project's own table builder for the changed rows."""
         from workstation.core.project import evaluation as project_evaluation
 
         ids = sorted(changed)
         truth = self.project.truth(self.truth, case_ids=ids)
-        preds = self.project.latest_predictions(table.plugin_id) if table.plugin_id else {}
+        preds = self._predictions  # unchanged: a prediction event forces a full reload
         fresh = project_evaluation.build_table(
             ids, truth, {c: preds[c] for c in ids if c in preds}, table.task, table.classes, self.truth, table.plugin_id)
-        index = {c: i for i, c in enumerate(table.case_ids)}
-        keep = np.ones(len(table.case_ids), bool)
-        for c in ids:
-            if c in index:
-                keep[index[c]] = False
-        case_ids = [c for c, k in zip(table.case_ids, keep) if k] + list(fresh.case_ids)
-        return replace(table, case_ids=case_ids,
-                       y_true=np.concatenate([table.y_true[keep], fresh.y_true]),
-                       scores=np.concatenate([table.scores[keep], fresh.scores]), truth=self.truth)
+        rows = self._rows
+        y, scores, case_ids = table.y_true.copy(), table.scores, table.case_ids
+        new_ids, new_rows = [], []
+        for j, c in enumerate(fresh.case_ids):
+            if c in rows:
+                y[rows[c]] = fresh.y_true[j]
+            else:
+                new_ids.append(c)
+                new_rows.append(j)
+        if new_ids:
+            rows.update((c, len(case_ids) + k) for k, c in enumerate(new_ids))
+            case_ids = case_ids + new_ids
+            y = np.concatenate([y, fresh.y_true[new_rows]])
+            scores = np.concatenate([scores, fresh.scores[new_rows]])
+        gone = [rows[c] for c in ids if c in rows and c not in set(fresh.case_ids)]
+        if gone:  # a label cleared or set to a state: the case leaves the table
+            keep = np.ones(len(case_ids), bool)
+            keep[gone] = False
+            case_ids = [c for c, k in zip(case_ids, keep) if k]
+            y, scores = y[keep], scores[keep]
+            self._rows = {c: i for i, c in enumerate(case_ids)}
+        return replace(table, case_ids=case_ids, y_true=y, scores=scores, truth=self.truth)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .roc import SortedScores, sort_scores
+from .roc import SortedScores, dot, sort_scores
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,11 @@ def pr_curve(sorted_or_y, y_score=None) -> PrCurve:
     if ss.n_pos == 0:
         e = np.zeros(0)
         return PrCurve(e, e, e, math.nan, "no positive cases" if ss.n else "no cases")
-    tps = np.cumsum(ss.pos)
-    called = tps + np.cumsum(ss.neg)
+    tps = ss.cum_pos
+    called = tps + ss.cum_neg
     precision = tps / called
     recall = tps / ss.n_pos
-    ap = float(np.diff(recall, prepend=0.0) @ precision)
+    ap = dot(np.diff(recall, prepend=0.0), precision)
     return PrCurve(np.concatenate(([1.0], precision)), np.concatenate(([0.0], recall)),
                    np.concatenate(([np.inf], ss.thresholds)), ap)
 

@@ -12,19 +12,21 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.engine import Engine
 
 from .config import ProjectError
 from .models import LabelRow
 from .records import EvaluationTable, PredictionRecord
+from .store import decode_json
 from .values import canonical, is_class_label
 
 L = LabelRow.__table__
 
 
 def truth_values(engine: Engine, truth: str, task: str, classes: list[str]) -> dict[str, Any]:
-    query = select(L.c.case_id, L.c.reader, L.c.tag, L.c.value, L.c.updated_at).where(L.c.candidate_id == "")
+    query = select(L.c.case_id, L.c.reader, L.c.tag, cast(L.c.value, Text), L.c.updated_at)
+    query = query.where(L.c.candidate_id == "")
     if truth == "original":
         query = query.where(L.c.tag == "original")
     elif truth in ("final", "consensus"):
@@ -33,6 +35,7 @@ def truth_values(engine: Engine, truth: str, task: str, classes: list[str]) -> d
         query = query.where((L.c.tag == "final") & (L.c.reader == truth))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
+    rows = [(r[0], r[1], r[2], v, r[4]) for r, v in zip(rows, decode_json([r[3] for r in rows]))]
     adjudicated: dict[str, tuple[str, Any]] = {}
     newest: dict[str, tuple[str, Any]] = {}
     by_reader: dict[str, list[Any]] = defaultdict(list)

@@ -4,10 +4,11 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Text, cast, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from .config import ProjectError
+from .store import decode_json
 from .models import PredictionRow
 from .records import PredictionRecord
 
@@ -45,11 +46,15 @@ def insert_records(conn: Connection, records: Iterable[PredictionRecord]) -> int
     return len(rows)
 
 
-def _record(row) -> PredictionRecord:
-    return PredictionRecord(case_id=row.case_id, probabilities=row.probabilities, plugin_id=row.plugin_id,
-                            plugin_version=row.plugin_version, weights_sha256=row.weights_sha256,
-                            device=row.device, created_at=row.created_at, candidates=row.candidates,
-                            heatmap_path=row.heatmap_path)
+_COLUMNS = [P.c.case_id, cast(P.c.probabilities, Text), P.c.plugin_id, P.c.plugin_version, P.c.weights_sha256,
+            P.c.device, P.c.created_at, cast(P.c.candidates, Text), P.c.heatmap_path]
+
+
+def _records(rows) -> list[PredictionRecord]:
+    probabilities = decode_json([r[1] for r in rows])
+    candidates = decode_json([r[7] for r in rows])
+    return [PredictionRecord(r[0], probs, r[2], r[3], r[4], r[5], r[6], cands, r[8])
+            for r, probs, cands in zip(rows, probabilities, candidates)]
 
 
 def max_id(engine: Engine) -> int:
@@ -67,9 +72,9 @@ def latest(engine: Engine, plugin_id: str | None = None, case_id: str | None = N
         newest = newest.where(P.c.case_id == case_id)
     newest = newest.group_by(P.c.case_id, P.c.plugin_id) if per_plugin else newest.group_by(P.c.case_id)
     sub = newest.subquery()
-    query = select(P).join(sub, P.c.id == sub.c.id).order_by(P.c.id)
+    query = select(*_COLUMNS).join(sub, P.c.id == sub.c.id).order_by(P.c.id)
     with engine.connect() as conn:
-        return [_record(row) for row in conn.execute(query)]
+        return _records(conn.execute(query).all())
 
 
 def plugins(engine: Engine) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from psygnal import Signal, SignalGroup
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Text, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import config as config_mod
@@ -245,13 +245,16 @@ class Project:
 
     def labels(self, case_id: str | None = None, reader: str | None = None, tag: str | None = None,
                candidates: bool = False) -> list[Label]:
-        query = select(L.c.case_id, L.c.reader, L.c.tag, L.c.value, L.c.note, L.c.updated_at, L.c.candidate_id)
+        query = select(L.c.case_id, L.c.reader, L.c.tag, cast(L.c.value, Text), L.c.note, L.c.updated_at,
+                       L.c.candidate_id)
         query = query.where(L.c.candidate_id != "") if candidates else query.where(L.c.candidate_id == "")
         for column, wanted in ((L.c.case_id, case_id), (L.c.reader, reader), (L.c.tag, tag)):
             if wanted is not None:
                 query = query.where(column == wanted)
         with store.translated_errors(self._url), self._engine.connect() as conn:
-            return [Label(*row) for row in conn.execute(query.order_by(L.c.id))]
+            rows = conn.execute(query.order_by(L.c.id)).all()
+        values = store.decode_json([r[3] for r in rows])
+        return [Label(r[0], r[1], r[2], v, r[4], r[5], r[6]) for r, v in zip(rows, values)]
 
     def label(self, case_id: str, reader: str | None = None, tag: str = "final") -> Label | None:
         """The newest label of a case under `tag` (by `reader` when given)."""
