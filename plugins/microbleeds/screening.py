@@ -15,6 +15,7 @@ from scipy import ndimage
 WORK_SPACING = 1.0
 SIGMAS_MM = (0.8, 1.2, 1.8, 2.6)
 BIAS_SIGMA_MM = 12.0
+PATCH_SHAPE = (16, 20, 20)  # k (z), j (y), i (x) voxels of the working grid: 16 x 20 x 20 mm
 
 
 @dataclass
@@ -22,6 +23,7 @@ class WorkImage:
     """The volume on the working grid: axis-aligned LPS, numpy order [k, j, i], 1 mm."""
     array: np.ndarray      # normalised intensity: ~1 for the local tissue level
     mask: np.ndarray       # bool: the head/brain foreground
+    log: np.ndarray        # log of `array`, clipped; tissue level (0) outside the mask
     origin: np.ndarray     # world mm (x, y, z) of voxel [0, 0, 0]
     spacing: float = WORK_SPACING
 
@@ -41,6 +43,7 @@ class Screened:
     response: np.ndarray   # (n,) LoG response, descending
     diameter: np.ndarray   # (n,) mm, from the best scale
     work: WorkImage
+    kji: np.ndarray        # (n, 3) working-grid voxel of each candidate
 
 
 def to_work_grid(array: np.ndarray, spacing, origin, direction) -> tuple[np.ndarray, np.ndarray]:
@@ -94,18 +97,19 @@ def prepare(array, spacing, origin, direction) -> WorkImage:
     mask = foreground(work)
     if mask.sum() < 1000:
         raise ValueError("no head found in the image (the foreground is almost empty)")
-    return WorkImage(normalise(work, mask), mask, lo)
+    norm = normalise(work, mask)
+    # in log intensity a multiplicative signal drop (hemosiderin) stands out from tissue contrast;
+    # outside the mask is set to tissue level so the brain edge does not look like a dark blob
+    log = np.log(np.clip(np.where(mask, norm, 1.0), 0.05, None)).astype(np.float32)
+    return WorkImage(norm, mask, log, lo)
 
 
-def screen(work: WorkImage, max_candidates: int = 300, min_response: float = 0.04) -> Screened:
+def screen(work: WorkImage, max_candidates: int = 400, min_response: float = 0.04) -> Screened:
     best = np.zeros(work.array.shape, np.float32)
     scale = np.zeros(work.array.shape, np.uint8)
-    # the outside is set to tissue level so the brain edge does not look like a dark blob
-    # in log intensity a multiplicative signal drop (hemosiderin) stands out from tissue contrast
-    filled = np.log(np.clip(np.where(work.mask, work.array, 1.0), 0.05, None)).astype(np.float32)
     for n, sigma_mm in enumerate(SIGMAS_MM):
         s = sigma_mm / work.spacing
-        response = (s * s) * ndimage.gaussian_laplace(filled, s)
+        response = (s * s) * ndimage.gaussian_laplace(work.log, s)
         better = response > best
         best[better] = response[better]
         scale[better] = n
@@ -119,4 +123,14 @@ def screen(work: WorkImage, max_candidates: int = 300, min_response: float = 0.0
     sigma = np.asarray(SIGMAS_MM)[scale[tuple(kji.T)]]
     # a ball of radius r gives its strongest normalised LoG response at sigma = r / sqrt(3)
     diameter = 2.0 * np.sqrt(3.0) * sigma
-    return Screened(work.to_world(kji), values, diameter, work)
+    return Screened(work.to_world(kji), values, diameter, work, kji)
+
+
+def extract_patches(log: np.ndarray, kji: np.ndarray, shape=PATCH_SHAPE) -> np.ndarray:
+    """Patches (n, k, j, i) of the log image centred on voxel indices `kji` (zero-padded)."""
+    half = np.array(shape) // 2
+    padded = np.pad(log, [(h, h) for h in half], mode="constant")
+    out = np.empty((len(kji),) + tuple(shape), np.float32)
+    for n, (k, j, i) in enumerate(np.asarray(kji, int)):
+        out[n] = padded[k:k + shape[0], j:j + shape[1], i:i + shape[2]]
+    return out

@@ -72,3 +72,26 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
     assert "missing.json: no such file" in err and "\n" not in err
     assert main(["evaluate-boxes", str(truth), str(truth)]) == 2
     assert "no ground-truth boxes" in capsys.readouterr().err
+
+
+def test_cli_scores_a_folder_of_heat_maps(tmp_path, capsys):
+    import numpy as np
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    heat = np.zeros((40, 60), dtype=np.float32)
+    heat[10:20, 5:25] = 1.0  # region 1: x 5, y 10, w 20, h 10
+    heat[30:34, 50:54] = 0.7  # region 2, nowhere near the truth
+    np.save(maps / "img1.png.npy", heat[None])
+    np.savez(maps / "img2.png.npz", Nodule=heat, Mass=np.zeros((40, 60)))
+    truth = write(tmp_path / "truth.json", {"images": [
+        {"image_id": "img1.png", "boxes": [{"finding": "Nodule", "x": 5, "y": 10, "w": 20, "h": 10}]},
+        {"image_id": "img2.png", "boxes": [{"finding": "Nodule", "x": 0, "y": 0, "w": 10, "h": 10}]}]})
+    assert main(["evaluate-boxes", str(maps), str(truth), "--finding", "Nodule", "--json"]) == 0
+    nodule = json.loads(capsys.readouterr().out)["findings"]["Nodule"]
+    assert (nodule["images"], nodule["truth_boxes"], nodule["predicted_boxes"]) == (2, 2, 4)
+    assert nodule["iobb"]["0.9"] == {"accuracy": 0.5, "afp": 1.5, "hits": 1, "false_positives": 3}
+    assert main(["evaluate-boxes", str(tmp_path / "empty"), str(truth)]) == 2
+    (tmp_path / "empty").mkdir()
+    assert main(["evaluate-boxes", str(tmp_path / "empty"), str(truth)]) == 2
+    assert "no .npy or .npz heat maps" in capsys.readouterr().err

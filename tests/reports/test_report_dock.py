@@ -50,7 +50,7 @@ def test_report_follows_the_open_case(qtbot, window, project_dir):
 
     dock = getattr(window, "report_dock", None) or report_dock.install(window)
     window.open_project(str(project_dir))
-    with qtbot.waitSignal(window.case_opened, timeout=20000):
+    with qtbot.waitSignal(window.case_opened, timeout=20000, check_params_cb=lambda case_id: case_id == "chest"):
         window.open_case("chest")
     assert "pleural effusion" in dock.text.toPlainText()
     assert "csv:reports.csv" in dock.source.text()
@@ -59,7 +59,7 @@ def test_report_follows_the_open_case(qtbot, window, project_dir):
     summary = dock.findings.text()
     assert "Atelectasis: uncertain" in summary and "Effusion: present" in summary and "Pneumothorax: negated" in summary
     assert "No Finding: no" in summary
-    with qtbot.waitSignal(window.case_opened, timeout=20000):
+    with qtbot.waitSignal(window.case_opened, timeout=20000, check_params_cb=lambda case_id: case_id == "ct"):
         window.open_case("ct")
     assert dock.text.toPlainText() == "" and "No report" in dock.source.text()
     window.project_changed.emit(None)

@@ -20,7 +20,8 @@ def _thresholds(text: str) -> tuple[float, ...]:
 def register(subparsers) -> None:
     p = subparsers.add_parser("evaluate-boxes", help="score predicted boxes against ground-truth boxes",
                               description=__doc__)
-    p.add_argument("pred", help="predicted boxes: JSON (see docs) or CSV")
+    p.add_argument("pred", help="predicted boxes: JSON (see docs) or CSV, or a folder of heat maps "
+                                "(<image_id>.npy / .npz) to turn into boxes")
     p.add_argument("truth", help="ground-truth boxes: JSON, CSV or the NIH BBox_List_2017.csv")
     p.add_argument("--iou", type=_thresholds, default=None, metavar="T,T,...",
                    help="IoU thresholds (default 0.1,0.2,...,0.7)")
@@ -28,16 +29,25 @@ def register(subparsers) -> None:
                    help="IoBB thresholds (default 0.1,0.25,0.5,0.75,0.9)")
     p.add_argument("--all-images", action="store_true",
                    help="score every truth image for every finding, not only the images with that finding")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="heat-map folder: threshold as a fraction of each map's range (default 0.5)")
+    p.add_argument("--max-boxes", type=int, default=3, help="heat-map folder: largest regions kept per map (default 3)")
+    p.add_argument("--finding", default="", help="heat-map folder: the finding a .npy map shows")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from workstation.core import boxes
-    from workstation.core.box_files import BoxFileError, read_boxes
+    from pathlib import Path
+
+    from workstation.core.box_files import BoxFileError, boxes_from_heatmap_folder, read_boxes
 
     try:
-        predicted = read_boxes(args.pred)
+        if Path(args.pred).is_dir():
+            predicted = boxes_from_heatmap_folder(args.pred, args.threshold, args.max_boxes, args.finding)
+        else:
+            predicted = read_boxes(args.pred)
         truth = read_boxes(args.truth)
     except BoxFileError as exc:
         print(f"workstation evaluate-boxes: {exc}", file=sys.stderr)

@@ -49,8 +49,12 @@ def describe(volume) -> dict:
 
 
 def run(args) -> int:
+    import warnings
+
     from workstation.core.io import ImageReadError, ReadCancelled, read
 
+    # pydicom warns (two lines each) about harmless header oddities; stderr is for failures only
+    warnings.simplefilter("ignore")
     records, failures = [], []
     for path in args.paths:
         errors: list = []

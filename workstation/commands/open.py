@@ -66,7 +66,7 @@ def run_gui(paths, args: argparse.Namespace | None = None) -> int:
     from workstation.qt.main_window import MainWindow
 
     app = get_app()
-    window = MainWindow()
+    window = MainWindow(docks=False)  # the panels are built once the first image is on screen
     width, height = getattr(args, "size", None) or (1280, 800)
     window.resize(width, height)
     screenshot = getattr(args, "screenshot", None)
@@ -77,11 +77,14 @@ def run_gui(paths, args: argparse.Namespace | None = None) -> int:
             return
         outcome["first"] = False
         _apply_options(window, args)
+        app.processEvents()  # lay the panes out at their real size before the frame counts
         window.viewer.flush()
         if os.environ.get("WORKSTATION_TIMING"):
             print(f"workstation: first frame at {time.time():.3f}", file=sys.stderr, flush=True)
+        window.install_docks()
 
     def finished(volumes, errors) -> None:
+        window.install_docks()
         for line in errors:
             print(f"workstation open: {line}", file=sys.stderr)
         if screenshot is None:
@@ -95,15 +98,15 @@ def run_gui(paths, args: argparse.Namespace | None = None) -> int:
     window.volume_shown.connect(first_volume)
     window.load_finished.connect(finished)
     window.show()
-    image_paths = []
-    for path in paths:
-        from workstation.qt.main_window import _is_project
+    from workstation.qt.main_window import _is_project
 
-        if _is_project(path):
+    image_paths = [path for path in paths if not _is_project(path)]
+    if len(image_paths) < len(paths) or not image_paths:
+        window.install_docks()  # a project needs its panels (worklist) before it opens
+    for path in paths:
+        if path not in image_paths:
             if window.open_project(path) is None:
                 outcome["code"] = 1
-        else:
-            image_paths.append(path)
     if image_paths:
         window.load_paths(image_paths)
     elif screenshot is not None:

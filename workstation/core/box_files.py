@@ -9,6 +9,8 @@ JSON (the schema; documented in docs/readme/reports.md):
       image with no box (it matters with --all-images).
 CSV: the NIH `BBox_List_2017.csv` (`Image Index, Finding Label, Bbox [x, y, w, h]`) or any CSV with
     columns image_id, finding, x, y, w, h and optionally score.
+Heat maps: a folder of `<image_id>.npy` (one 2D map, or [1, rows, cols]; `finding` names it) or
+    `<image_id>.npz` (one array per finding, keyed by finding name) on the image's pixel grid.
 """
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .boxes import Box
+import numpy as np
+
+from .boxes import Box, boxes_from_heatmap
 
 
 class BoxFileError(ValueError):
@@ -111,3 +115,25 @@ def _from_csv(path: Path, text: str) -> dict[str, list[Box]]:
 def boxes_to_json(boxes: Mapping[str, Sequence[Box]]) -> dict:
     return {"images": [{"image_id": image_id, "boxes": [b.to_json() for b in items]}
                        for image_id, items in boxes.items()]}
+
+
+def boxes_from_heatmap_folder(folder: str | Path, threshold: float = 0.5, max_boxes: int = 3,
+                              finding: str = "") -> dict[str, list[Box]]:
+    """Boxes from every heat map in a folder (see the module notes), with `boxes_from_heatmap`."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".npy", ".npz")) if folder.is_dir() else []
+    if not files:
+        raise BoxFileError(f"{folder}: no .npy or .npz heat maps")
+    out: dict[str, list[Box]] = {}
+    for path in files:
+        try:
+            if path.suffix == ".npy":
+                maps = {finding: np.load(path, allow_pickle=False)}
+            else:
+                with np.load(path, allow_pickle=False) as data:
+                    maps = {name: data[name] for name in data.files}
+            out[path.stem] = [b for name, array in maps.items()
+                              for b in boxes_from_heatmap(array, threshold, max_boxes=max_boxes, finding=name)]
+        except (OSError, ValueError) as exc:
+            raise BoxFileError(f"{path}: {exc}".splitlines()[0]) from None
+    return out

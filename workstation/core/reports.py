@@ -91,7 +91,9 @@ def _from_csv(project, csv_path: Path, found: dict, problems: list[str]) -> None
 def _from_sr(project, found: dict, problems: list[str]) -> None:
     wanted: dict[str, list[str]] = {}  # study uid -> cases without a report
     folders: set[Path] = set()
+    images: set[str] = set()  # case images are not reports: only the other files are read
     for case in project.cases():
+        images.update(case.paths)  # stored resolved by `project add`; a miss only costs one header read
         if case.study_id and case.case_id not in found and not report_text(case):
             wanted.setdefault(case.study_id, []).append(case.case_id)
             folders.update(Path(p).parent for p in case.paths)
@@ -100,7 +102,8 @@ def _from_sr(project, found: dict, problems: list[str]) -> None:
     import pydicom
 
     for folder in sorted(folders):
-        for path in sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []:
+        others = sorted(p for p in folder.iterdir() if str(p) not in images and p.is_file()) if folder.is_dir() else []
+        for path in others:
             try:
                 head = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["Modality", "StudyInstanceUID"])
             except Exception:  # noqa: BLE001 — not DICOM: not a report either

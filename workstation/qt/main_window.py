@@ -34,7 +34,9 @@ class MainWindow(QMainWindow):
     crosshair_changed = Signal(object)    # np.ndarray (3,), world LPS mm
     load_finished = Signal(list, list)    # volumes read, error lines
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, docks: bool = True) -> None:
+        """`docks=False` leaves out the other panels until `install_docks()` (the `open` command
+        shows the first image before building them)."""
         super().__init__(parent)
         self.setWindowTitle("workstation")
         self.resize(1280, 800)
@@ -59,6 +61,15 @@ class MainWindow(QMainWindow):
         from workstation.qt.layers_dock import LayersPanel
 
         self.layers_dock = self.add_dock("Layers", LayersPanel(self.overlays), Qt.RightDockWidgetArea)
+        self.docks_installed = False
+        if docks:
+            self.install_docks()
+
+    def install_docks(self) -> None:
+        """Add the other panels (worklist, metrics, model, candidates); once."""
+        if self.docks_installed:
+            return
+        self.docks_installed = True
         from workstation.qt import docks
 
         docks.install_all(self)
@@ -145,7 +156,8 @@ class MainWindow(QMainWindow):
         try:
             project = Project.open(path)
         except Exception as exc:  # noqa: BLE001 - a bad folder must not close the window
-            self._error(f"{path}: {exc}".replace("\n", " "))
+            text = " ".join(str(exc).split())
+            self._error(text if str(path) in text else f"{path}: {text}")
             return None
         if self.project is not None and hasattr(self.project, "close"):
             self.project.close()

@@ -6,6 +6,7 @@ Other areas add tabs with `panel.add_tab(title, widget)` (the FROC tab of the de
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -26,9 +27,12 @@ TABLE_ROWS = [("sensitivity", "Sensitivity"), ("specificity", "Specificity"), ("
               ("balanced_accuracy", "Balanced accuracy"), ("f1", "F1")]
 
 
-class _GuiScheduler(QObject):
-    """Debounce timers must start on the GUI thread, whichever thread emitted the event."""
+class _Worker(QObject):
+    """Runs LiveMetrics' computations off the GUI thread and brings the results back to it.
+    Timers start on the GUI thread whichever thread emitted the project event."""
     request = Signal(float, object)
+    result = Signal(object, object)   # the LiveMetrics that computed it, LiveResult
+    failed = Signal(object, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -38,7 +42,19 @@ class _GuiScheduler(QObject):
         self.request.emit(delay, fn)
 
     def _start(self, delay: float, fn) -> None:
-        QTimer.singleShot(max(0, int(delay * 1000)), fn)
+        run = lambda: threading.Thread(target=fn, name="live-metrics", daemon=True).start()  # noqa: E731
+        QTimer.singleShot(max(0, int(delay * 1000)), run)
+
+    def attach(self, live: LiveMetrics) -> None:
+        live.computed.connect(lambda result: self._emit(self.result, live, result))
+        live.failed.connect(lambda text: self._emit(self.failed, live, text))
+
+    @staticmethod
+    def _emit(signal, live, payload) -> None:
+        try:
+            signal.emit(live, payload)  # queued to the GUI thread
+        except RuntimeError:  # the panel was deleted while this was computing
+            pass
 
 
 class MetricsPanel(QWidget):
@@ -52,7 +68,9 @@ class MetricsPanel(QWidget):
         self.result: LiveResult | None = None
         self.threshold = 0.5
         self._range = (0.0, 1.0)
-        self._scheduler = _GuiScheduler(self)
+        self._worker = _Worker(self)
+        self._worker.result.connect(self._on_result)
+        self._worker.failed.connect(self._on_failed)
         self._dirty_tabs: set[int] = set()
         self._build()
 
@@ -131,14 +149,14 @@ class MetricsPanel(QWidget):
             self.status.setText("no project open" if project is None else
                                 "detection project: see the FROC tab")
             return
-        self.live = LiveMetrics(project, scheduler=self._scheduler)
-        self.live.computed.connect(self._on_result)
-        self.live.failed.connect(lambda text: self.status.setText(text))
-        self._fill(self.truth_box, self.live.truth_choices(), "final")
+        self.live = LiveMetrics(project, scheduler=self._worker)
+        self._worker.attach(self.live)
+        self.status.setText("computing…")
         try:
-            self.live.recompute()
+            self._fill(self.truth_box, self.live.truth_choices(), "final")
         except Exception as exc:  # noqa: BLE001 - a broken database must not take the window down
             self.status.setText(f"metrics not available: {exc}")
+        self.live.reload()
 
     @staticmethod
     def _fill(box: QComboBox, items: list[str], current: str | None) -> None:
@@ -160,7 +178,13 @@ class MetricsPanel(QWidget):
             self.live.set_model(text)
 
     # ---- results -------------------------------------------------------------------------------
-    def _on_result(self, result: LiveResult) -> None:
+    def _on_failed(self, live, text: str) -> None:
+        if live is self.live:
+            self.status.setText(text)
+
+    def _on_result(self, live, result: LiveResult) -> None:
+        if live is not self.live:
+            return  # a result of the project shown before
         self.result = result
         if not result.changed_cases:  # a full reload: the models may have changed too
             self._fill(self.model_box, self.live.models(), result.plugin_id)

@@ -20,8 +20,7 @@ from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkCommonCore import vtkLookupTable
 from vtkmodules.vtkImagingCore import vtkImageReslice
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
-from vtkmodules.vtkRenderingAnnotation import vtkCornerAnnotation
-from vtkmodules.vtkRenderingCore import vtkImageActor, vtkRenderer
+from vtkmodules.vtkRenderingCore import vtkImageActor, vtkRenderer, vtkTextActor
 
 from workstation.qt import view_geometry as vg
 from workstation.qt.overlay_actors import SliceOverlays, _line_actor, cell_array, polylines, set_matrix
@@ -40,6 +39,50 @@ def _inverted_grey() -> vtkLookupTable:
         table.SetTableValue(index, g, g, g, 1.0)
     table.Build()
     return table
+
+
+class ViewText:
+    """Text in the corners and on the edges of a view, at a fixed size. (vtkCornerAnnotation
+    refits its font whenever a text changes, which costs more than the rest of a slice change.)
+    Positions as vtkCornerAnnotation numbers them."""
+
+    LowerLeft, LowerRight, UpperLeft, UpperRight, LowerEdge, RightEdge, LeftEdge, UpperEdge = range(8)
+    _PLACES = {0: (0.01, 0.01, 0, 0), 1: (0.99, 0.01, 2, 0), 2: (0.01, 0.99, 0, 2), 3: (0.99, 0.99, 2, 2),
+               4: (0.5, 0.01, 1, 0), 5: (0.99, 0.5, 2, 1), 6: (0.01, 0.5, 0, 1), 7: (0.5, 0.99, 1, 2)}
+
+    def __init__(self, renderer, size: int = 13, colour=(0.9, 0.9, 0.6)) -> None:
+        self.actors = []
+        for position in range(8):
+            x, y, horizontal, vertical = self._PLACES[position]
+            actor = vtkTextActor()
+            actor.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+            actor.GetPositionCoordinate().SetValue(x, y)
+            prop = actor.GetTextProperty()
+            prop.SetFontSize(size + (2 if position >= 4 else 0))  # edge letters a little larger
+            prop.SetColor(*colour)
+            prop.SetShadow(True)
+            prop.SetJustification(horizontal)
+            prop.SetVerticalJustification(vertical)
+            actor.SetPickable(False)
+            renderer.AddViewProp(actor)
+            self.actors.append(actor)
+        self.visible = True
+
+    def SetText(self, position: int, text: str) -> None:
+        if self.actors[position].GetInput() != text:
+            self.actors[position].SetInput(text)
+
+    def GetText(self, position: int) -> str:
+        return self.actors[position].GetInput() or ""
+
+    def ClearAllTexts(self) -> None:
+        for position in range(8):
+            self.SetText(position, "")
+
+    def SetVisibility(self, visible: bool) -> None:
+        self.visible = bool(visible)
+        for actor in self.actors:
+            actor.SetVisibility(self.visible)
 
 
 class SliceView(QVTKRenderWindowInteractor):
@@ -86,12 +129,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self.cross.GetProperty().SetOpacity(0.8)
         self.cross.SetPosition(0, 0, 2.0)
         self.renderer.AddActor(self.cross)
-        self.text = vtkCornerAnnotation()
-        self.text.SetMaximumFontSize(15)
-        self.text.SetMinimumFontSize(9)
-        self.text.GetTextProperty().SetColor(0.9, 0.9, 0.6)
-        self.text.GetTextProperty().SetShadow(True)
-        self.renderer.AddViewProp(self.text)
+        self.text = ViewText(self.renderer)
         self.overlays = SliceOverlays(self.renderer, state.overlays, self.request_render)
 
         state.volume_changed.connect(self._volume_changed)
@@ -139,12 +177,12 @@ class SliceView(QVTKRenderWindowInteractor):
         lowest = float(volume.array.min()) if not volume.is_rgb else 0.0
         self.reslice.SetBackgroundLevel(lowest)
         self.actor.SetVisibility(True)
-        self.cross.SetVisibility(True)
+        self.cross.SetVisibility(volume.kind == "3d")  # a crosshair on an X-ray only hides things
         letters = self.frame.letters()
         if volume.kind == "2d":  # a picture's axes say nothing about the patient unless the header does
             letters = _picture_letters(volume)
-        edges = {"left": vtkCornerAnnotation.LeftEdge, "right": vtkCornerAnnotation.RightEdge,
-                 "top": vtkCornerAnnotation.UpperEdge, "bottom": vtkCornerAnnotation.LowerEdge}
+        edges = {"left": ViewText.LeftEdge, "right": ViewText.RightEdge,
+                 "top": ViewText.UpperEdge, "bottom": ViewText.LowerEdge}
         for key, position in edges.items():
             self.text.SetText(position, letters[key])
         self.index = -1
@@ -168,11 +206,12 @@ class SliceView(QVTKRenderWindowInteractor):
     def _slice_text(self) -> None:
         name = self.orientation.capitalize()
         if self.state.volume.kind == "2d":
-            self.text.SetText(vtkCornerAnnotation.UpperLeft, name)
+            volume = self.state.volume
+            self.text.SetText(ViewText.UpperLeft, volume.modality or "2D")
             return
         axis = int(np.argmax(np.abs(self.frame.en)))
         position = self.offset * self.frame.en[axis]  # the plane's x, y or z
-        self.text.SetText(vtkCornerAnnotation.UpperLeft,
+        self.text.SetText(ViewText.UpperLeft,
                           f"{name}  {self.index + 1}/{self.grid.count}\n"
                           f"{'xyz'[axis]} = {position:.1f} mm")
 
@@ -219,7 +258,7 @@ class SliceView(QVTKRenderWindowInteractor):
         prop = self.actor.GetProperty()
         prop.SetColorWindow(width)
         prop.SetColorLevel(center)
-        self.text.SetText(vtkCornerAnnotation.LowerLeft, f"W {width:.0f}  L {center:.0f}")
+        self.text.SetText(ViewText.LowerLeft, f"W {width:.0f}  L {center:.0f}")
         self.request_render()
 
     def _invert_changed(self, invert: bool) -> None:
@@ -331,7 +370,7 @@ class SliceView(QVTKRenderWindowInteractor):
         pos = event.position()
         point = self.world_at(pos.x(), pos.y())
         text = self.state.readout(point)
-        self.text.SetText(vtkCornerAnnotation.LowerRight, text)
+        self.text.SetText(ViewText.LowerRight, text)
         self.state.show_readout(text)
         if self._drag is None:
             self.request_render()
@@ -358,7 +397,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self.maximise_requested.emit()
 
     def leaveEvent(self, event) -> None:
-        self.text.SetText(vtkCornerAnnotation.LowerRight, "")
+        self.text.SetText(ViewText.LowerRight, "")
         self.request_render()
 
     def wheelEvent(self, event) -> None:

@@ -108,7 +108,7 @@ class WorklistModel(QAbstractTableModel):
         snap = snapshot.read(p, self.plugin_id)
         self.ids = snap.case_ids
         n = len(self.ids)
-        self.row_of = {c: i for i, c in enumerate(self.ids)}
+        self.row_of = snap.row_of
         self.probs = snap.probs
         self.n_candidates = snap.n_candidates
         self.mine = [None] * n

@@ -81,17 +81,10 @@ def test_nothing_to_evaluate_is_explained(tmp_path):
         assert r.evaluation is None and "no model" in r.reason
 
 
-class SingleCaseTruthProject(Project):
-    """The project with a per-case truth look-up, so LiveMetrics takes its incremental path."""
-
-    def truth(self, truth="final", case_ids=None):
-        found = super().truth(truth)
-        return found if case_ids is None else {c: v for c, v in found.items() if c in set(case_ids)}
-
-
 def test_incremental_updates_equal_a_full_recompute(small_project):
-    base, y, s = small_project
-    project = SingleCaseTruthProject.open(base.directory)
+    """Label changes read back only the changed cases (Project.truth(case_ids=...)); the patched
+    table must equal a full reload."""
+    project, y, s = small_project
     live = LiveMetrics(project, scheduler=sync)
     live.recompute()
     edits = [("c031", "abnormal", "alice"), ("c002", "normal", "alice"), ("c002", "abnormal", "bob"),
@@ -109,7 +102,6 @@ def test_incremental_updates_equal_a_full_recompute(small_project):
         np.testing.assert_array_equal(inc.table.y_true[order], full.table.y_true[np.argsort(full.table.case_ids)])
         assert inc.evaluation.auc.auc == pytest.approx(full.evaluation.auc.auc)
         assert inc.evaluation.at(0.4).matrix == full.evaluation.at(0.4).matrix
-    project.close()
 
 
 def test_metrics_command(capsys, small_project):
@@ -128,3 +120,33 @@ def test_metrics_command(capsys, small_project):
     assert "no predictions from model 'nope'" in capsys.readouterr().err
     assert main(["metrics", str(project.directory)]) == 0
     assert "AUC" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("task,classes,edits", [
+    ("multiclass", ["a", "b", "c"], [("m01", "c"), ("m15", "a"), ("m02", None), ("m16", "b")]),
+    ("multilabel", ["x", "y"], [("m01", ["x", "y"]), ("m15", []), ("m02", None), ("m16", ["y"])]),
+])
+def test_incremental_updates_for_multiclass_and_multilabel(tmp_path, task, classes, edits):
+    rng = np.random.default_rng(6)
+    project = Project.create(tmp_path / task, task, classes)
+    project.add_cases([dict(paths=[f"/d/{i}.dcm"], case_id=f"m{i:02d}") for i in range(20)])
+    p = rng.dirichlet(np.ones(len(classes)), 20)
+    project.add_predictions([PredictionRecord(f"m{i:02d}", dict(zip(classes, p[i])), "model") for i in range(20)])
+    for i in range(12):
+        value = classes[i % len(classes)] if task == "multiclass" else [c for c in classes if rng.random() < 0.5]
+        project.set_label(f"m{i:02d}", value, reader="r1")
+    live = LiveMetrics(project, scheduler=sync)
+    live.recompute()
+    for case_id, value in edits:
+        if value is None:
+            project.clear_label(case_id, reader="r1")
+        else:
+            project.set_label(case_id, value, reader="r1")
+        inc = live.flush()
+        assert inc.changed_cases == {case_id}
+        full = LiveMetrics(project, scheduler=sync).recompute()
+        a, b = np.argsort(inc.table.case_ids), np.argsort(full.table.case_ids)
+        assert [inc.table.case_ids[i] for i in a] == [full.table.case_ids[i] for i in b]
+        np.testing.assert_array_equal(inc.table.y_true[a], full.table.y_true[b])
+        np.testing.assert_allclose(inc.table.scores[a], full.table.scores[b])
+    project.close()

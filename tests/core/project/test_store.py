@@ -262,3 +262,71 @@ def test_agreement_and_adjudication(make_project):
     project.set_label("k1", "b", reader="cat")
     three = agreement(project)
     assert three.method == "fleiss" and three.n_cases == 2 and len(three.pairwise) == 3
+
+
+def test_truth_for_some_cases_and_snapshot(make_project):
+    from workstation.core.project import snapshot
+
+    project = make_project("multiclass", ['cat', 'dog', 'say "hi"'])  # a quote forces the JSON fallback
+    project.add_cases([{"paths": [f"/d/{n}.png"], "case_id": n} for n in "abcd"])
+    project.add_predictions([PredictionRecord("a", {"cat": 0.6, "dog": 0.3, 'say "hi"': 0.1}, "m1"),
+                             PredictionRecord("b", {"cat": 0.2, "dog": 0.7, 'say "hi"': 0.1}, "m1"),
+                             PredictionRecord("b", {"cat": 0.1, "dog": 0.1, 'say "hi"': 0.8}, "m2")])
+    project.set_label("a", "cat", reader="r1")
+    project.set_label("b", 'say "hi"', reader="r1", note="odd")
+    project.set_label("c", "uncertain", reader="r1")
+    assert project.truth("final", case_ids=["b", "c", "zzz"]) == {"b": 'say "hi"'}
+    snap = snapshot.read(project)
+    assert snap.case_ids == ["a", "b", "c", "d"]
+    np.testing.assert_allclose(snap.probs[:2], [[0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])  # b: m2 is newest
+    assert np.isnan(snap.probs[2:]).all()
+    assert {(r[0], r[3], r[4]) for r in snap.labels} == {("a", "cat", None), ("b", 'say "hi"', "odd"),
+                                                         ("c", "uncertain", None)}
+    np.testing.assert_allclose(snapshot.read(project, "m1").probs[1], [0.2, 0.7, 0.1])
+    table = project.evaluation_table(plugin_id="m1")
+    assert table.case_ids == ["a", "b"] and table.y_true.tolist() == [0, 2]
+    project.add_case(["/d/e.png"], case_id="e")  # the cached prediction matrix notices new cases
+    project.add_predictions([PredictionRecord("e", {"cat": 1.0, "dog": 0.0, 'say "hi"': 0.0}, "m1")])
+    project.set_label("e", "dog", reader="r1")
+    assert project.evaluation_table(plugin_id="m1").case_ids == ["a", "b", "e"]
+
+
+def test_old_database_is_migrated_on_open(tmp_path, new_db_url):
+    """A project made by the first schema version (0001) opens: migrated to HEAD, data intact,
+    and predictions stored before `scores` existed are read from their JSON."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from workstation.core.project import config as config_mod
+    from workstation.core.project import snapshot, store
+    from workstation.core.project.migrations import HEAD
+
+    directory = tmp_path / "old"
+    directory.mkdir()
+    cfg_file = config_mod.ProjectConfig(task="binary", classes=["no", "yes"], db_url=new_db_url())
+    url = config_mod.database_url(directory, cfg_file)
+    engine = create_engine(url)
+    alembic_cfg = Config()
+    alembic_cfg.set_main_option("script_location", str(store.MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        alembic_cfg.attributes["connection"] = conn
+        command.upgrade(alembic_cfg, "0001")
+        conn.execute(text("INSERT INTO cases (case_id, paths, metadata, added_at) "
+                          "VALUES ('a', '[\"/d/a.png\"]', '{}', 'then')"))
+        conn.execute(text("INSERT INTO predictions (case_id, plugin_id, plugin_version, weights_sha256, device, "
+                          "created_at, probabilities) VALUES ('a', 'm', '1', '', 'cpu', 'then', "
+                          "'{\"yes\": 0.25, \"no\": 0.75}')"))
+    engine.dispose()
+    config_mod.save(directory, cfg_file)
+
+    project = Project.open(directory)
+    with project.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+    np.testing.assert_allclose(snapshot.read(project).probs, [[0.75, 0.25]])
+    project.add_case(["/d/b.png"], case_id="b")
+    project.add_predictions([PredictionRecord("b", {"no": 0.4, "yes": 0.6}, "m")])
+    np.testing.assert_allclose(snapshot.read(project).probs, [[0.75, 0.25], [0.4, 0.6]])
+    project.set_label("a", "no", reader="r")
+    assert project.evaluation_table().y_true.tolist() == [0]
+    project.close()

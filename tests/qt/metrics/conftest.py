@@ -50,3 +50,48 @@ def multilabel_project(tmp_path):
         project.set_label(f"l{i:03d}", [c for c, v in zip(classes, Y[i]) if v], reader="alice")
     yield project, Y, S
     project.close()
+
+
+@pytest.fixture
+def review_window(qtbot, tmp_path):
+    """The real main window (worklist, review keys and the metrics dock installed by the window
+    itself) on a binary project of eight real DICOM images with predictions; four labelled."""
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    from workstation.qt import review
+    from workstation.qt.main_window import MainWindow
+
+    project = Project.create(tmp_path / "proj", "binary", ["normal", "abnormal"])
+    names = ["RG1_UNCR.dcm", "CT_small.dcm", "MR_small.dcm", "CT_small.dcm"] * 2
+    for i, name in enumerate(names):
+        target = tmp_path / "images" / f"r{i}.dcm"
+        target.parent.mkdir(exist_ok=True)
+        shutil.copy(get_testdata_file(name), target)
+        project.add_case([str(target)], case_id=f"r{i}")
+    p_abnormal = [0.9, 0.2, 0.3, 0.6, 0.8, 0.15, 0.4, 0.7]
+    project.add_predictions([PredictionRecord(f"r{i}", {"normal": 1 - p, "abnormal": p}, "densenet2d")
+                             for i, p in enumerate(p_abnormal)])
+    for i, value in enumerate(["abnormal", "normal", "abnormal", "normal"]):
+        project.set_label(f"r{i + 4}", value, reader="bob")
+    project.close()
+    window = MainWindow()
+    review.set_session_reader("alice")
+    window.open_project(str(tmp_path / "proj"))
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    review.set_session_reader(None)
+    opened, window.project = window.project, None
+    window.project_changed.emit(None)
+    qtbot.wait(200)
+    window.close()
+    from workstation.qt.loader import LoadJob
+    for job in window.findChildren(LoadJob):
+        job.cancel()
+        job.wait(10000)
+    window.deleteLater()
+    qtbot.wait(50)
+    if opened is not None:
+        opened.close()

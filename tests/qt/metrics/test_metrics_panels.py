@@ -20,6 +20,12 @@ def panel(qtbot):
     return p
 
 
+def show(qtbot, panel, project):
+    """Open a project in the panel; its first computation runs on a worker thread."""
+    with qtbot.waitSignal(panel.redrawn, timeout=5000):
+        panel.set_project(project)
+
+
 def matrix_of(panel):
     return panel.matrix.counts.tolist()
 
@@ -31,7 +37,7 @@ def roc_data(panel):
 
 def test_confirming_a_label_changes_the_matrix_and_the_roc_curve(qtbot, panel, binary_project):
     project, y, s = binary_project
-    panel.set_project(project)
+    show(qtbot, panel, project)
     assert matrix_of(panel) == skm.confusion_matrix(y[:20], s[:20] >= 0.5).tolist()
     x0, y0 = roc_data(panel)
     # a reader confirms an unlabelled case as abnormal: the positive row gains one case
@@ -58,7 +64,7 @@ def test_confirming_a_label_changes_the_matrix_and_the_roc_curve(qtbot, panel, b
 
 def test_threshold_updates_matrix_table_and_operating_point(qtbot, panel, binary_project):
     project, y, s = binary_project
-    panel.set_project(project)
+    show(qtbot, panel, project)
     panel.slider.setValue(300)  # 0.3 on a [0, 1] score range
     assert panel.threshold == pytest.approx(0.3)
     assert panel.spin.value() == pytest.approx(0.3)
@@ -107,7 +113,8 @@ def test_clicking_a_cell_filters_the_worklist(qtbot, binary_project):
     panel = install(window)
     assert window.docks[0][0] == "Metrics" and window.metrics_panel is panel
     window.project = project
-    window.project_changed.emit(project)
+    with qtbot.waitSignal(panel.redrawn, timeout=5000):
+        window.project_changed.emit(project)
     assert panel.result is not None
     with qtbot.waitSignal(panel.cases_selected) as sig:
         panel.matrix.click_cell(QPointF(0.5, 1.5))  # truth positive, predicted negative
@@ -122,7 +129,7 @@ def test_truth_and_model_selectors(qtbot, panel, binary_project):
     from workstation.core.project import PredictionRecord
 
     project.set_label("c001", "abnormal", reader="bob")
-    panel.set_project(project)
+    show(qtbot, panel, project)
     assert [panel.truth_box.itemText(i) for i in range(panel.truth_box.count())][:3] == ["final", "consensus", "alice"]
     with qtbot.waitSignal(panel.redrawn, timeout=3000):
         panel.truth_box.setCurrentText("bob")
@@ -140,7 +147,7 @@ def test_truth_and_model_selectors(qtbot, panel, binary_project):
 
 def test_multiclass_shows_kxk_and_one_vs_rest_curves(qtbot, panel, multiclass_project):
     project, y, p = multiclass_project
-    panel.set_project(project)
+    show(qtbot, panel, project)
     assert matrix_of(panel) == skm.confusion_matrix(y, p.argmax(1)).tolist()
     assert len(panel.roc.curves) == 3 and not panel.slider.isEnabled()
     assert panel.roc.curves[1].name().startswith("benign AUC")
@@ -154,7 +161,7 @@ def test_multiclass_shows_kxk_and_one_vs_rest_curves(qtbot, panel, multiclass_pr
 
 def test_multilabel_label_selector(qtbot, panel, multilabel_project):
     project, Y, S = multilabel_project
-    panel.set_project(project)
+    show(qtbot, panel, project)
     assert panel.label_box.isVisibleTo(panel) and panel.label_box.count() == 2
     assert matrix_of(panel) == skm.confusion_matrix(Y[:, 0], S[:, 0] >= 0.5).tolist()
     panel.label_box.setCurrentIndex(1)
@@ -170,7 +177,7 @@ def test_tabs_and_empty_projects(qtbot, panel, tmp_path):
     assert panel.add_tab("FROC", QWidget()) == 3
     with Project.create(tmp_path / "e", "binary", ["a", "b"]) as project:
         project.add_case(["/x.dcm"], case_id="x")
-        panel.set_project(project)
+        show(qtbot, panel, project)
         assert "no model" in panel.status.text()
         panel.set_project(None)
         assert panel.status.text() == "no project open"

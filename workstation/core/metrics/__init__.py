@@ -1,2 +1,32 @@
-"""Evaluation metrics (Qt-free): binary, multi-class and multi-label confusion matrices, ROC/AUC
-with DeLong intervals, PR curves, calibration, operating points and reader agreement."""
+"""Evaluation metrics (Qt-free): binary, multi-class and multi-label confusion matrices and rates
+with Wilson intervals, ROC/AUC with DeLong or bootstrap intervals, the paired DeLong test, PR
+curves, calibration, operating points and reader agreement (Cohen's and Fleiss' kappa).
+
+    from workstation.core.metrics import BinaryEvaluation, report
+    ev = BinaryEvaluation(y_true, scores)          # sorts once
+    ev.auc.auc, ev.auc.ci, ev.roc.fpr, ev.at(0.3).rates["sensitivity"]
+    report(ev, threshold=0.5)                      # the JSON of `workstation evaluate`
+
+`live.LiveMetrics` keeps a project's evaluation current; `agreement` holds the kappas.
+"""
+from .agreement import Kappa, cohen_kappa, cohen_kappa_table, fleiss_kappa, ratings_to_table
+from .binary import DEFAULT_THRESHOLD, AtThreshold, BinaryEvaluation
+from .calibration import Reliability, expected_calibration_error, reliability
+from .confusion import binary_confusion, confusion_matrix, rates, wilson_interval
+from .multiclass import MulticlassEvaluation, hand_till
+from .multilabel import MultilabelEvaluation
+from .operating import OperatingPoint, at_sensitivity, at_specificity, youden
+from .pr import PrCurve, average_precision, pr_curve
+from .report import report
+from .roc import AucResult, PairedTest, RocCurve, auc, auc_with_ci, bootstrap, delong, delong_paired, roc_curve, sort_scores
+from .tables import evaluate, evaluate_table
+
+__all__ = [
+    "Kappa", "cohen_kappa", "cohen_kappa_table", "fleiss_kappa", "ratings_to_table",
+    "DEFAULT_THRESHOLD", "AtThreshold", "BinaryEvaluation", "Reliability", "expected_calibration_error",
+    "reliability", "binary_confusion", "confusion_matrix", "rates", "wilson_interval", "MulticlassEvaluation",
+    "hand_till", "MultilabelEvaluation", "OperatingPoint", "at_sensitivity", "at_specificity", "youden",
+    "PrCurve", "average_precision", "pr_curve", "report", "AucResult", "PairedTest", "RocCurve", "auc",
+    "auc_with_ci", "bootstrap", "delong", "delong_paired", "roc_curve", "sort_scores", "evaluate",
+    "evaluate_table",
+]

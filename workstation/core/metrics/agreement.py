@@ -10,7 +10,6 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
 WEIGHTINGS = (None, "linear", "quadratic")
 
@@ -108,7 +107,7 @@ def _finish(kappa, var, var0, n, po, pe) -> Kappa:
     se = math.sqrt(max(float(var), 0.0))
     se0 = math.sqrt(max(float(var0), 0.0))
     z = kappa / se0 if se0 > 0 else math.nan
-    p = float(2 * stats.norm.sf(abs(z))) if not math.isnan(z) else math.nan
+    p = math.erfc(abs(z) / math.sqrt(2)) if not math.isnan(z) else math.nan
     h = 1.959963984540054 * se
     return Kappa(float(kappa), se, se0, (kappa - h, kappa + h), z, p, n, float(po), float(pe))
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from statistics import NormalDist
 
 Z95 = 1.959963984540054
 
@@ -28,7 +28,7 @@ def _div(a, b):
 def wilson_interval(k, n, confidence: float = 0.95):
     """Wilson score interval for k successes of n (vectorised); NaN where n == 0."""
     k, n = np.asarray(k, float), np.asarray(n, float)
-    z = Z95 if confidence == 0.95 else stats.norm.ppf(0.5 + confidence / 2)
+    z = Z95 if confidence == 0.95 else NormalDist().inv_cdf(0.5 + confidence / 2)
     safe = np.where(n > 0, n, 1)
     p = k / safe
     centre = (p + z * z / (2 * safe)) / (1 + z * z / safe)

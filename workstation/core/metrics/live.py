@@ -6,8 +6,10 @@ after a quiet spell is computed at once (on the scheduler's next turn); events t
 makes a few recomputes, not hundreds). A label
 change on a few cases is applied incrementally: only those cases' truth is read back (when the
 project can look up single cases), so a confirm costs milliseconds even at 100,000 cases.
-Qt-free: the caller may pass a `scheduler(delay_s, fn)` (the panels use a QTimer so that results
-arrive on the GUI thread); the default runs `fn` on a threading.Timer.
+Qt-free: the caller may pass a `scheduler(delay_s, fn)`; the default runs `fn` on a
+threading.Timer. `fn` may run on any thread (the panels run it on a worker thread, so that a full
+reload of 100,000 cases never freezes the window); computations never overlap, and the curves,
+AUC and its interval are computed before `computed` is emitted.
 """
 from __future__ import annotations
 
@@ -59,12 +61,12 @@ class LiveMetrics:
         self.ci_method = ci_method
         self._schedule = scheduler or _timer_scheduler
         self._lock = threading.Lock()
+        self._compute_lock = threading.Lock()  # one computation at a time, whichever thread
         self._pending = False
         self._full = True
         self._changed: set[str] = set()
         self._table = None
         self._rows: dict[str, int] = {}  # case id -> row of self._table
-        self._predictions: dict = {}
         self._last_flush = -1e9
         self.result: LiveResult | None = None
         self._single_case_truth = "case_ids" in inspect.signature(project.truth).parameters
@@ -80,6 +82,10 @@ class LiveMetrics:
             sig.disconnect(slot)
 
     # ---- what to compute -----------------------------------------------------------------------
+    def reload(self) -> None:
+        """Schedule a full reload (what a project or model switch needs)."""
+        self._on_reload()
+
     def set_truth(self, truth: str) -> None:
         self.truth = truth
         self._on_reload()
@@ -137,13 +143,15 @@ class LiveMetrics:
 
     # ---- computing -----------------------------------------------------------------------------
     def _compute(self, full: bool, changed: frozenset) -> LiveResult:
+        with self._compute_lock:
+            return self._compute_locked(full, changed)
+
+    def _compute_locked(self, full: bool, changed: frozenset) -> LiveResult:
         start = time.perf_counter()
         if full or self._table is None or not self._single_case_truth or len(changed) > INCREMENTAL_LIMIT:
             table, changed = self.project.evaluation_table(self.truth, self.plugin_id), frozenset()
             if self.plugin_id is None:
                 self.plugin_id = table.plugin_id
-            # the project caches these; our own reference saves copying 100,000 records per label
-            self._predictions = self.project.latest_predictions(table.plugin_id) if table.plugin_id else {}
             self._rows = {c: i for i, c in enumerate(table.case_ids)}
         else:
             table = self._patched(self._table, changed)
@@ -153,41 +161,81 @@ class LiveMetrics:
                       else f"no case has both a {self.truth} label and a prediction")
             ev = None
         else:
-            reason, ev = None, evaluate_table(table, self.ci_method)
+            reason, ev = None, warm(evaluate_table(table, self.ci_method))
         result = LiveResult(table, ev, self.truth, table.plugin_id, reason, time.perf_counter() - start, changed)
         self.result = result
         self.computed.emit(result)
         return result
 
     def _patched(self, table, changed: frozenset):
-        """The table with the truth of the changed cases read again (rows replaced, added or
-        dropped), using the project's own table builder for the changed rows."""
-        from workstation.core.project import evaluation as project_evaluation
-
+        """The table with the truth of the changed cases read again: rows replaced, added (with
+        the case's newest prediction of the table's model) or dropped (label cleared or a state)."""
         ids = sorted(changed)
         truth = self.project.truth(self.truth, case_ids=ids)
-        preds = self._predictions  # unchanged: a prediction event forces a full reload
-        fresh = project_evaluation.build_table(
-            ids, truth, {c: preds[c] for c in ids if c in preds}, table.task, table.classes, self.truth, table.plugin_id)
         rows = self._rows
         y, scores, case_ids = table.y_true.copy(), table.scores, table.case_ids
-        new_ids, new_rows = [], []
-        for j, c in enumerate(fresh.case_ids):
-            if c in rows:
-                y[rows[c]] = fresh.y_true[j]
+        new_ids, new_y, new_scores, gone = [], [], [], []
+        for c in ids:
+            value = truth.get(c)
+            if value is None:
+                if c in rows:
+                    gone.append(rows[c])
+            elif c in rows:
+                y[rows[c]] = encode_truth(value, table.task, table.classes)
             else:
-                new_ids.append(c)
-                new_rows.append(j)
+                row = self._score_row(c, table)
+                if row is not None:
+                    new_ids.append(c)
+                    new_y.append(encode_truth(value, table.task, table.classes))
+                    new_scores.append(row)
         if new_ids:
             rows.update((c, len(case_ids) + k) for k, c in enumerate(new_ids))
             case_ids = case_ids + new_ids
-            y = np.concatenate([y, fresh.y_true[new_rows]])
-            scores = np.concatenate([scores, fresh.scores[new_rows]])
-        gone = [rows[c] for c in ids if c in rows and c not in set(fresh.case_ids)]
-        if gone:  # a label cleared or set to a state: the case leaves the table
+            y = np.concatenate([y, np.asarray(new_y, dtype=y.dtype).reshape((-1,) + y.shape[1:])])
+            scores = np.concatenate([scores, np.asarray(new_scores, dtype=float)])
+        if gone:
             keep = np.ones(len(case_ids), bool)
             keep[gone] = False
             case_ids = [c for c, k in zip(case_ids, keep) if k]
             y, scores = y[keep], scores[keep]
             self._rows = {c: i for i, c in enumerate(case_ids)}
         return replace(table, case_ids=case_ids, y_true=y, scores=scores, truth=self.truth)
+
+    def _score_row(self, case_id: str, table) -> list[float] | None:
+        """The newest prediction of the table's model for one case, in class order."""
+        if table.plugin_id is None:
+            return None
+        record = next((r for r in self.project.prediction_history(case_id) if r.plugin_id == table.plugin_id), None)
+        return None if record is None else score_row(record.probabilities, table.task, table.classes)
+
+
+def warm(ev):
+    """Compute what the panels draw (curves, AUC with its interval, calibration) here, on the
+    computing thread, rather than lazily while drawing."""
+    for b in getattr(ev, "per_class", None) or getattr(ev, "per_label", None) or [ev]:
+        b.roc, b.auc, b.pr, b.calibration, b.operating_points  # noqa: B018 (cached properties)
+    if hasattr(ev, "auc_averages"):
+        ev.auc_averages  # noqa: B018
+    if hasattr(ev, "matrix"):
+        ev.matrix, ev.calibration  # noqa: B018
+    return ev
+
+
+def encode_truth(value, task: str, classes: list[str]):
+    """A project truth value as a table row: the class index, or 0/1 per class (multi-label)."""
+    if task == "multilabel":
+        chosen = set(value)
+        return [1 if c in chosen else 0 for c in classes]
+    return classes.index(value)
+
+
+def score_row(probabilities: dict, task: str, classes: list[str]) -> list[float] | None:
+    """Class probabilities in class order; a binary model may give the positive class only."""
+    if all(c in probabilities for c in classes):
+        row = [float(probabilities[c]) for c in classes]
+    elif task == "binary" and classes[1] in probabilities:
+        p = float(probabilities[classes[1]])
+        row = [1.0 - p, p]
+    else:
+        return None
+    return row if all(np.isfinite(row)) else None

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from statistics import NormalDist
 
 from . import _inputs
 
@@ -146,7 +146,7 @@ def delong(ss: SortedScores, confidence: float = 0.95) -> AucResult:
     s10 = dot(ss.pos, (v10 - a) ** 2) / (ss.n_pos - 1)
     s01 = dot(ss.neg, (v01 - a) ** 2) / (ss.n_neg - 1)
     se = math.sqrt(s10 / ss.n_pos + s01 / ss.n_neg)
-    z = Z95 if confidence == 0.95 else float(stats.norm.ppf(0.5 + confidence / 2))
+    z = Z95 if confidence == 0.95 else float(NormalDist().inv_cdf(0.5 + confidence / 2))
     return AucResult(a, (max(0.0, a - z * se), min(1.0, a + z * se)), se, "delong", ss.n_pos, ss.n_neg)
 
 
@@ -220,4 +220,4 @@ def delong_paired(y_true, score1, score2) -> PairedTest:
     se = math.sqrt(var)
     z = d / se
     return PairedTest(float(a1), float(a2), d, se, (d - Z95 * se, d + Z95 * se), z,
-                      float(2 * stats.norm.sf(abs(z))), corr)
+                      math.erfc(abs(z) / math.sqrt(2)), corr)

@@ -9,32 +9,38 @@ States (uncertain, not assessable) and structured labels are never truth.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
-from sqlalchemy import Text, cast, select
 from sqlalchemy.engine import Engine
 
-from .config import ProjectError
-from .models import LabelRow
-from .records import EvaluationTable, PredictionRecord
-from .store import decode_json
+from .records import EvaluationTable
+from .store import decode_json, raw_rows
 from .values import canonical, is_class_label
 
-L = LabelRow.__table__
 
 
-def truth_values(engine: Engine, truth: str, task: str, classes: list[str]) -> dict[str, Any]:
-    query = select(L.c.case_id, L.c.reader, L.c.tag, cast(L.c.value, Text), L.c.updated_at)
-    query = query.where(L.c.candidate_id == "")
+def truth_values(engine: Engine, truth: str, task: str, classes: list[str],
+                 case_ids: Iterable[str] | None = None) -> dict[str, Any]:
+    """{case_id: truth value} (all cases, or only `case_ids`: the live metrics' one-case update)."""
+    sql = "SELECT case_id, reader, tag, CAST(value AS TEXT), updated_at FROM labels WHERE candidate_id = ''"
+    params: tuple = ()
     if truth == "original":
-        query = query.where(L.c.tag == "original")
+        sql += " AND tag = 'original'"
     elif truth in ("final", "consensus"):
-        query = query.where(L.c.tag.in_(("final", "adjudicated")))
+        sql += " AND tag IN ('final', 'adjudicated')"
     else:
-        query = query.where((L.c.tag == "final") & (L.c.reader == truth))
+        sql += " AND tag = 'final' AND reader = {p}"
+        params = (truth,)
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
+        if case_ids is None:
+            rows = raw_rows(conn, sql, params)
+        else:
+            wanted, rows = list(dict.fromkeys(case_ids)), []
+            for start in range(0, len(wanted), 500):
+                chunk = tuple(wanted[start:start + 500])
+                rows += raw_rows(conn, sql + " AND case_id IN (" + ", ".join("{p}" for _ in chunk) + ")",
+                                 params + chunk)
     rows = [(r[0], r[1], r[2], v, r[4]) for r, v in zip(rows, decode_json([r[3] for r in rows]))]
     adjudicated: dict[str, tuple[str, Any]] = {}
     newest: dict[str, tuple[str, Any]] = {}
@@ -60,32 +66,28 @@ def truth_values(engine: Engine, truth: str, task: str, classes: list[str]) -> d
     return {c: v for c, v in result.items() if is_class_label(v, task, classes)}
 
 
-def build_table(case_order: list[str], truth_by_case: dict[str, Any], predictions: dict[str, PredictionRecord],
-                task: str, classes: list[str], truth: str, plugin_id: str | None) -> EvaluationTable:
-    if task == "detection":
-        raise ProjectError("detection projects are scored per candidate (FROC), not with an evaluation table")
-    index = {c: i for i, c in enumerate(classes)}
-    ids, y, scores = [], [], []
-    for case_id in case_order:
-        value = truth_by_case.get(case_id)
-        record = predictions.get(case_id)
-        if value is None or record is None:
-            continue
-        probs = record.probabilities
-        if any(c not in probs for c in classes):
-            if task == "binary" and classes[1] in probs:
-                probs = {classes[0]: 1.0 - probs[classes[1]], classes[1]: probs[classes[1]]}
-            else:
-                continue
-        ids.append(case_id)
-        scores.append([probs[c] for c in classes])
-        if task == "multilabel":
-            chosen = set(value)
-            y.append([1 if c in chosen else 0 for c in classes])
-        else:
-            y.append(index[value])
+def build_table(matrix, truth_by_case: dict[str, Any], task: str, classes: list[str], truth: str,
+                plugin_id: str | None) -> EvaluationTable:
+    """Rows for the cases with both a truth and a prediction, in project case order. `matrix` is a
+    snapshot.PredictionMatrix (None: no predictions)."""
     k = len(classes)
+    if matrix is None or not truth_by_case:
+        return EvaluationTable([], np.zeros((0, k) if task == "multilabel" else 0, dtype=int), np.zeros((0, k)),
+                               list(classes), task, truth, plugin_id)
+    probs = matrix.probs
+    if task == "binary":  # a plugin may give only the positive class
+        probs = probs.copy()
+        only_positive = np.isnan(probs[:, 0]) & ~np.isnan(probs[:, 1])
+        probs[only_positive, 0] = 1.0 - probs[only_positive, 1]
+    complete = matrix.has_prediction & ~np.isnan(probs).any(axis=1)
+    rows = sorted(matrix.row_of[c] for c in truth_by_case if c in matrix.row_of)
+    rows = [i for i in rows if complete[i]]
+    ids = [matrix.case_ids[i] for i in rows]
+    if task == "multilabel":
+        y = [[1 if c in set(truth_by_case[case_id]) else 0 for c in classes] for case_id in ids]
+    else:
+        index = {c: j for j, c in enumerate(classes)}
+        y = [index[truth_by_case[case_id]] for case_id in ids]
     y_arr = np.asarray(y, dtype=int).reshape((-1, k) if task == "multilabel" else (-1,))
-    s_arr = np.asarray(scores, dtype=float).reshape(-1, k)
-    return EvaluationTable(case_ids=ids, y_true=y_arr, scores=s_arr, classes=list(classes), task=task,
-                           truth=truth, plugin_id=plugin_id)
+    return EvaluationTable(case_ids=ids, y_true=y_arr, scores=probs[rows].reshape(-1, k), classes=list(classes),
+                           task=task, truth=truth, plugin_id=plugin_id)

@@ -68,4 +68,5 @@ class PredictionRow(Base):
     candidates: Mapped[list | None] = mapped_column(JSON)
     heatmap_path: Mapped[str | None] = mapped_column(Text)
     top_score: Mapped[float | None] = mapped_column(Float)
+    scores: Mapped[str | None] = mapped_column(Text)  # "p1,p2,..." in project class order (migration 0002)
     __table_args__ = (Index("ix_predictions_case_plugin", "case_id", "plugin_id", "id"),)

@@ -31,16 +31,18 @@ def check(record: PredictionRecord, task: str, classes: list[str]) -> None:
         raise ProjectError(f"{record.case_id}: a prediction needs a plugin_id")
 
 
-def insert_records(conn: Connection, records: Iterable[PredictionRecord]) -> int:
+def insert_records(conn: Connection, records: Iterable[PredictionRecord], classes: list[str]) -> int:
     rows = []
     for r in records:
+        scores = ",".join(repr(float(r.probabilities[c])) if c in r.probabilities else "nan" for c in classes)
         top = max(r.probabilities.values()) if r.probabilities else None
         if r.candidates:
             top = max((float(c.get("score", 0.0)) for c in r.candidates), default=top)
         rows.append({"case_id": r.case_id, "plugin_id": r.plugin_id, "plugin_version": r.plugin_version or "",
                      "weights_sha256": r.weights_sha256 or "", "device": r.device or "",
                      "created_at": r.created_at, "probabilities": {k: float(v) for k, v in r.probabilities.items()},
-                     "candidates": r.candidates, "heatmap_path": r.heatmap_path, "top_score": top})
+                     "candidates": r.candidates, "heatmap_path": r.heatmap_path, "top_score": top,
+                     "scores": scores})
     if rows:
         conn.execute(insert(P), rows)
     return len(rows)

@@ -44,6 +44,7 @@ class Project:
         self._undo = UndoStack()
         self._lock = threading.RLock()
         self._pred_cache: dict[str | None, tuple[int, dict[str, PredictionRecord]]] = {}
+        self._matrix_cache: dict[str | None, tuple[tuple, object]] = {}
         self.events = ProjectEvents()
 
     # ---- opening -------------------------------------------------------------------------------
@@ -338,7 +339,7 @@ class Project:
                 conn.execute(select(C.c.case_id).where(C.c.case_id.in_({r.case_id for r in records}))).scalars())
             if missing:
                 raise UnknownCaseError(f"predictions for cases not in the project: {sorted(missing)[:5]}")
-            n = predictions.insert_records(conn, records)
+            n = predictions.insert_records(conn, records, self.classes)
         if n:
             self.events.predictions_changed.emit()
         return n
@@ -362,19 +363,36 @@ class Project:
         with store.translated_errors(self._url):
             return predictions.plugins(self._engine)
 
+    def _prediction_matrix(self, conn, plugin_id: str | None):
+        """Cached while no case or prediction is added (checked with two MAX(id) reads)."""
+        from . import snapshot
+
+        stamp = tuple(conn.exec_driver_sql(
+            "SELECT (SELECT MAX(id) FROM predictions), (SELECT MAX(id) FROM cases)").one())
+        cached = self._matrix_cache.get(plugin_id)
+        if cached and cached[0] == stamp:
+            return cached[1]
+        matrix = snapshot.prediction_matrix(self, conn, plugin_id)
+        self._matrix_cache[plugin_id] = (stamp, matrix)
+        return matrix
+
     # ---- evaluation ----------------------------------------------------------------------------
-    def truth(self, truth: str = "final") -> dict[str, Any]:
+    def truth(self, truth: str = "final", case_ids: Iterable[str] | None = None) -> dict[str, Any]:
+        """{case_id: truth label} for every case with one (or only for `case_ids`); see evaluation.py
+        for what "final", "consensus", "original" and a reader's name mean."""
         with store.translated_errors(self._url):
-            return evaluation.truth_values(self._engine, truth, self.task, self.classes)
+            return evaluation.truth_values(self._engine, truth, self.task, self.classes, case_ids)
 
     def evaluation_table(self, truth: str = "final", plugin_id: str | None = None) -> EvaluationTable:
         """Truth and scores for the metrics engine. Without plugin_id, the most recently used plugin."""
         if plugin_id is None:
             used = self.prediction_plugins()
             plugin_id = used[0] if used else None
-        preds = self.latest_predictions(plugin_id) if plugin_id else {}
-        return evaluation.build_table(self.case_ids(), self.truth(truth), preds, self.task, self.classes,
-                                      truth, plugin_id)
+        if self.task == "detection":
+            raise ProjectError("detection projects are scored per candidate (FROC), not with an evaluation table")
+        with store.translated_errors(self._url), self._engine.connect() as conn:
+            matrix = self._prediction_matrix(conn, plugin_id) if plugin_id else None
+        return evaluation.build_table(matrix, self.truth(truth), self.task, self.classes, truth, plugin_id)
 
 
 def _id_from_path(path: str) -> str:

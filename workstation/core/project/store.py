@@ -54,6 +54,11 @@ def translated_errors(url: str) -> Iterator[None]:
         raise ProjectError(_describe(url, exc)) from exc
     except SQLAlchemyError as exc:
         raise ProjectError(_describe(url, exc)) from exc
+    except Exception as exc:
+        # bulk reads use the driver's cursor directly (snapshot.py): its errors are not wrapped
+        if type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg"):
+            raise ProjectError(_describe(url, exc)) from exc
+        raise
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -68,6 +73,9 @@ def _sqlite_engine(url: str) -> Engine:
         # FULL: a confirmed label survives power loss too, not just a killed process.
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
+        # reads of a 100,000-case worklist: map the file instead of a read() per page
+        cur.execute("PRAGMA mmap_size=268435456")
+        cur.execute("PRAGMA cache_size=-32768")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -140,6 +148,18 @@ def decode_json(values: list) -> list:
         return list(values)
     decoded = iter(json.loads("[" + ",".join(texts) + "]"))
     return [next(decoded) if isinstance(v, str) else v for v in values]
+
+
+def raw_rows(conn: Connection, sql: str, params: tuple = ()) -> list[tuple]:
+    """Bulk read through the driver's own cursor (no SQLAlchemy row objects: 100,000 rows cost a
+    third as much). `{p}` in `sql` marks a parameter in either dialect's style."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql.replace("{p}", mark), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def write(engine: Engine):

@@ -1,0 +1,188 @@
+"""Viewer speed and memory. Run under a display: `xvfb-run -a python benchmarks/bench_view.py`.
+
+1. Slice change: median time from a slice step (the Up key's handler) to the rendered frame, in a
+   512x512 axial view of a 512x512x300 int16 volume; also in the three-view MPR layout (every
+   view redraws its crosshair) and with 200 sphere overlays. Baseline in the same run: what a
+   plain viewer does per slice (copy the slice out of numpy, hand VTK a new image, render).
+2. Time from starting `workstation open` (a subprocess) to its first rendered frame on a
+   256x256x160 NIfTI; baseline: the same interpreter importing PySide6 + VTK and exiting.
+3. Peak memory (max RSS of the subprocess) of `workstation open` on a 512x512x600 int16 NIfTI
+   (300 MB of voxels); baseline: the same command on a 16x16x16 volume (the fixed cost).
+Goals (issue 3): <= 16 ms, <= 2 s, <= 2.5x the volume.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SLICE_GOAL_MS, START_GOAL_S, MEMORY_GOAL = 16.0, 2.0, 2.5
+
+
+def ct_like(shape_kji, seed=0) -> np.ndarray:
+    """A head-CT-like int16 volume: air, a skull ring, brain with noise (no all-zero slices)."""
+    k, j, i = shape_kji
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[-1:1:complex(0, j), -1:1:complex(0, i)]
+    r = np.hypot(x, y * 1.15)
+    plane = np.where(r < 0.78, 35, -1000).astype(np.int16)
+    plane[(r >= 0.78) & (r < 0.86)] = 1200
+    volume = np.empty(shape_kji, np.int16)
+    for z in range(k):
+        volume[z] = plane + rng.integers(-8, 9, size=(j, i), dtype=np.int16)
+    return volume
+
+
+def bench_slice_change(repeats: int = 120) -> dict:
+    from PySide6.QtWidgets import QApplication
+
+    from workstation.core.overlays import Sphere, SphereLayer
+    from workstation.core.volume import Volume
+    from workstation.qt.app import get_app
+    from workstation.qt.viewer import Viewer
+
+    app = get_app()
+    volume = Volume(ct_like((300, 512, 512)), spacing=(0.45, 0.45, 1.0), modality="CT")
+    viewer = Viewer()
+    viewer.resize(512, 512)
+    viewer.show()
+    viewer.set_volume(volume, layout="2d")
+    for _ in range(5):
+        app.processEvents()
+    view = viewer.single_view()
+    results = {"view_px": (view.width(), view.height())}
+
+    def timed_steps(label: str) -> None:
+        times = []
+        for n in range(repeats):
+            step = 1 if (n // 40) % 2 == 0 else -1
+            start = time.perf_counter()
+            view.step_slice(step)
+            viewer.flush()
+            times.append((time.perf_counter() - start) * 1000)
+            QApplication.processEvents()
+        results[label] = statistics.median(times)
+
+    timed_steps("single view")
+    rng = np.random.default_rng(1)
+    centres = volume.index_to_world(rng.uniform([0, 0, 0], [511, 511, 299], size=(200, 3)))
+    viewer.state.overlays.append(SphereLayer("candidates", [Sphere(f"c{n}", c, 4.0) for n, c in enumerate(centres)]))
+    timed_steps("single view + 200 spheres")
+    viewer.state.overlays.clear()
+    viewer.resize(1024, 1024)  # MPR: axial 512 high, sagittal and coronal beside it
+    viewer.set_layout("mpr")
+    for _ in range(5):
+        app.processEvents()
+    view = viewer.views["axial"]
+    timed_steps("MPR, 3 views redrawn")
+
+    # baseline: copy the slice out, give VTK a new image, render
+    from vtkmodules.util import numpy_support
+    from vtkmodules.vtkCommonDataModel import vtkImageData
+    viewer.set_layout("2d")
+    for _ in range(5):
+        app.processEvents()
+    view = viewer.single_view()
+    actor, window = view.actor, view.GetRenderWindow()
+    actor.GetMapper().RemoveAllInputConnections(0)
+    times = []
+    for n in range(repeats):
+        start = time.perf_counter()
+        plane = volume.array[(n * 7) % 300].copy()
+        image = vtkImageData()
+        image.SetDimensions(512, 512, 1)
+        image.SetSpacing(0.45, 0.45, 1.0)
+        image.GetPointData().SetScalars(numpy_support.numpy_to_vtk(plane.ravel(), deep=True))
+        actor.GetMapper().SetInputData(image)
+        window.Render()
+        times.append((time.perf_counter() - start) * 1000)
+    results["baseline: copy slice + new vtkImageData + render"] = statistics.median(times)
+    viewer.dispose()
+    viewer.close()
+    return results
+
+
+def child_run(args, env=None):
+    """Run a command: (start time, wall seconds, stderr, peak RSS in MiB of that process alone,
+    read from /proc's VmHWM while it runs)."""
+    start = time.time()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    peak_kib = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kib = max(peak_kib, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    wall = time.time() - start
+    _, stderr = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{args} failed:\n{stderr}")
+    return start, wall, stderr, peak_kib / 1024
+
+
+def write_nifti(path: Path, array: np.ndarray, spacing) -> None:
+    import SimpleITK as sitk
+
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing)
+    sitk.WriteImage(image, str(path))
+
+
+def first_frame_seconds(path: Path, out: Path) -> float:
+    env = dict(os.environ, WORKSTATION_TIMING="1")
+    start, _, stderr, _ = child_run([sys.executable, "-m", "workstation.cli", "open", str(path), "--screenshot",
+                                     str(out)], env)
+    stamp = next(line for line in stderr.splitlines() if "first frame at" in line)
+    return float(stamp.rsplit(" ", 1)[1]) - start
+
+
+def main() -> None:
+    print("viewer benchmark (issue 3)")
+    slices = bench_slice_change()
+    width, height = slices.pop("view_px")
+    print(f"\n1. slice change, 512x512x300 int16, view {width}x{height} px, median of 120 (goal <= {SLICE_GOAL_MS} ms)")
+    baseline = slices["baseline: copy slice + new vtkImageData + render"]
+    for label, ms in slices.items():
+        print(f"   {label:<52} {ms:7.2f} ms   {ms / baseline:5.2f}x baseline")
+
+    with tempfile.TemporaryDirectory(prefix="bench-view-") as tmp:
+        tmp = Path(tmp)
+        small = tmp / "head256.nii"
+        write_nifti(small, ct_like((160, 256, 256)), (0.9, 0.9, 1.0))
+        runs = [first_frame_seconds(small, tmp / f"shot{n}.png") for n in range(3)]
+        import_start, import_wall, _, _ = child_run([sys.executable, "-c",
+                                                     "import PySide6.QtWidgets, vtkmodules.vtkRenderingOpenGL2"])
+        print(f"\n2. `workstation open` to first frame, 256x256x160 NIfTI (goal <= {START_GOAL_S} s)")
+        print(f"   median of 3 runs {statistics.median(runs):.2f} s (runs: {', '.join(f'{r:.2f}' for r in runs)})")
+        print(f"   baseline: python importing PySide6 + VTK and exiting: {import_wall:.2f} s")
+
+        tiny = tmp / "tiny.nii"
+        write_nifti(tiny, ct_like((16, 16, 16)), (1, 1, 1))
+        _, _, _, fixed = child_run([sys.executable, "-m", "workstation.cli", "open", str(tiny), "--screenshot",
+                                    str(tmp / "tiny.png")])
+        big = tmp / "head600.nii"
+        array = ct_like((600, 512, 512))
+        volume_mib = array.nbytes / 2**20
+        write_nifti(big, array, (0.45, 0.45, 0.5))
+        del array
+        _, wall, _, peak = child_run([sys.executable, "-m", "workstation.cli", "open", str(big), "--screenshot",
+                                      str(tmp / "big.png"), "--layout", "mpr"])
+        peak_mib, fixed_mib = peak, fixed
+        print(f"\n3. peak memory, 512x512x600 int16 NIfTI ({volume_mib:.0f} MiB of voxels; goal <= {MEMORY_GOAL}x)")
+        print(f"   peak RSS {peak_mib:.0f} MiB = {peak_mib / volume_mib:.2f}x the volume (open + render took {wall:.1f} s)")
+        print(f"   baseline: same command on a 16^3 volume: {fixed_mib:.0f} MiB; "
+              f"so the volume costs {(peak_mib - fixed_mib) / volume_mib:.2f}x its size")
+
+
+if __name__ == "__main__":
+    main()

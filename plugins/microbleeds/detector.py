@@ -1,0 +1,115 @@
+"""The microbleed detector plugin object: `build(checkpoint=None, options=None)` -> MicrobleedDetector.
+
+Per volume: stage 1 (screening.py) proposes up to `max_candidates` dark blobs; stage 2 (model.py)
+scores a patch around each; overlapping candidates are merged (the best score wins); candidates
+scoring at least `min_score` are returned with their centre (world mm, LPS, refined to the
+darkness-weighted centroid), diameter (regressed by the network) and score."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from plugins.microbleeds.screening import extract_patches, prepare, screen
+from workstation.plugin_api import Cancelled, Candidate, CheckpointMissing, PluginError, Prediction, Volume
+
+SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "patchnet.pt"
+
+
+def build(checkpoint: str | None = None, options: dict | None = None) -> "MicrobleedDetector":
+    return MicrobleedDetector(checkpoint, options or {})
+
+
+def refine_centres(work, kji: np.ndarray, radius: int = 2) -> np.ndarray:
+    """Darkness-weighted centroid (world mm) around each working-grid voxel."""
+    offsets = np.stack(np.meshgrid(*[np.arange(-radius, radius + 1)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    pts = np.asarray(kji, int)[:, None, :] + offsets[None]
+    pts = np.clip(pts, 0, np.array(work.array.shape) - 1)
+    dark = np.clip(1.0 - work.array[pts[..., 0], pts[..., 1], pts[..., 2]], 0.0, None) ** 2
+    weights = dark / np.maximum(dark.sum(axis=1, keepdims=True), 1e-6)
+    centroid = (weights[..., None] * pts).sum(axis=1)
+    centroid = np.where(dark.sum(axis=1, keepdims=True) > 1e-6, centroid, kji)
+    return work.to_world(centroid[:, ::-1][:, ::-1])
+
+
+def merge_overlapping(centres: np.ndarray, diameters: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Indices kept after suppressing candidates inside a better-scored one (radius >= 2.5 mm)."""
+    order = np.argsort(-scores, kind="stable")
+    kept: list[int] = []
+    for n in order:
+        if all(np.linalg.norm(centres[n] - centres[m]) > max(diameters[m] / 2, 2.5) for m in kept):
+            kept.append(int(n))
+    return np.asarray(kept, int)
+
+
+class MicrobleedDetector:
+    def __init__(self, checkpoint: str | None, options: dict):
+        self.checkpoint = Path(checkpoint) if checkpoint else SHIPPED_WEIGHTS
+        self.max_candidates = int(options.get("max_candidates", 400))
+        self.min_score = float(options.get("min_score", 0.02))
+        self.allow_untrained = bool(options.get("allow_untrained", False))
+        self.net = None
+        self.device = "cpu"
+        self.weights_sha256 = ""
+        self.meta: dict = {}
+        self.timings: dict[str, float] = {}
+
+    def load(self, device: str) -> None:
+        import hashlib
+
+        import torch
+
+        from plugins.microbleeds.model import PatchNet
+
+        net = PatchNet()
+        if self.checkpoint.is_file():
+            blob = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+            net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})
+            self.meta = dict(blob.get("meta") or {})
+            self.weights_sha256 = hashlib.sha256(self.checkpoint.read_bytes()).hexdigest()
+        elif not self.allow_untrained:
+            raise CheckpointMissing(f"microbleeds: no weights at {self.checkpoint}")
+        self.device = device
+        self.net = net.to(device).eval()
+
+    def scores(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probability, diameter mm) per patch (n, 16, 20, 20)."""
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(patches), 256):
+                x = torch.from_numpy(np.ascontiguousarray(patches[start:start + 256], np.float32)[:, None])
+                out.append(self.net(x.to(self.device)).float().cpu().numpy())
+        raw = np.concatenate(out) if out else np.zeros((0, 2), np.float32)
+        return 1.0 / (1.0 + np.exp(-raw[:, 0])), np.exp(np.clip(raw[:, 1], np.log(1.0), np.log(20.0)))
+
+    def detect(self, volume: Volume, cancel=None) -> list[Candidate]:
+        if self.net is None:
+            raise PluginError("microbleeds: load() was not called")
+        if volume.is_rgb or volume.kind != "3d" or min(volume.array.shape) < 8:
+            raise PluginError(f"microbleeds needs a 3D grey volume, got shape {volume.array.shape}")
+        t0 = time.perf_counter()
+        work = prepare(volume.array, volume.spacing, volume.origin, volume.direction)
+        found = screen(work, self.max_candidates)
+        t1 = time.perf_counter()
+        if cancel is not None and cancel():
+            raise Cancelled()
+        prob, diam = self.scores(extract_patches(work.log, found.kji))
+        t2 = time.perf_counter()
+        centres = refine_centres(work, found.kji)
+        keep = merge_overlapping(centres, diam, prob)
+        keep = keep[prob[keep] >= self.min_score]
+        self.timings = {"stage1_s": t1 - t0, "stage2_s": t2 - t1, "candidates_stage1": len(found.kji)}
+        return [Candidate(tuple(centres[n]), float(diam[n]), float(prob[n]), "microbleed") for n in keep]
+
+    def predict(self, batch, progress=None, cancel=None) -> list[Prediction]:
+        out = []
+        for n, volume in enumerate(batch):
+            if cancel is not None and cancel():
+                raise Cancelled()
+            out.append(Prediction(candidates=tuple(self.detect(volume, cancel))))
+            if progress is not None:
+                progress((n + 1) / len(batch))
+        return out

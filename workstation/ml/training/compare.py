@@ -1,0 +1,56 @@
+"""Multi-task against single-task on the same split: both runs use the same project, splits,
+seed, settings and epochs; only the auxiliary head differs. The comparison (AUCs and DeLong's
+paired test on the test split, or on validation when the test split is empty) goes into the
+multi-task model card."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from workstation.core.metrics import delong_paired
+from workstation.core.metrics.report import clean
+
+from .card import write_card
+from .config import TrainConfig, TrainResult
+from .trainer import train
+
+
+def _scores(result: TrainResult, split: str, task: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    block = result.predictions[split]
+    probs = block["probs"]
+    return block["y_true"], (probs[:, 1] if task == "binary" else probs), block["case_ids"]
+
+
+def compare_multitask(project, config: TrainConfig, progress=None, cancel=None) -> tuple[TrainResult, TrainResult]:
+    """Train the multi-task model and the single-task model; returns (multitask, single_task)."""
+    multi = train(project, dataclasses.replace(config, multitask=True), _scaled(progress, 0.0, 0.5), cancel)
+    single_out = str(Path(multi.checkpoint).parent.with_name(Path(multi.checkpoint).parent.name + "-single-task"))
+    single = train(project, dataclasses.replace(config, multitask=False, out=single_out),
+                   _scaled(progress, 0.5, 1.0), cancel)
+    split = "test" if len(multi.predictions["test"]["case_ids"]) else "validation"
+    task = project.task
+    y, s_multi, ids = _scores(multi, split, task)
+    _, s_single, ids_single = _scores(single, split, task)
+    assert ids == ids_single, "both runs must score the same cases"
+    comparison = {"split": split, "n": len(ids), "multitask_auc": multi.card[split]["auc"],
+                  "single_task_auc": single.card[split]["auc"], "single_task_checkpoint": single.checkpoint}
+    if task == "binary":
+        test = delong_paired(y.astype(bool), s_multi, s_single)
+        comparison.update(difference=test.difference, ci=list(test.ci), p_value=test.p_value, reason=test.reason)
+    else:
+        comparison.update(difference=None, p_value=None, reason="paired DeLong test reported for binary tasks only")
+    multi.card["comparison"] = clean(comparison)
+    write_card(Path(multi.card_json).parent, multi.card)
+    return multi, single
+
+
+def _scaled(progress, start: float, end: float):
+    if progress is None:
+        return None
+
+    def inner(p):
+        progress(dataclasses.replace(p, fraction=start + (end - start) * p.fraction))
+
+    return inner
