@@ -125,21 +125,18 @@ def bench_panels(n: int, repeats: int = 10) -> None:
     panel = MetricsPanel()
     panel.resize(1000, 800)
     panel.show()
-    t = time.perf_counter()
-    panel.set_project(project)
-    app.processEvents()
-    first = (time.perf_counter() - t) * 1000
+    first = wait_redrawn(panel, lambda: panel.set_project(project))  # a full load, off the GUI thread
     times, updates = [], []
     for i in range(repeats):  # each confirm adds an unlabelled case to the matrix
         times.append(wait_redrawn(panel, lambda c=f"c{n - 50 + i:06d}": project.set_label(c, "abnormal", reader="alice")))
         updates.append(1000 * panel.result.seconds)
     label_ms = statistics.median(times)
-    full = statistics.median(timed(panel.live.recompute, 1) for _ in range(3))
+    full = statistics.median(timed(panel.live.recompute, 1) for _ in range(3))  # synchronous here
     redraw = statistics.median(samples(lambda: (panel.redraw(curves=True), app.processEvents()), repeats))
     slider = statistics.median(timed(lambda v=v: (panel.slider.setValue(v), app.processEvents()), 1)
                                for v in range(300, 300 + repeats))
-    print(f"  opening the project in the panel: {first:.0f} ms; full reload + recompute (evaluation_table): "
-          f"{full:.0f} ms")
+    print(f"  opening the project in the panel: {first:.0f} ms (on a worker thread; the window stays live); "
+          f"full reload + recompute: {full:.0f} ms")
     print(f"  label change (set_label incl. database commit) -> LiveMetrics -> panels redrawn and painted: "
           f"{label_ms:.1f} ms median of {len(times)}, {min(times):.1f} best  "
           f"[target <= 100 ms: {'PASS' if label_ms <= 100 else 'FAIL'}]")

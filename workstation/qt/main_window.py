@@ -73,6 +73,16 @@ class MainWindow(QMainWindow):
         from workstation.qt import docks
 
         docks.install_all(self)
+        self.fit_docks()
+
+    def fit_docks(self) -> None:
+        """Keep the side panels narrow so that the images get most of the window."""
+        width = max(240, min(400, self.width() // 5))
+        for area in (Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea):
+            panels = [d for d in self.findChildren(QDockWidget)
+                      if self.dockWidgetArea(d) == area and not d.isFloating()]
+            if panels:
+                self.resizeDocks(panels, [width] * len(panels), Qt.Horizontal)
 
     # -- public API --------------------------------------------------------------------------
     def add_dock(self, title: str, widget, area=Qt.RightDockWidgetArea) -> QDockWidget:
@@ -308,6 +318,7 @@ class MainWindow(QMainWindow):
         self.series.activated.connect(lambda i: self.show_volume(self.volumes[i]))
         bar.addWidget(QLabel(" Series "))
         bar.addWidget(self.series)
+        self.viewer.state.window_changed.connect(self._window_changed)
         self._sync_controls()
 
     def _fill_series(self) -> None:
@@ -315,7 +326,8 @@ class MainWindow(QMainWindow):
         self.series.clear()
         for n, volume in enumerate(self.volumes):
             size = "×".join(str(s) for s in volume.size if s > 1 or volume.kind == "3d")
-            self.series.addItem(f"{n + 1}. {volume.modality or '?'} {volume.description} ({size})")
+            name = " ".join(part for part in (volume.modality, volume.description) if part)
+            self.series.addItem(f"{n + 1}. {name or 'image'} ({size})")
         self.series.blockSignals(False)
 
     def _fill_recent(self) -> None:
@@ -332,7 +344,22 @@ class MainWindow(QMainWindow):
         layout = self.viewer.layout_name
         self.layout_box.setCurrentIndex(LAYOUTS.index(layout))
         self.layout_box.setEnabled(volume is None or volume.kind == "3d")
+        self._window_changed(*self.viewer.state.window)
         self.layout_actions[layout].setChecked(True)
+
+    def _window_changed(self, center: float, width: float) -> None:
+        """Show the preset the window matches, or nothing when it was set by hand."""
+        volume = self.viewer.volume
+        if volume is None:
+            return
+        match = -1
+        for index in range(self.preset_box.count()):
+            name = self.preset_box.itemText(index)
+            if name in display.CT_PRESETS or name == display.HEADER_PRESET:
+                if np.allclose(display.preset_window(volume, name), (center, width)):
+                    match = index
+                    break
+        self.preset_box.setCurrentIndex(match)
 
     def _preset_chosen(self, index: int) -> None:
         self.viewer.apply_preset(self.preset_box.itemText(index))

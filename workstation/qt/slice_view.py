@@ -8,6 +8,8 @@ Keys: Up/Down/Left/Right one slice, PageUp/PageDown ten, Home/End first/last, R 
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 
@@ -28,7 +30,8 @@ from workstation.qt.viewer_state import ViewerState
 
 VIEW_COLOURS = {"axial": (0.95, 0.35, 0.35), "coronal": (0.35, 0.85, 0.35),
                 "sagittal": (0.95, 0.85, 0.25), "native": (0.6, 0.6, 0.9)}
-_CROSS_GAP_PX = 10  # leave the point itself free so a small focus under it stays visible
+_CROSS_GAP_PX = 10
+CROSS_SECTIONAL = ("CT", "MR", "PT", "NM")  # one slice of these still has its orientation  # leave the point itself free so a small focus under it stays visible
 
 
 def _inverted_grey() -> vtkLookupTable:
@@ -179,8 +182,8 @@ class SliceView(QVTKRenderWindowInteractor):
         self.actor.SetVisibility(True)
         self.cross.SetVisibility(volume.kind == "3d")  # a crosshair on an X-ray only hides things
         letters = self.frame.letters()
-        if volume.kind == "2d":  # a picture's axes say nothing about the patient unless the header does
-            letters = _picture_letters(volume)
+        if volume.kind == "2d" and volume.modality.upper() not in CROSS_SECTIONAL:
+            letters = _picture_letters(volume)  # a picture's axes say nothing of the patient
         edges = {"left": ViewText.LeftEdge, "right": ViewText.RightEdge,
                  "top": ViewText.UpperEdge, "bottom": ViewText.LowerEdge}
         for key, position in edges.items():
@@ -258,7 +261,7 @@ class SliceView(QVTKRenderWindowInteractor):
         prop = self.actor.GetProperty()
         prop.SetColorWindow(width)
         prop.SetColorLevel(center)
-        self.text.SetText(ViewText.LowerLeft, f"W {width:.0f}  L {center:.0f}")
+        self.text.SetText(ViewText.LowerLeft, f"W {width:.4g}  L {center:.4g}")
         self.request_render()
 
     def _invert_changed(self, invert: bool) -> None:
@@ -460,6 +463,8 @@ def _picture_letters(volume) -> dict[str, str]:
     """Edge letters of a 2D image from DICOM Patient Orientation (row, column directions), e.g.
     ["P", "F"]: the row direction points to the screen's right, the column direction down."""
     orientation = volume.metadata.get("PatientOrientation") or ()
+    if isinstance(orientation, str):  # "P\\F" or "['P', 'F']"
+        orientation = [part for part in re.split(r"[^A-Z]+", orientation.upper()) if part]
     if len(orientation) != 2:
         return {"left": "", "right": "", "top": "", "bottom": ""}
     opposite = {"L": "R", "R": "L", "A": "P", "P": "A", "H": "F", "F": "H", "S": "I", "I": "S"}

@@ -84,9 +84,24 @@ class WorklistModel(QAbstractTableModel):
 
     def _connections(self):
         ev = self.project.events
-        return [(ev.label_changed, self._bridge.label_changed.emit),
-                (ev.predictions_changed, self._bridge.predictions_changed.emit),
-                (ev.cases_changed, self._bridge.cases_changed.emit)]
+        return [(ev.label_changed, self._relay_label), (ev.predictions_changed, self._relay_predictions),
+                (ev.cases_changed, self._relay_cases)]
+
+    # psygnal holds these bound methods weakly; a model whose Qt side is gone just stops listening
+    def _relay_label(self, case_id: str) -> None:
+        self._relay(self._bridge.label_changed, case_id)
+
+    def _relay_predictions(self) -> None:
+        self._relay(self._bridge.predictions_changed)
+
+    def _relay_cases(self) -> None:
+        self._relay(self._bridge.cases_changed)
+
+    def _relay(self, signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the C++ object was deleted with its window
+            pass
 
     def set_reader(self, reader: str) -> None:
         if reader != self.reader:

@@ -109,3 +109,27 @@ def test_nan_nifti_reads_with_warning(tmp_path, mni_nifti):
     vol = read_volume(tmp_path / "nan.nii")
     assert np.isnan(vol.array).sum() == 8  # kept as stored, not zeroed
     assert any("8 voxel(s) are NaN or infinite" in w for w in vol.warnings)
+
+
+def test_every_pydicom_test_file_reads_or_fails_cleanly(dicom_file):
+    """Sweep pydicom's and pydicom-data's folders (odd, broken and non-image files included):
+    only Volumes or one-line ImageReadErrors come out, never another exception."""
+    folders = {dicom_file("CT_small.dcm").parent, dicom_file("693_UNCR.dcm").parent}
+    for folder in folders:
+        errors: list = []
+        volumes = read(folder, errors=errors)
+        assert len(volumes) > 20
+        assert all(isinstance(e, ImageReadError) and "\n" not in str(e) for e in errors)
+        assert all(v.array.dtype.isnative for v in volumes)
+
+
+def test_folder_reports_image_objects_without_pixels_and_skips_documents(tmp_path, dicom_file):
+    ds = pydicom.dcmread(dicom_file("CT_small.dcm"))
+    del ds.PixelData, ds.Rows, ds.Columns
+    ds.save_as(tmp_path / "ct_stub.dcm")
+    shutil.copy(dicom_file("reportsi.dcm"), tmp_path / "report.dcm")  # a Basic Text SR document
+    shutil.copy(dicom_file("MR_small.dcm"), tmp_path / "mr.dcm")
+    errors: list = []
+    (vol,) = read(tmp_path, errors=errors)
+    assert vol.modality == "MR"
+    assert [str(e) for e in errors] == [f"{tmp_path / 'ct_stub.dcm'}: DICOM without pixel data (CT Image Storage)"]

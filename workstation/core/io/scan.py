@@ -152,7 +152,9 @@ def _classify(f: Path, entries, errors, skipped, headers) -> None:
         return
     if header.is_image:
         headers.append(header)
-    else:
+    elif "Image Storage" in _sop_name(header):  # an image object whose image part is missing
+        errors.append(ImageReadError(f, f"DICOM without pixel data ({_sop_name(header)})"))
+    else:  # SR, RT plans, waveforms, presentation states, DICOMDIR: not images, not errors
         skipped.append(f)
 
 

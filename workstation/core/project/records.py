@@ -10,7 +10,7 @@ import numpy as np
 UNCERTAIN = "uncertain"
 NOT_ASSESSABLE = "not_assessable"
 STATES = (UNCERTAIN, NOT_ASSESSABLE)
-TAGS = ("original", "final", "adjudicated")
+TAGS = ("original", "final", "adjudicated", "report")
 ACTIONS = ("confirm", "correct", "import", "adjudicate", "undo", "redo")
 CANDIDATE_STATES = ("proposed", "confirmed", "rejected", "added")
 
