@@ -128,7 +128,8 @@ def bench_panels(n: int, repeats: int = 10) -> None:
     first = wait_redrawn(panel, lambda: panel.set_project(project))  # a full load, off the GUI thread
     times, updates = [], []
     for i in range(repeats):  # each confirm adds an unlabelled case to the matrix
-        times.append(wait_redrawn(panel, lambda c=f"c{n - 50 + i:06d}": project.set_label(c, "abnormal", reader="alice")))
+        case = f"c{n - 50 + i:06d}"
+        times.append(wait_redrawn(panel, lambda c=case: project.set_label(c, "abnormal", reader="alice")))
         updates.append(1000 * panel.result.seconds)
     label_ms = statistics.median(times)
     full = statistics.median(timed(panel.live.recompute, 1) for _ in range(3))  # synchronous here

@@ -30,7 +30,7 @@ def refine_centres(work, kji: np.ndarray, radius: int = 2) -> np.ndarray:
     weights = dark / np.maximum(dark.sum(axis=1, keepdims=True), 1e-6)
     centroid = (weights[..., None] * pts).sum(axis=1)
     centroid = np.where(dark.sum(axis=1, keepdims=True) > 1e-6, centroid, kji)
-    return work.to_world(centroid[:, ::-1][:, ::-1])
+    return work.to_world(centroid)
 
 
 def merge_overlapping(centres: np.ndarray, diameters: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -67,7 +67,10 @@ def to_work_grid(array: np.ndarray, spacing, origin, direction) -> tuple[np.ndar
 def foreground(array: np.ndarray) -> np.ndarray:
     """Head mask: above a fraction of the bright tissue level, holes filled, largest component."""
     smooth = ndimage.gaussian_filter(array, 1.0)
-    level = np.percentile(smooth[smooth > smooth.mean()], 50)
+    bright = smooth[smooth > smooth.mean()]
+    if bright.size == 0 or not np.isfinite(bright).all():
+        raise ValueError("no head found in the image (it is blank or not finite)")
+    level = np.percentile(bright, 50)
     mask = smooth > 0.5 * level
     mask = ndimage.binary_opening(mask, iterations=2)
     labels, n = ndimage.label(mask)

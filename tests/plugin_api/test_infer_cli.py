@@ -114,3 +114,10 @@ def test_plugins_command_json(capsys):
         assert {p["id"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}["densenet2d"]["status"] == "disabled"
     finally:
         assert main(["plugins", "--enable", "densenet2d"]) == 0
+
+
+def test_infer_cuda_unavailable_is_reported(project_dir, capsys):
+    _checkpoint(project_dir / "models" / "densenet2d" / "v1.pt")
+    assert main(["infer", str(project_dir), "--plugin", "densenet2d", "--device", "cuda", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert "device 'cuda' was requested but no CUDA GPU is visible" in report["error"]

@@ -65,7 +65,8 @@ def summary(r: dict) -> str:
         lines += _binary_lines(r, "  ")
     else:
         if r["task"] == "multiclass":
-            lines.append(f"  accuracy {_fmt(r['accuracy'], r['accuracy_ci'])}, Hand & Till AUC {_fmt(r['auc_hand_till'])}")
+            lines.append(f"  accuracy {_fmt(r['accuracy'], r['accuracy_ci'])}, "
+                         f"Hand & Till AUC {_fmt(r['auc_hand_till'])}")
         for kind in ("macro", "micro", "weighted"):
             lines.append(f"  {kind} AUC {_fmt(r['averages'][kind]['auc'])}, F1 {_fmt(r['averages'][kind]['f1'])}")
         for name, block in r["classes"].items():

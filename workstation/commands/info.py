@@ -68,13 +68,13 @@ def run(args) -> int:
             volumes = []
         if not volumes and not errors:
             errors.append(f"{path}: no images found")
-        records.extend(describe(v) for v in volumes)
+        records.extend((describe(v), v.is_rgb) for v in volumes)
         failures.extend(str(e) for e in errors)
     if args.json:
-        print(json.dumps(records, indent=2))
+        print(json.dumps([record for record, _ in records], indent=2))
     else:
-        for record in records:
-            print(_text(record))
+        for record, rgb in records:
+            print(_text(record, rgb))
     for line in failures:
         print(f"workstation info: {line}", file=sys.stderr)
     return 2 if failures else 0
@@ -84,14 +84,15 @@ def _finite(value: float):
     return float(value) if value is not None and math.isfinite(value) else None
 
 
-def _text(r: dict) -> str:
+def _text(r: dict, rgb: bool) -> str:
     def nums(values, digits=6):
         return " ".join(f"{v:.{digits}g}" for v in values)
 
     stats = "no finite values" if r["min"] is None else f"min {r['min']:.6g}  max {r['max']:.6g}  mean {r['mean']:.6g}"
     lines = [
         r["path"],
-        f"  {r['kind']}  {'x'.join(str(s) for s in r['size'])}  {r['dtype']}  {r['modality'] or '-'}  "
+        f"  {r['kind']}  {'x'.join(str(s) for s in r['size'])}  {r['dtype']}{' RGB' if rgb else ''}  "
+        f"{r['modality'] or '-'}  "
         f"frames {r['frames']}  {r['description']}".rstrip(),
         f"  spacing {nums(r['spacing'])} mm  origin {nums(r['origin'], 6)} mm (LPS)",
         f"  direction {nums(r['direction'], 4)}",

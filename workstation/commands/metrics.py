@@ -21,7 +21,6 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from workstation.commands.evaluate import summary
-    from workstation.core.metrics.readers import reader_agreement
     from workstation.core.metrics.report import report
     from workstation.core.metrics.tables import evaluate_table
     from workstation.core.project import Project, ProjectError
@@ -55,3 +54,21 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{result['project']}: {result['reason']}")
     return 0
+
+
+def reader_agreement(project) -> dict:
+    """The project's reader agreement (workstation.core.project.readers) as JSON."""
+    from workstation.core.metrics.report import clean
+    from workstation.core.project.readers import agreement
+
+    a = agreement(project)
+
+    def kappa(k) -> dict:
+        if k is None:
+            return {"n": 0, "kappa": None, "kappa_ci": [None, None], "reason": "no case labelled by all of them"}
+        return {"n": k.n, "kappa": k.kappa, "kappa_ci": list(k.ci), "z": k.z, "p_value": k.p_value, "reason": k.reason}
+
+    if a.method is None:
+        return {"readers": a.readers, "method": None, "reason": a.summary()}
+    return clean({"readers": a.readers, "method": a.method, **kappa(a.kappa),
+                  "pairwise": {pair: kappa(k) for pair, k in a.pairwise.items()}})

@@ -63,9 +63,15 @@ def run_gui(paths, args: argparse.Namespace | None = None) -> int:
     from PySide6.QtCore import QTimer
 
     from workstation.qt.app import get_app
-    from workstation.qt.main_window import MainWindow
+    from workstation.qt.loader import LoadJob
 
     app = get_app()
+    image_paths = [str(p) for p in paths if not _is_project(p)]
+    job = LoadJob(image_paths) if image_paths else None
+    if job is not None:
+        job.start()  # reading (and importing the readers) overlaps building the window
+    from workstation.qt.main_window import MainWindow
+
     window = MainWindow(docks=False)  # the panels are built once the first image is on screen
     width, height = getattr(args, "size", None) or (1280, 800)
     window.resize(width, height)
@@ -98,21 +104,27 @@ def run_gui(paths, args: argparse.Namespace | None = None) -> int:
     window.volume_shown.connect(first_volume)
     window.load_finished.connect(finished)
     window.show()
-    from workstation.qt.main_window import _is_project
-
-    image_paths = [path for path in paths if not _is_project(path)]
     if len(image_paths) < len(paths) or not image_paths:
         window.install_docks()  # a project needs its panels (worklist) before it opens
     for path in paths:
-        if path not in image_paths:
+        if str(path) not in image_paths:
             if window.open_project(path) is None:
                 outcome["code"] = 1
-    if image_paths:
-        window.load_paths(image_paths)
+    if job is not None:
+        window.adopt_load(job)
     elif screenshot is not None:
         QTimer.singleShot(400, lambda: _save_screenshot(app, window, screenshot, outcome))
     code = app.exec()
     return outcome["code"] or code
+
+
+def _is_project(path) -> bool:
+    # a cheap look first: importing the project package (SQLAlchemy) costs startup time
+    if not (Path(path) / "project.json").is_file():
+        return False
+    from workstation.core.project import Project
+
+    return Project.is_project_dir(path)
 
 
 def _apply_options(window, args) -> None:

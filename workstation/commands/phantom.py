@@ -36,6 +36,9 @@ def run(args) -> int:
     except OSError as exc:
         print(f"workstation phantom: cannot write {args.out}: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        print(f"workstation phantom: {exc}", file=sys.stderr)
+        return 2
     data = json.loads(index.read_text())
     subjects = data["subjects"]
     summary = {"out": str(index.parent), "truth": str(index), "seed": args.seed, "volumes": len(subjects),

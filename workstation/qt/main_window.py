@@ -99,9 +99,16 @@ class MainWindow(QMainWindow):
         paths = [str(p) for p in paths]
         if not paths:
             return None
+        job = LoadJob(paths, self)
+        self.adopt_load(job, case_id)
+        job.start()
+        return job
+
+    def adopt_load(self, job: LoadJob, case_id: str | None = None) -> None:
+        """Follow a LoadJob made elsewhere (perhaps already running): progress, results, errors."""
         if self._job is not None:
             self._job.cancel()
-        job = LoadJob(paths, self)
+        job.setParent(self)
         self._job, self._job_case = job, case_id
         self._job_volumes, self._job_errors = [], []
         job.progress.connect(lambda f, t, j=job: self._on_progress(j, f, t))
@@ -112,9 +119,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0)
         self.progress.show()
         self.cancel_button.show()
-        self.status_text.setText(f"Reading {Path(paths[0]).name}…")
-        job.start()
-        return job
+        self.status_text.setText(f"Reading {Path(job.paths[0]).name}…")
 
     def cancel_load(self) -> None:
         if self._job is not None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core.metrics.binary import AtThreshold, BinaryEvaluation
+from workstation.core.metrics.confusion import wilson_interval
 from workstation.core.metrics.live import LiveMetrics, LiveResult
 from workstation.core.metrics.multiclass import MulticlassEvaluation
 from workstation.core.metrics.multilabel import MultilabelEvaluation
@@ -293,7 +294,8 @@ class MetricsPanel(QWidget):
             self.roc.set_curves([(b.roc.fpr, b.roc.tpr, f"{name} AUC {fmt_ci(b.auc.auc, b.auc.ci)}".strip())
                                  for name, b in items])
         elif index == 1:
-            self.pr.set_curves([(b.pr.recall, b.pr.precision, f"{name} AP {fmt_ci(b.pr.average_precision, None)}".strip())
+            self.pr.set_curves([(b.pr.recall, b.pr.precision,
+                                 f"{name} AP {fmt_ci(b.pr.average_precision, None)}".strip())
                                 for name, b in items])
         elif index == 2:
             rel = ev.calibration if isinstance(ev, MulticlassEvaluation) else items[0][1].calibration
@@ -312,7 +314,8 @@ class MetricsPanel(QWidget):
             self.roc.set_points(fp / (fp + tn), tp / (tp + fn), PALETTE[: len(ev.classes)])
         aucs = ev.auc_averages
         correct = int(np.trace(ev.matrix))
-        rows = [("Accuracy", correct / ev.n, None), ("AUC one-vs-rest, macro", aucs["macro"], None),
+        lo, hi = wilson_interval(correct, ev.n)
+        rows = [("Accuracy", correct / ev.n, (float(lo), float(hi))), ("AUC one-vs-rest, macro", aucs["macro"], None),
                 ("AUC one-vs-rest, weighted", aucs["weighted"], None), ("AUC Hand & Till", aucs["hand_till"], None)]
         for c, name in enumerate(ev.classes):
             b = ev.per_class[c]

@@ -108,7 +108,8 @@ class CurvePlot(pg.PlotWidget):
         self.setXRange(0, 1, padding=0.02)
         self.setYRange(0, 1, padding=0.02)
         self.setAspectLocked(True)
-        self.legend = item.addLegend(offset=(-10, -10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
+        self.legend = item.addLegend(offset=(-5, -5), labelTextColor="k", labelTextSize="8pt",
+                                     brush=pg.mkBrush(255, 255, 255, 210))
         if diagonal:
             self.addItem(pg.PlotCurveItem([0, 1], [0, 1], pen=pg.mkPen("#999", style=Qt.PenStyle.DashLine)))
         self.curves: list[pg.PlotDataItem] = []

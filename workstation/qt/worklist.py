@@ -134,6 +134,10 @@ class WorklistDock(QWidget):
         self._build()
         self._open_timer = QTimer(self, singleShot=True, interval=120)
         self._open_timer.timeout.connect(self._open_current)
+        self._opened: str | None = None
+        self._keep: str | None = None
+        self.model.modelAboutToBeReset.connect(self._remember_current)
+        self.model.modelReset.connect(self._restore_current)
 
     def _build(self) -> None:
         self.filter_box = QComboBox()
@@ -192,6 +196,7 @@ class WorklistDock(QWidget):
     # ---- project -------------------------------------------------------------------------------
     def set_project(self, project, reader: str | None = None) -> None:
         self.project = project
+        self._opened = None
         self.thumbnails.set_project(project)
         self._case_filter = None
         self.model.set_project(project, reader or self.model.reader)
@@ -252,13 +257,8 @@ class WorklistDock(QWidget):
         self._refilter()
 
     def _refilter(self) -> None:
-        current = self.current_case()
         key = self.filter_box.currentData() or "all"
-        self.model.apply_filter(key, self._case_filter, self.search.text().strip())
-        if current and self.select_case(current):
-            pass
-        elif self.model.rowCount():
-            self.select_row(0)
+        self.model.apply_filter(key, self._case_filter if key == "cases" else None, self.search.text().strip())
         self.filter_changed.emit(key)
         self._update_count()
 
@@ -309,6 +309,14 @@ class WorklistDock(QWidget):
         row = index.row() + delta if index.isValid() else 0
         return self.select_row(row)
 
+    def _remember_current(self) -> None:
+        self._keep = self.current_case()
+
+    def _restore_current(self) -> None:
+        if self._keep and not self.select_case(self._keep) and self.model.rowCount():
+            self.select_row(0)
+        self._keep = None
+
     def _current_changed(self, current, _previous) -> None:
         case_id = self.model.case_at(current.row()) if current.isValid() else None
         if case_id:
@@ -319,8 +327,9 @@ class WorklistDock(QWidget):
         """Load the current case into the viewer (debounced: paging fast through cases loads one)."""
         case_id = self.current_case()
         window = self.window
-        if case_id is None or window is None or self.project is None:
-            return
+        if case_id is None or window is None or self.project is None or case_id == self._opened:
+            return  # (a reload that keeps the same case selected does not read its images again)
+        self._opened = case_id
         if hasattr(window, "open_case"):
             window.open_case(case_id)
             return

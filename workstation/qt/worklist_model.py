@@ -53,8 +53,13 @@ class WorklistModel(QAbstractTableModel):
         self.thumbnails = None  # a ThumbnailCache (set by the dock)
         self._bridge = _Bridge()
         self._bridge.label_changed.connect(self._on_label_changed)
-        self._bridge.predictions_changed.connect(self.reload)
-        self._bridge.cases_changed.connect(self.reload)
+        # a plugin run stores predictions batch after batch: reload once they pause
+        from PySide6.QtCore import QTimer
+        self._reload_timer = QTimer(self, singleShot=True, interval=300)
+        self._reload_timer.timeout.connect(self.reload)
+        self._bridge.predictions_changed.connect(self._reload_timer.start)
+        self._bridge.cases_changed.connect(self._reload_timer.start)
+        self._filter: tuple[str, set | None, str] = ("all", None, "")
         self._clear()
 
     # ---- loading -------------------------------------------------------------------------------
@@ -72,6 +77,8 @@ class WorklistModel(QAbstractTableModel):
         self.sort_key: tuple[int, Qt.SortOrder] | None = None
 
     def set_project(self, project, reader: str = "") -> None:
+        self._filter = ("all", None, "")
+        self.sort_key = None
         if self.project is not None:
             for signal, slot in self._connections():
                 signal.disconnect(slot)
@@ -109,10 +116,15 @@ class WorklistModel(QAbstractTableModel):
             self.reload()
 
     def reload(self) -> None:
+        """Read everything again, keeping the filter and the sort order."""
+        self._reload_timer.stop()
+        sort_key = self.sort_key
         self.beginResetModel()
         self._clear()
         if self.project is not None:
             self._load()
+            self.sort_key = sort_key
+            self.view = self._filtered(*self._filter)
         self.endResetModel()
 
     def _load(self) -> None:
@@ -354,12 +366,15 @@ class WorklistModel(QAbstractTableModel):
         raise ValueError(f"unknown worklist filter {kind!r}")
 
     def apply_filter(self, kind: str = "all", case_ids: set | None = None, search: str = "") -> None:
+        self.beginResetModel()
+        self._filter = (kind, case_ids, search)
+        self.view = self._filtered(kind, case_ids, search)
+        self.endResetModel()
+
+    def _filtered(self, kind: str, case_ids: set | None, search: str) -> np.ndarray:
         keep = self.mask(kind, case_ids)
         if search:
             needle = search.lower()
             keep &= np.array([needle in c.lower() for c in self.ids], dtype=bool)
-        self.beginResetModel()
-        self.view = np.flatnonzero(keep).astype(np.int64)
-        if self.sort_key is not None:
-            self.view = self._sorted(self.view, *self.sort_key)
-        self.endResetModel()
+        view = np.flatnonzero(keep).astype(np.int64)
+        return self._sorted(view, *self.sort_key) if self.sort_key is not None else view

@@ -115,6 +115,9 @@ def test_palette_colour_becomes_rgb(dicom_file):
     vol = read_volume(dicom_file("OBXXXX1A.dcm"))
     assert vol.is_rgb
     np.testing.assert_array_equal(vol.array[0], apply_color_lut(ds.pixel_array, ds))
+    region = ds.SequenceOfUltrasoundRegions[0]  # ultrasound: spacing from the region, in cm
+    assert (region.PhysicalUnitsXDirection, region.PhysicalUnitsYDirection) == (3, 3)
+    assert vol.spacing[:2] == pytest.approx((10 * region.PhysicalDeltaX, 10 * region.PhysicalDeltaY))
 
 
 def test_multiframe_without_positions(dicom_file):

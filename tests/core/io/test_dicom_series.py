@@ -120,3 +120,17 @@ def test_explicit_file_list_stacks_like_a_folder(tmp_path, series_writer):
     volumes = read([paths[0], tmp_path / "s" / "notes.txt", tmp_path / "gone.dcm"], errors=errors)
     assert len(volumes) == 1 and volumes[0].kind == "2d"
     assert sorted(e.path.name for e in errors) == ["gone.dcm", "notes.txt"]
+
+
+def test_per_slice_rescale_gives_float32_with_each_slices_own_slope(tmp_path, dicom_file, series_writer):
+    paths = series_writer(tmp_path / "pet", [(0.0, 0.0, 3.0 * k) for k in range(4)], shuffle=False)
+    slopes = [0.5, 1.25, 2.0, 0.75]
+    for path, slope in zip(paths, slopes):  # PET-style: every slice has its own scale
+        ds = pydicom.dcmread(path)
+        ds.RescaleSlope, ds.RescaleIntercept = slope, 0
+        ds.save_as(path)
+    vol = read_volume(tmp_path / "pet")
+    assert vol.array.dtype == np.float32
+    raw = pydicom.dcmread(dicom_file("CT_small.dcm")).pixel_array.astype(np.float64)
+    for k, slope in enumerate(slopes):
+        np.testing.assert_allclose(vol.array[k], raw * slope, rtol=1e-6)

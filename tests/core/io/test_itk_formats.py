@@ -26,7 +26,7 @@ def _check_against_nibabel(vol, img):
     data = np.asarray(img.dataobj)  # nibabel is [i, j, k]; Volume is [k, j, i]; scaling applied
     slope, inter = img.dataobj.slope, img.dataobj.inter
     if (slope, inter) == (1.0, 0.0):
-        assert vol.array.dtype == img.get_data_dtype()
+        assert vol.array.dtype == img.get_data_dtype().newbyteorder("=")  # native order
         np.testing.assert_array_equal(vol.array, data.transpose(2, 1, 0))
     else:
         assert vol.array.dtype == np.float32  # non-integer scaling: float32, never float64
@@ -165,3 +165,25 @@ def test_grey_picture_saved_as_rgb_becomes_grey(dicom_file, tmp_path):
     vol = read_volume(path)
     assert not vol.is_rgb
     np.testing.assert_array_equal(vol.array[0], grey8)
+
+
+@pytest.mark.parametrize("case", ["big-endian", "integer-scaling", "float-scaling"])
+def test_nifti_byte_order_and_scaling(mni_nifti, tmp_path, case):
+    src = np.asarray(nib.load(mni_nifti).dataobj)[::4, ::4, ::4]
+    data = np.round(src * 1000).astype(np.int16)
+    affine = np.array([[0, -1.5, 0, 10], [2, 0, 0, -20], [0, 0, 3, 5], [0, 0, 0, 1.0]])
+    if case == "big-endian":
+        img = nib.Nifti1Image(data.astype(">i2"), affine, header=nib.Nifti1Header(endianness=">"))
+        img.set_data_dtype(">i2")
+    else:
+        img = nib.Nifti1Image(data, affine)
+        img.header.set_slope_inter(*((2, -1024) if case == "integer-scaling" else (0.25, -3.5)))
+    path = tmp_path / f"{case}.nii.gz"
+    img.to_filename(path)
+    vol = read_volume(path)
+    expected = np.asarray(nib.load(path).dataobj).transpose(2, 1, 0)
+    assert vol.array.dtype.isnative
+    assert vol.array.dtype == {"big-endian": np.int16, "integer-scaling": np.int16, "float-scaling": np.float32}[case]
+    np.testing.assert_allclose(vol.array, expected, rtol=1e-6)
+    if case == "big-endian":
+        _check_against_nibabel(vol, nib.load(path))

@@ -102,6 +102,9 @@ def test_incremental_updates_equal_a_full_recompute(small_project):
         np.testing.assert_array_equal(inc.table.y_true[order], full.table.y_true[np.argsort(full.table.case_ids)])
         assert inc.evaluation.auc.auc == pytest.approx(full.evaluation.auc.auc)
         assert inc.evaluation.at(0.4).matrix == full.evaluation.at(0.4).matrix
+        assert inc.evaluation.auc.se == pytest.approx(full.evaluation.auc.se)
+        np.testing.assert_array_equal(inc.evaluation.roc.tpr, full.evaluation.roc.tpr)
+        np.testing.assert_array_equal(inc.evaluation.roc.thresholds, full.evaluation.roc.thresholds)
 
 
 def test_metrics_command(capsys, small_project):
@@ -112,14 +115,30 @@ def test_metrics_command(capsys, small_project):
     assert r["model"] == "model-a" and r["truth"] == "final" and r["n"] == 30 and r["n_cases"] == 40
     assert r["auc"] == pytest.approx(skm.roc_auc_score(y[:30], s[:30]))
     assert r["confusion_matrix"] == skm.confusion_matrix(y[:30], s[:30] >= 0.5).tolist()
-    assert r["reader_agreement"]["cohen"][0]["readers"] == ["alice", "bob"]
-    assert r["reader_agreement"]["cohen"][0]["n"] == 1
+    agreement = r["reader_agreement"]
+    assert agreement["readers"] == ["alice", "bob"] and agreement["method"] == "cohen" and agreement["n"] == 1
     assert main(["metrics", str(project.directory), "--truth", "bob", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 1
     assert main(["metrics", str(project.directory), "--model", "nope"]) == 2
     assert "no predictions from model 'nope'" in capsys.readouterr().err
     assert main(["metrics", str(project.directory)]) == 0
     assert "AUC" in capsys.readouterr().out
+
+
+def test_metrics_command_reader_agreement(capsys, small_project):
+    from workstation.core.metrics.agreement import cohen_kappa
+
+    project, y, _ = small_project
+    rng = np.random.default_rng(3)
+    bob = ["abnormal" if (v ^ (rng.random() < 0.25)) else "normal" for v in y[:30]]
+    for i, value in enumerate(bob):
+        project.set_label(f"c{i:03d}", value, reader="bob")
+    assert main(["metrics", str(project.directory), "--json"]) == 0
+    agreement = json.loads(capsys.readouterr().out)["reader_agreement"]
+    alice = ["abnormal" if v else "normal" for v in y[:30]]
+    assert agreement["n"] == 30
+    assert agreement["kappa"] == pytest.approx(cohen_kappa(alice, bob).kappa)
+    assert agreement["kappa_ci"][0] < agreement["kappa"] < agreement["kappa_ci"][1]
 
 
 @pytest.mark.parametrize("task,classes,edits", [

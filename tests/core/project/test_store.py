@@ -32,6 +32,9 @@ def test_create_open_and_cases(make_project, tmp_path):
     assert again.case("b").paths == ["/data/b.dcm", "/data/b2.dcm"]
     with pytest.raises(UnknownCaseError):
         again.case("nope")
+    assert again.update_case_metadata("a", {"report": "no effusion"}).metadata == {"age": 54, "report": "no effusion"}
+    with pytest.raises(UnknownCaseError):
+        again.update_case_metadata("nope", {})
     again.close()
 
 

@@ -181,3 +181,16 @@ def test_tabs_and_empty_projects(qtbot, panel, tmp_path):
         assert "no model" in panel.status.text()
         panel.set_project(None)
         assert panel.status.text() == "no project open"
+
+
+def test_a_label_stored_from_another_thread_reaches_the_panel(qtbot, panel, binary_project):
+    import threading
+
+    project, y, s = binary_project
+    show(qtbot, panel, project)
+    n = panel.result.evaluation.n
+    with qtbot.waitSignal(panel.redrawn, timeout=5000):
+        worker = threading.Thread(target=lambda: project.set_label("c029", "normal", reader="alice"))
+        worker.start()
+        worker.join()
+    assert panel.result.evaluation.n == n + 1 and panel.matrix.counts.sum() == n + 1

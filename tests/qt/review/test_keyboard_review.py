@@ -85,13 +85,18 @@ def test_filters_and_case_filter(qtbot, review_window):
     assert [model.case_at(r) for r in range(model.rowCount())] == ["c3"]  # top p 0.55 < 0.65
     worklist.set_filter("predicted:abnormal")
     assert {model.case_at(r) for r in range(model.rowCount())} == {"c0", "c3", "c4"}
+    worklist.select_case("c3")
+    from workstation.core.project import PredictionRecord  # a model run adds a prediction: the view
+    w.project.add_predictions([PredictionRecord("c5", {"normal": 0.05, "abnormal": 0.95}, "densenet2d")])
+    qtbot.waitUntil(lambda: model.rowCount() == 4)          # reloads, keeping filter and selection
+    assert worklist.current_case() == "c3"
     worklist.set_case_filter({"c4", "c5", "ghost"}, "normal predicted abnormal")
     assert worklist.filter_box.currentText() == "normal predicted abnormal" and model.rowCount() == 2
     assert worklist.count.text() == "2 of 6"
     worklist.set_case_filter(None, "")
     assert model.rowCount() == 6
     worklist.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)  # probability column
-    assert model.case_at(0) == "c0" and model.case_at(5) == "c3"
+    assert [model.case_at(r) for r in (0, 1, 5)] == ["c5", "c0", "c3"]  # 0.95, 0.9 ... 0.55
 
 
 def test_reader_asked_once_and_second_reader_adjudication(qtbot, review_window, monkeypatch):
@@ -145,9 +150,8 @@ def test_opening_a_case_loads_it_and_thumbnails_appear(qtbot, review_window):
     w = review_window
     model = w.worklist.model
     if hasattr(w, "volume_shown"):  # the real main window reads the image and says when it is shown
-        with qtbot.waitSignal(w.case_opened, timeout=20000) as opened:
+        with qtbot.waitSignal(w.case_opened, timeout=20000, check_params_cb=lambda c: c == "c2"):
             w.worklist.select_case("c2")
-        assert opened.args == ["c2"]
     else:
         w.worklist.select_case("c2")
         qtbot.waitUntil(lambda: w.loaded and w.loaded[-1][0].endswith("c2.dcm"))

@@ -136,3 +136,11 @@ def test_grey_mapping_and_presets():
     mr = Volume(np.arange(1000, dtype=np.float32).reshape(10, 10, 10), modality="MR")
     center, width = display.preset_window(mr, "Auto 1-99%")
     assert center == pytest.approx(499.5) and width == pytest.approx(np.percentile(np.arange(1000), 99) - np.percentile(np.arange(1000), 1))
+
+
+def test_picture_letters_come_from_patient_orientation_only():
+    from workstation.qt.slice_view import _picture_letters
+
+    xray = Volume(np.zeros((10, 10), np.uint16), modality="DX", metadata={"PatientOrientation": "P\\F"})
+    assert _picture_letters(xray) == {"right": "P", "left": "A", "bottom": "F", "top": "H"}
+    assert set(_picture_letters(Volume(np.zeros((10, 10)), modality="US")).values()) == {""}

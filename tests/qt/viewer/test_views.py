@@ -211,3 +211,31 @@ def test_readout_gives_voxel_world_and_value(qtbot, viewer):
     assert texts, "no readout"
     assert texts[-1] == (f"voxel (3, 4, {axial.index})  LPS ({world[0]:.1f}, {world[1]:.1f}, "
                          f"{world[2]:.1f}) mm  value {volume.array[axial.index, 4, 3]}")
+
+
+@pytest.mark.gui
+def test_volume_rendering_pane_shows_the_volume_and_spheres(qtbot, viewer):
+    from workstation.core.overlays import Sphere, SphereLayer
+
+    volume = phantom((48, 40, 30), (1.0, 1.25, 2.0), np.eye(3), sphere_fn(SPHERE_CENTRE, SPHERE_RADIUS, outside=-1000))
+    viewer.set_volume(volume, layout="mpr3d")
+    qtbot.waitUntil(lambda: viewer.volume_view is not None and viewer.volume_view.volume_actor is not None,
+                    timeout=60_000)
+    view3d = viewer.volume_view
+    assert view3d.mapper_name == "CPU ray-cast"  # Xvfb has no GPU: the software renderer is detected
+    view3d.text.SetVisibility(False)
+    view3d.GetRenderWindow().Render()
+    settle(qtbot, viewer)
+    pixels = grab(view3d).astype(int)
+    background = pixels[2, -3]
+    lit = np.abs(pixels - background).max(axis=2) > 40
+    assert lit.sum() > 50
+    ys, xs = np.nonzero(lit)
+    # seen from the front, the patient's left (+x) is on the screen's right, superior is up
+    assert xs.mean() > pixels.shape[1] / 2 and ys.mean() < pixels.shape[0] / 2
+    viewer.state.overlays.append(SphereLayer("c", [Sphere("a", (-14.0, 8.0, -9.0), 5.0, state="added")]))
+    qtbot.wait(50)
+    pixels = grab(view3d).astype(int)
+    green = (pixels[:, :, 1] > 120) & (pixels[:, :, 0] < 100) & (pixels[:, :, 2] < 140)
+    ys, xs = np.nonzero(green)
+    assert len(xs) > 20 and xs.mean() < pixels.shape[1] / 2  # patient's right: screen left

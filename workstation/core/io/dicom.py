@@ -16,7 +16,7 @@ from pydicom.pixels import get_decoder
 
 from workstation.core.io import dicom_pixels as px
 from workstation.core.io.dicom_geometry import orientation_matrix, stack_geometry
-from workstation.core.io.dicom_headers import DicomHeader, header_from_dataset, read_dataset
+from workstation.core.io.dicom_headers import DicomHeader, read_dataset
 from workstation.core.io.errors import ImageReadError, check_cancel
 from workstation.core.volume import Volume
 
@@ -61,15 +61,11 @@ def read_file(path: Path, progress=None, cancel=None) -> Volume:
         slopes, intercepts = [1.0] * n, [0.0] * n
     slopes = slopes or [1.0] * n
     intercepts = intercepts or [0.0] * n
-    ordered = [geo.order[k] for k in range(n)]
-    out = px.rescale_stack(frames, ordered, slopes, intercepts, header_bits(ds), cancel)
+    out = px.rescale_stack(frames, geo.order, slopes, intercepts, header_bits(ds), cancel)
     if progress:
         progress(1.0, path.name)
     warnings = ([spacing_warning] if spacing_warning else []) + geo.warnings
-    if positions is None or any(p is None for p in positions):
-        origin = px.position_or_zero(ds)
-    else:
-        origin = geo.origin
+    origin = px.position_or_zero(ds) if any(p is None for p in positions) else geo.origin
     return _volume(ds, out, (spacing_x, spacing_y, geo.slice_spacing), origin, geo.direction,
                    [path], n, warnings, fg.window())
 
@@ -221,4 +217,4 @@ def _first_sentence(exc: BaseException) -> str:
     return text[:cut] if 0 < cut < 200 else text[:300]
 
 
-__all__ = ["read_file", "read_series", "open_dataset", "header_from_dataset"]
+__all__ = ["read_file", "read_series", "open_dataset"]

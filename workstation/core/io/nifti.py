@@ -25,10 +25,7 @@ def read_voxels(path: Path) -> tuple[np.ndarray, tuple[float, float]]:
     with slope 1 and intercept 0 when the header sets no scaling."""
     opener = _gzip_open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as f:
-        head = f.read(348)
-        if head[:4] in (b"\x1c\x02\x00\x00", b"\x00\x00\x02\x1c"):  # sizeof_hdr 540: NIfTI-2
-            head += f.read(192)
-        header = _parse_header(head)
+        header = _parse_header(f.read(348))
         ndim = header["dims"][0]
         if not 1 <= ndim <= 4:
             raise UnsupportedNifti(f"{ndim} dimensions")
@@ -57,22 +54,16 @@ def _gzip_open(path, mode):
 def _parse_header(head: bytes) -> dict:
     if len(head) < 348:
         raise ValueError("truncated header")
-    for endian, prefix in (("<", "<"), (">", ">")):
-        size = struct.unpack(prefix + "i", head[:4])[0]
-        if size == 348:
-            datatype = struct.unpack(prefix + "h", head[70:72])[0]
-            dims = struct.unpack(prefix + "8h", head[40:56])
-            vox_offset = int(struct.unpack(prefix + "f", head[108:112])[0])
-            slope, inter = struct.unpack(prefix + "2f", head[112:120])
-            break
-        if size == 540 and len(head) >= 540:
-            datatype = struct.unpack(prefix + "h", head[12:14])[0]
-            dims = struct.unpack(prefix + "8q", head[16:80])
-            vox_offset = struct.unpack(prefix + "q", head[168:176])[0]
-            slope, inter = struct.unpack(prefix + "2d", head[176:192])
+    # NIfTI-1 only: SimpleITK's header read (which runs first) does not accept NIfTI-2 either
+    for endian in ("<", ">"):
+        if struct.unpack(endian + "i", head[:4])[0] == 348:
+            datatype = struct.unpack(endian + "h", head[70:72])[0]
+            dims = struct.unpack(endian + "8h", head[40:56])
+            vox_offset = int(struct.unpack(endian + "f", head[108:112])[0])
+            slope, inter = struct.unpack(endian + "2f", head[112:120])
             break
     else:
-        raise ValueError("not a NIfTI header")
+        raise ValueError("not a NIfTI-1 header")
     if datatype not in _DTYPES:
         raise UnsupportedNifti(f"datatype {datatype}")
     return {"endian": endian, "datatype": datatype, "dims": dims, "vox_offset": max(vox_offset, 348),

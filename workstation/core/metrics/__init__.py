@@ -18,7 +18,8 @@ from .multilabel import MultilabelEvaluation
 from .operating import OperatingPoint, at_sensitivity, at_specificity, youden
 from .pr import PrCurve, average_precision, pr_curve
 from .report import report
-from .roc import AucResult, PairedTest, RocCurve, auc, auc_with_ci, bootstrap, delong, delong_paired, roc_curve, sort_scores
+from .roc import (AucResult, PairedTest, RocCurve, auc, auc_with_ci, bootstrap, delong, delong_paired, roc_curve,
+                  sort_scores)
 from .tables import evaluate, evaluate_table
 
 __all__ = [

@@ -30,7 +30,8 @@ def scores(s, n: int | None = None, name: str = "scores") -> np.ndarray:
         raise ValueError(f"{name} has {a.size} values for {n} labels")
     bad = ~np.isfinite(a)
     if bad.any():
-        raise ValueError(f"{name} contain {int(bad.sum())} missing or infinite value(s) (first at position {int(np.argmax(bad))})")
+        raise ValueError(f"{name} contain {int(bad.sum())} missing or infinite value(s) "
+                         f"(first at position {int(np.argmax(bad))})")
     return a
 
 

@@ -40,10 +40,12 @@ class BinaryEvaluation:
     y_score: np.ndarray
     ci_method: str = "delong"
     n_boot: int = 2000
+    presorted: roc.SortedScores | None = field(default=None, repr=False)  # already sorted (live updates)
     sorted: roc.SortedScores = field(init=False)
 
     def __post_init__(self):
-        self.sorted = roc.sort_scores(self.y_true, self.y_score)
+        self.sorted = self.presorted if self.presorted is not None else roc.sort_scores(self.y_true, self.y_score)
+        self.presorted = None
         self.y_true = self.sorted.labels
         self.y_score = np.asarray(self.y_score, float)
         if self.ci_method not in ("delong", "bootstrap"):

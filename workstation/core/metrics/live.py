@@ -22,6 +22,8 @@ from typing import Any, Callable
 import numpy as np
 from psygnal import Signal
 
+from .binary import BinaryEvaluation
+from .incremental import update_sorted
 from .tables import evaluate_table
 
 INCREMENTAL_LIMIT = 500  # more changed cases than this: one full reload is cheaper
@@ -67,6 +69,7 @@ class LiveMetrics:
         self._changed: set[str] = set()
         self._table = None
         self._rows: dict[str, int] = {}  # case id -> row of self._table
+        self._edits = None  # the last patch: relabelled rows, new labels, removed rows, added rows
         self._last_flush = -1e9
         self.result: LiveResult | None = None
         self._single_case_truth = "case_ids" in inspect.signature(project.truth).parameters
@@ -153,13 +156,17 @@ class LiveMetrics:
             if self.plugin_id is None:
                 self.plugin_id = table.plugin_id
             self._rows = {c: i for i, c in enumerate(table.case_ids)}
+            self._edits = None
         else:
             table = self._patched(self._table, changed)
         self._table = table
+        previous = self.result.evaluation if self.result is not None else None
         if len(table) == 0:
             reason = ("no model has predicted these cases" if table.plugin_id is None
                       else f"no case has both a {self.truth} label and a prediction")
             ev = None
+        elif self._edits is not None and isinstance(previous, BinaryEvaluation) and table.task == "binary":
+            reason, ev = None, warm(self._updated_binary(previous, table))
         else:
             reason, ev = None, warm(evaluate_table(table, self.ci_method))
         result = LiveResult(table, ev, self.truth, table.plugin_id, reason, time.perf_counter() - start, changed)
@@ -188,6 +195,9 @@ class LiveMetrics:
                     new_ids.append(c)
                     new_y.append(encode_truth(value, table.task, table.classes))
                     new_scores.append(row)
+        # what changed, in the row numbers of the old table, for updating sorted scores in place
+        self._edits = ([rows[c] for c in ids if c in truth and c in rows],
+                       [y[rows[c]] for c in ids if c in truth and c in rows], gone, new_scores, new_y)
         if new_ids:
             rows.update((c, len(case_ids) + k) for k, c in enumerate(new_ids))
             case_ids = case_ids + new_ids
@@ -200,6 +210,13 @@ class LiveMetrics:
             y, scores = y[keep], scores[keep]
             self._rows = {c: i for i, c in enumerate(case_ids)}
         return replace(table, case_ids=case_ids, y_true=y, scores=scores, truth=self.truth)
+
+    def _updated_binary(self, previous: BinaryEvaluation, table) -> BinaryEvaluation:
+        """The binary evaluation after a patch, from the previous sorted scores (no new sort)."""
+        relabel_rows, relabel_to, gone, new_scores, new_y = self._edits
+        ss = update_sorted(previous.sorted, relabel_rows, np.asarray(relabel_to) == 1, sorted(gone),
+                           [r[1] for r in new_scores], np.asarray(new_y) == 1)
+        return BinaryEvaluation(ss.labels, table.scores[:, 1], self.ci_method, presorted=ss)
 
     def _score_row(self, case_id: str, table) -> list[float] | None:
         """The newest prediction of the table's model for one case, in class order."""

@@ -26,7 +26,8 @@ class MultilabelEvaluation:
         S = np.asarray(self.scores, float)
         L = len(self.labels)
         if Y.ndim != 2 or S.shape != Y.shape or Y.shape[1] != L:
-            raise ValueError(f"multi-label truth and scores must both be cases x {L} labels, got {Y.shape} and {S.shape}")
+            raise ValueError(f"multi-label truth and scores must both be cases x {L} labels, "
+                             f"got {Y.shape} and {S.shape}")
         self.per_label = [BinaryEvaluation(Y[:, j], S[:, j], self.ci_method) for j in range(L)]
         self.y_true = np.column_stack([e.y_true for e in self.per_label]) if L else Y.astype(bool)
         self.scores = S

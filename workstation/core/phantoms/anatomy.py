@@ -66,7 +66,10 @@ def _ellipsoid(x, y, z, centre, semi) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def load_anatomy() -> Anatomy:
-    from nilearn import datasets  # lazy: heavy, and only the phantoms need it
+    try:
+        from nilearn import datasets  # lazy: heavy, and only the phantoms need it
+    except ImportError as exc:
+        raise RuntimeError("phantoms need nilearn's MNI152 template: pip install 'workstation[samples]'") from exc
 
     t1_img = datasets.load_mni152_template(resolution=1)
     affine = t1_img.affine

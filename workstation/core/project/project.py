@@ -18,7 +18,7 @@ from . import config as config_mod
 from . import evaluation, predictions, store
 from .config import ProjectConfig, ProjectError
 from .models import AuditRow, CaseRow, LabelRow
-from .records import (CANDIDATE_STATES, TAGS, AuditEntry, Case, EvaluationTable, Label, PredictionRecord, now)
+from .records import (ACTIONS, CANDIDATE_STATES, TAGS, AuditEntry, Case, EvaluationTable, Label, PredictionRecord, now)
 from .undo import SetLabelCommand, UndoStack
 from .values import normalize
 
@@ -174,6 +174,18 @@ class Project:
             raise UnknownCaseError(f"no case {case_id!r} in this project")
         return Case(*row)
 
+    def update_case_metadata(self, case_id: str, changes: dict[str, Any]) -> Case:
+        """Merge `changes` into a case's metadata (one transaction) and announce cases_changed."""
+        with self._lock, store.translated_errors(self._url), store.write(self._engine) as conn, conn.begin():
+            row = conn.execute(select(C.c.metadata).where(C.c.case_id == case_id).with_for_update()).first()
+            if row is None:
+                raise UnknownCaseError(f"no case {case_id!r} in this project")
+            meta = dict(row[0] or {})
+            meta.update(changes)
+            conn.execute(update(C).where(C.c.case_id == case_id).values(metadata=meta))
+        self.events.cases_changed.emit()
+        return self.case(case_id)
+
     def __len__(self) -> int:
         with store.translated_errors(self._url), self._engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(C)).scalar()
@@ -185,6 +197,8 @@ class Project:
         `shown` is the model output the reader saw (None: the case's latest prediction, if any)."""
         value = normalize(value, self.task, self.classes)
         self._check_tag_reader(tag, reader)
+        if action not in ACTIONS or action in ("undo", "redo"):
+            raise ProjectError(f"unknown action {action!r}; expected confirm, correct, import or adjudicate")
         if shown is None:
             shown = self._shown_for(case_id)
         return self._edit(case_id, "", reader, tag, value, note, action, shown, undoable)

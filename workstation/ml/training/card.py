@@ -70,10 +70,9 @@ def build_card(project, config, items, skipped, predictions, history, best_epoch
     return clean(card)
 
 
-def write_card(out_dir, card: dict[str, Any]) -> tuple[Path, Path]:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / "model_card.json", out_dir / "model_card.md"
+def write_card(json_path, md_path, card: dict[str, Any]) -> tuple[Path, Path]:
+    json_path, md_path = Path(json_path), Path(md_path)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(clean(card), indent=1))
     md_path.write_text(markdown(card))
     return json_path, md_path

@@ -5,7 +5,6 @@ multi-task model card."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +25,7 @@ def _scores(result: TrainResult, split: str, task: str) -> tuple[np.ndarray, np.
 def compare_multitask(project, config: TrainConfig, progress=None, cancel=None) -> tuple[TrainResult, TrainResult]:
     """Train the multi-task model and the single-task model; returns (multitask, single_task)."""
     multi = train(project, dataclasses.replace(config, multitask=True), _scaled(progress, 0.0, 0.5), cancel)
-    single_out = str(Path(multi.checkpoint).parent.with_name(Path(multi.checkpoint).parent.name + "-single-task"))
+    single_out = f"{config.out.rstrip('/')}-single-task" if config.out else None
     single = train(project, dataclasses.replace(config, multitask=False, out=single_out),
                    _scaled(progress, 0.5, 1.0), cancel)
     split = "test" if len(multi.predictions["test"]["case_ids"]) else "validation"
@@ -42,7 +41,7 @@ def compare_multitask(project, config: TrainConfig, progress=None, cancel=None) 
     else:
         comparison.update(difference=None, p_value=None, reason="paired DeLong test reported for binary tasks only")
     multi.card["comparison"] = clean(comparison)
-    write_card(Path(multi.card_json).parent, multi.card)
+    write_card(multi.card_json, multi.card_md, multi.card)
     return multi, single
 
 

@@ -102,12 +102,23 @@ def _preparation(config: TrainConfig, spec, pretrained) -> Preparation:
                        prep.get("mean"), prep.get("std"))
 
 
-def _output_dir(project, config: TrainConfig) -> Path:
+def output_paths(project, config: TrainConfig) -> dict[str, Path]:
+    """Where a run writes. Default: <project>/models/<plugin>/<run>.pt (where the model dock and
+    `workstation infer` look for the newest checkpoint) with <run>.model_card.json/.md beside it;
+    with `out`: out/model.pt, out/model_card.json, out/model_card.md."""
     if config.out:
-        return Path(config.out)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    name = f"{stamp}-{config.mode}{'-multitask' if config.multitask else ''}-seed{config.seed}"
-    return Path(project.directory) / "models" / config.plugin / name
+        folder, stem, card = Path(config.out), "model", "model_card"
+    else:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        stem = f"{stamp}-{config.mode}{'-multitask' if config.multitask else ''}-seed{config.seed}"
+        folder = Path(project.directory) / "models" / config.plugin
+        base, n = stem, 1
+        while (folder / f"{stem}.pt").exists():  # two runs in one second
+            n += 1
+            stem = f"{base}-{n}"
+        card = f"{stem}.model_card"
+    return {"checkpoint": folder / f"{stem}.pt", "card_json": folder / f"{card}.json",
+            "card_md": folder / f"{card}.md", "aux_head": folder / f"{stem}.aux_head.pth"}
 
 
 def train(project, config: TrainConfig, progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> TrainResult:
@@ -235,8 +246,8 @@ def train(project, config: TrainConfig, progress: ProgressFn | None = None, canc
         recs = records[split]
         predictions[split] = {"case_ids": [r["case_id"] for r in recs], "y_true": _truth_array(recs, task),
                               "probs": _predict(model, recs, task, device, amp, config.batch_size)}
-    out_dir = _output_dir(project, config)
-    checkpoint = out_dir / "model.pt"
+    paths = output_paths(project, config)
+    checkpoint = paths["checkpoint"]
     settings = {**config.to_json(), "device_used": device, "mixed_precision": amp,
                 "architecture": arch, "parameter_groups": [{"name": g["name"], "lr": g["lr"]} for g in groups],
                 **loss_fn.describe(), "aux_target": aux_kind if config.multitask else None,
@@ -250,9 +261,9 @@ def train(project, config: TrainConfig, progress: ProgressFn | None = None, canc
                                     "val_auc": cards.number(card["validation"].get("auc")),
                                     "pretrained_sha256": pretrained.sha256 if pretrained else None})
     if config.multitask:
-        torch.save({k: v.detach().cpu() for k, v in model.aux.state_dict().items()}, out_dir / "aux_head.pt")
+        torch.save({k: v.detach().cpu() for k, v in model.aux.state_dict().items()}, paths["aux_head"])
     card["checkpoint"] = {"path": str(checkpoint), "sha256": sha}
-    card_json, card_md = cards.write_card(out_dir, card)
+    card_json, card_md = cards.write_card(paths["card_json"], paths["card_md"], card)
     report(TrainProgress("finish", 1.0, best["epoch"], config.epochs, f"wrote {checkpoint}"))
     return TrainResult(str(checkpoint), sha, str(card_json), str(card_md), card, history, best["epoch"],
                        card["validation"].get("auc", math.nan), card["test"].get("auc", math.nan), predictions)
