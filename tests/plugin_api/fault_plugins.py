@@ -106,6 +106,11 @@ class FailsToLoad(_Base):
         raise FileNotFoundError("weights file missing")
 
 
+class SlowToLoad(_Base):
+    def load(self, device):
+        time.sleep(600)
+
+
 class OutOfMemoryError(RuntimeError):
     """Named like torch.cuda.OutOfMemoryError, which the worker recognises by name."""
 
@@ -133,6 +138,7 @@ build_poison = PoisonPixel
 build_waitsforcancel = WaitsForCancel
 build_failstoload = FailsToLoad
 build_oom = OomAboveOne
+build_slowload = SlowToLoad
 
 
 def build_notaplugin(checkpoint=None, options=None):

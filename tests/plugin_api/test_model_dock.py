@@ -67,6 +67,14 @@ def test_run_all_then_show_heatmap(qtbot, study, tmp_path):
         shot.save(os.path.join(os.environ["WORKSTATION_SCREENSHOT_DIR"], "model_dock.png"))
     panel.show_heatmap.setChecked(False)
     assert window.overlays.find("heat map") is None
+
+    panel.last_report = None
+    before = latest["CT_small"].created_at
+    assert panel.start("current")  # the shown volume goes to the worker as it is
+    qtbot.waitUntil(lambda: panel.last_report is not None, timeout=300_000)
+    assert panel.last_report.total == 1 and panel.last_report.stored == 1
+    history = project.latest_predictions("densenet2d")
+    assert history["CT_small"].created_at >= before and history["MR_small"] == latest["MR_small"]
     panel.shutdown()
 
 

@@ -123,3 +123,22 @@ def test_sink_failure_is_reported(runner, make_case):
 
     report = runner.run(_good_job(make_case, 2), broken_sink)
     assert report.stored == 0 and all("disk full" in f.reason for f in report.failures)
+
+
+def test_worker_is_reused_until_the_job_changes(runner, make_case, collect):
+    runner.run(_good_job(make_case, 1), collect)
+    first = runner._worker.process.pid
+    runner.run(_good_job(make_case, 1), collect)
+    assert runner._worker.process.pid == first  # same plugin, same options: the loaded worker serves it
+    report = runner.run(JobSpec(fp.manifest("good"), [make_case("x")], options={"heatmap": True}), collect)
+    assert report.load_s > 0 and runner._worker.process.pid == first  # reloaded in the same process
+
+
+def test_hang_in_load_is_killed(fault_path, make_case, collect):
+    from workstation.plugin_host import InferenceRunner
+
+    with InferenceRunner(timeout_s=2, load_timeout_s=2) as runner:
+        report = runner.run(JobSpec(fp.manifest("slowload"), [make_case("a")]), collect)
+        assert "could not load fault-slowload" in report.error and "within 2 s" in report.error
+        assert runner._worker is None
+        _assert_serves_next(runner, make_case, collect)

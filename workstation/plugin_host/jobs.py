@@ -1,6 +1,7 @@
 """What the runner is asked to do and what it reports back."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,12 @@ class JobSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
     def worker_key(self) -> tuple:
-        return (self.manifest.id, self.manifest.factory, self.checkpoint, self.device,
+        """Jobs with equal keys reuse a loaded worker; a rewritten checkpoint file changes the key."""
+        stamp = None
+        if self.checkpoint and os.path.isfile(self.checkpoint):
+            info = os.stat(self.checkpoint)
+            stamp = (info.st_size, info.st_mtime_ns)
+        return (self.manifest.id, self.manifest.version, self.manifest.factory, self.checkpoint, stamp, self.device,
                 tuple(sorted((k, repr(v)) for k, v in self.options.items())))
 
 

@@ -19,7 +19,7 @@ def heatmap_file(project_dir: Path, outcome: PredictionOutcome) -> Path:
     and a hash keeps distinct ids apart."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", outcome.case_id)[:40].strip("._") or "case"
     digest = hashlib.sha1(outcome.case_id.encode()).hexdigest()[:8]
-    stamp = re.sub(r"[^0-9]", "", outcome.created_at)[:14]
+    stamp = re.sub(r"[^0-9]", "", outcome.created_at)[:20]
     return project_dir / HEATMAP_DIR / outcome.plugin_id / f"{safe}-{digest}-{stamp}.nii.gz"
 
 

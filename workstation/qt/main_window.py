@@ -76,11 +76,16 @@ class MainWindow(QMainWindow):
         self.fit_docks()
 
     def fit_docks(self) -> None:
-        """Keep the side panels narrow so that the images get most of the window."""
+        """Keep the side panels out of the images' way: more than two panels on a side become
+        tabs of one stack, and the sides are kept narrow."""
         width = max(240, min(400, self.width() // 5))
         for area in (Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea):
             panels = [d for d in self.findChildren(QDockWidget)
                       if self.dockWidgetArea(d) == area and not d.isFloating()]
+            if len(panels) > 2:
+                for panel in panels[1:]:
+                    self.tabifyDockWidget(panels[0], panel)
+                panels[0].raise_()
             if panels:
                 self.resizeDocks(panels, [width] * len(panels), Qt.Horizontal)
 

@@ -243,8 +243,10 @@ class SliceOverlays:
                 self._spheres(layer, grid, loops, colours, selected_loops, selected_colours, labels)
             elif isinstance(layer, BoxLayer):
                 self._boxes(layer, grid, volume, loops, colours, labels)
-        self._mappers[0].SetInputData(polylines(loops, colours, 0.0))
-        self._mappers[1].SetInputData(polylines(selected_loops, selected_colours, 0.0))
+        for mapper, these, their_colours in ((self._mappers[0], loops, colours),
+                                             (self._mappers[1], selected_loops, selected_colours)):
+            if these or mapper.GetInput() is None or mapper.GetInput().GetNumberOfPoints():
+                mapper.SetInputData(polylines(these, their_colours, 0.0))  # skipped: empty again
         self.lines.GetProperty().SetOpacity(self._line_opacity())
         self._place_labels(labels)
         if render:

@@ -18,6 +18,7 @@ import vtkmodules.vtkInteractionStyle  # noqa: F401
 import vtkmodules.vtkRenderingFreeType  # noqa: F401
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
+from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkCommonCore import vtkLookupTable
 from vtkmodules.vtkImagingCore import vtkImageReslice
@@ -103,6 +104,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self._drag: tuple[str, float, float] | None = None
         self._fitted = False  # True until the user zooms or pans
         self._disposed = False
+        self._cross_points = None
         self._render_pending = False
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMinimumSize(120, 120)
@@ -129,7 +131,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self._inverted = _inverted_grey()
 
         self.cross, self._cross_mapper = _line_actor(1.0)
-        self.cross.GetProperty().SetOpacity(0.8)
+        self.cross.GetProperty().SetOpacity(1.0)  # translucent lines would add a render pass
         self.cross.SetPosition(0, 0, 2.0)
         self.renderer.AddActor(self.cross)
         self.text = ViewText(self.renderer)
@@ -189,6 +191,7 @@ class SliceView(QVTKRenderWindowInteractor):
         for key, position in edges.items():
             self.text.SetText(position, letters[key])
         self.index = -1
+        self._cross_points = None  # rebuilt for this volume's colours and extent
         self._place_slice(self.state.crosshair)
         self.reset_camera()
 
@@ -227,23 +230,28 @@ class SliceView(QVTKRenderWindowInteractor):
         self.request_render()
 
     def _draw_crosshair(self) -> None:
+        """Move the four crosshair segments (two per line, leaving a gap at the point). The
+        polydata is built once per volume and only its points change: rebuilding it per slice
+        cost a third of a slice change."""
         if self.grid is None:
             return
         u0, u1, v0, v1 = self.grid.extent_mm
         cu, cv = self.frame.to_scene(self.state.crosshair)
         gap = _CROSS_GAP_PX * self.mm_per_pixel()
-        loops, colours = [], []
-        horizontal, vertical = self._cross_colours()
-        for a, b in ((u0, cu - gap), (cu + gap, u1)):
-            if b > a:
-                loops.append(np.array([[a, cv], [b, cv]]))
-                colours.append(horizontal)
-        for a, b in ((v0, cv - gap), (cv + gap, v1)):
-            if b > a:
-                loops.append(np.array([[cu, a], [cu, b]]))
-                colours.append(vertical)
-        poly = polylines([], [], 0.0) if not loops else _open_lines(loops, colours)
-        self._cross_mapper.SetInputData(poly)
+        left, right = (u0, min(cu - gap, u1)), (max(cu + gap, u0), u1)
+        low, high = (v0, min(cv - gap, v1)), (max(cv + gap, v0), v1)
+        ends = np.array([[left[0], cv], [max(left), cv], [min(right), cv], [right[1], cv],
+                         [cu, low[0]], [cu, max(low)], [cu, min(high)], [cu, high[1]]])
+        if self._cross_points is None:
+            horizontal, vertical = self._cross_colours()
+            segments = [ends[n:n + 2] for n in range(0, 8, 2)]
+            poly = _open_lines(segments, [horizontal, horizontal, vertical, vertical])
+            self._cross_mapper.SetInputData(poly)
+            self._cross_points = poly.GetPoints()
+        else:
+            view = numpy_support.vtk_to_numpy(self._cross_points.GetData())
+            view[:, :2] = ends  # segments clipped to nothing collapse to a point: nothing drawn
+            self._cross_points.Modified()
 
     def _cross_colours(self):
         """Each crosshair line takes the colour of the view whose plane it is."""
@@ -261,7 +269,7 @@ class SliceView(QVTKRenderWindowInteractor):
         prop = self.actor.GetProperty()
         prop.SetColorWindow(width)
         prop.SetColorLevel(center)
-        self.text.SetText(ViewText.LowerLeft, f"W {width:.4g}  L {center:.4g}")
+        self.text.SetText(ViewText.UpperRight, f"W {width:.4g}\nL {center:.4g}")
         self.request_render()
 
     def _invert_changed(self, invert: bool) -> None:

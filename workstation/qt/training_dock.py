@@ -76,7 +76,7 @@ class TrainingPanel(QWidget):
         self.train_button = QPushButton("Train on final labels")
         self.cancel_button = QPushButton("Cancel", enabled=False)
         self.train_button.clicked.connect(self.start_training)
-        self.cancel_button.clicked.connect(self.cancel_event.set)
+        self.cancel_button.clicked.connect(lambda: self.cancel_event.set())
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.cancel_button)
@@ -141,8 +141,6 @@ class TrainingPanel(QWidget):
             return self._say("training is already running")
         config = config or self.config()
         self.cancel_event = threading.Event()
-        self.cancel_button.clicked.disconnect()
-        self.cancel_button.clicked.connect(self.cancel_event.set)
         self.result, self.error = None, ""
         self._set_running(True)
         self._say(f"training {config.plugin} ({config.mode}) on {Path(project.directory).name}…")

@@ -196,6 +196,7 @@ class VolumeView(QVTKRenderWindowInteractor):
         camera.SetPosition(0, -1, 0)
         camera.SetViewUp(0, 0, 1)
         self.renderer.ResetCamera()
+        camera.Zoom(1.4)  # ResetCamera fits the bounding sphere, which leaves wide margins
         self.GetRenderWindow().Render()
 
     def mouseDoubleClickEvent(self, event) -> None:

@@ -60,6 +60,17 @@ def test_train_command_end_to_end(tmp_path, capsys):
     card = json.loads(open(out["model_card"]).read())
     assert card["settings"]["seed"] == 4 and card["checkpoint"]["sha256"] == out["sha256"]
 
+    # `workstation infer` without --checkpoint picks the newly trained model up
+    from workstation.core.project import Project
+    from workstation.plugin_host.project_sink import default_checkpoint
+
+    assert str(default_checkpoint(directory, "densenet2d")) == out["checkpoint"]
+    assert main(["infer", directory, "--plugin", "densenet2d", "--device", "cpu", "--json"]) == 0
+    capsys.readouterr()
+    with Project.open(directory) as reopened:
+        stored = reopened.latest_predictions("densenet2d")
+        assert len(stored) == 20 and {r.weights_sha256 for r in stored.values()} == {out["sha256"]}
+
     assert main(["train", directory, "--mode", "features"]) == 2
     assert "needs --pretrained" in capsys.readouterr().err
     assert main(["train", directory, "--compare"]) == 2

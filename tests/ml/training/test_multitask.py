@@ -76,3 +76,22 @@ def test_both_heads_train_the_shared_backbone():
     assert net.features.conv0.weight.grad.abs().sum() > 0  # the aux loss reaches the shared backbone
     assert net.class_layers.out.weight.grad is None
     assert aux_loss("heatmap", dense, dense, torch.zeros(2)).item() == 0.0  # no targets in the batch
+
+
+def test_small_findings_survive_downsampling_of_the_target():
+    from workstation.ml.training.data import Preparation
+
+    volume = Volume(np.zeros((40, 64, 64), np.float32), spacing=(1.0, 1.0, 1.0))
+    mask = np.zeros((40, 64, 64), np.uint8)
+    mask[21, 33, 30] = 1  # a one-voxel finding, far smaller than the 4 mm network voxels
+    prep = Preparation(dims=3, in_channels=1, size=(16, 16, 16), spacing=(4.0, 4.0, 4.0))
+    target = prep.mask(mask, volume)
+    image = prep.image(Volume(mask.astype(np.float32) * 1000, spacing=(1.0, 1.0, 1.0)))
+    assert target.shape == image.shape == (1, 16, 16, 16) and float(target.max()) == 1.0
+    z, y, x = np.argwhere(target[0].numpy() == 1.0)[0]
+    assert (z, y, x) == (21 // 4 + (16 - 10) // 2, 33 // 4, 30 // 4)  # 10 slices centred in 16
+    flat = Preparation(dims=2, in_channels=1, size=(32, 32))
+    small = np.zeros((1, 128, 96), np.uint8)
+    small[0, 64, 50] = 1
+    fitted = flat.mask(small, Volume(np.zeros((1, 128, 96), np.float32)))
+    assert fitted.shape == (1, 32, 32) and float(fitted.max()) == 1.0

@@ -70,3 +70,40 @@ def make_shapes_project(root, n: int, classes=("square", "disc"), seed: int = 0,
     for case_id, label in labels.items():
         project.set_label(case_id, label, reader="reader1", undoable=False)
     return project
+
+
+def write_nifti(path, array, spacing=(2.0, 2.0, 2.0)) -> str:
+    import SimpleITK as sitk
+
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing(spacing)
+    sitk.WriteImage(image, str(path))
+    return str(path)
+
+
+def make_ball_project(root, n: int, seed: int = 0, size: int = 20):
+    """3D volumes (NIfTI, 2 mm voxels): a bright ball ("lesion") or none ("clear"), with the ball's
+    mask as each case's segmentation target."""
+    from workstation.core.project import Project
+
+    root.mkdir(parents=True, exist_ok=True)
+    project = Project.create(root / "project", task="binary", classes=["clear", "lesion"])
+    rng = np.random.default_rng(seed)
+    zz, yy, xx = np.mgrid[:size, :size, :size]
+    items, labels = [], {}
+    for i in range(n):
+        label = ("clear", "lesion")[i % 2]
+        mask = np.zeros((size, size, size), np.uint8)
+        if label == "lesion":
+            r = rng.uniform(2, 4)
+            c = rng.uniform(r + 1, size - r - 1, 3)
+            mask = (((zz - c[0]) ** 2 + (yy - c[1]) ** 2 + (xx - c[2]) ** 2) <= r * r).astype(np.uint8)
+        volume = (100 + 80 * mask + rng.normal(0, 20, mask.shape)).astype(np.int16)
+        case_id = f"v{i:03d}"
+        items.append({"paths": [write_nifti(root / f"{case_id}.nii.gz", volume)], "case_id": case_id,
+                      "patient_id": f"p{i}", "metadata": {"mask": write_nifti(root / f"{case_id}_mask.nii.gz", mask)}})
+        labels[case_id] = label
+    project.add_cases(items)
+    for case_id, label in labels.items():
+        project.set_label(case_id, label, reader="reader1", undoable=False)
+    return project

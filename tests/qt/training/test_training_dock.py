@@ -91,10 +91,11 @@ def test_cancel_stops_training_and_writes_nothing(qtbot, window, tmp_path):
     window.open_project(directory)
     panel = window.training_dock
     panel.cancel_event.set()  # an old event must not cancel the next run
-    assert panel.start_training(TrainConfig(tiny=True, size=(32, 32), epochs=500, device="cpu", augment=False))
+    assert panel.start_training(TrainConfig(tiny=True, size=(32, 32), epochs=500, patience=500, device="cpu",
+                                                augment=False))
     qtbot.waitUntil(lambda: panel.progress.value() > 100, timeout=120_000)
     panel.cancel_button.click()
-    qtbot.waitUntil(lambda: not panel.thread.is_alive() and (panel.result or panel.error), timeout=60_000)
+    qtbot.waitUntil(lambda: not panel.thread.is_alive() and bool(panel.error), timeout=60_000)
     assert panel.result is None and "cancelled" in panel.error and "cancelled" in panel.status.text()
     assert not (Path(directory) / "models" / "densenet2d").exists() or not list(
         (Path(directory) / "models" / "densenet2d").glob("*.pt"))

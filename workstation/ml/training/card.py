@@ -107,7 +107,8 @@ def markdown(card: dict[str, Any]) -> str:
               f"- mode: **{s['mode']}**; pretrained: " + (f"`{pre['path']}` ({pre['source']}, sha256 {pre['sha256'][:12]}…)"
                                                           if pre else "none (from scratch)"),
               f"- network: {s['architecture']['name']} ({s['architecture']['spatial_dims']}D, "
-              f"{s['architecture']['in_channels']} channel(s)); input size {s.get('size')}",
+              f"{s['architecture']['in_channels']} channel(s)); input size {s['input_size']}"
+              + (f" at {s['input_spacing']} mm" if s.get("input_spacing") else ""),
               f"- loss: {s['loss']}" + (f"; multi-task: {s['cls_weight']} × classification + {s['aux_weight']} × "
                                         f"{s['aux_target']}" if s.get("multitask") else ""),
               f"- optimiser: AdamW, " + ", ".join(f"{g['name']} lr {g['lr']:g}" for g in s["parameter_groups"])

@@ -249,6 +249,7 @@ def train(project, config: TrainConfig, progress: ProgressFn | None = None, canc
     paths = output_paths(project, config)
     checkpoint = paths["checkpoint"]
     settings = {**config.to_json(), "device_used": device, "mixed_precision": amp,
+                "input_size": list(prep.size), "input_spacing": list(prep.spacing) if prep.spacing else None,
                 "architecture": arch, "parameter_groups": [{"name": g["name"], "lr": g["lr"]} for g in groups],
                 **loss_fn.describe(), "aux_target": aux_kind if config.multitask else None,
                 "torch": torch.__version__, "monai": _monai_version()}
