@@ -2,10 +2,11 @@
 
 1. multi-task (classification + segmentation head) vs single-task on the same split and seed,
    faint discs on noise, 40 training / 40 test cases, per seed: test AUCs, DeLong's paired test;
-2. seconds per training epoch: the same run with and without the auxiliary head, and
-   DenseNet121 against the tiny DenseNet on 224 x 224 inputs.
+2. seconds per training step: DenseNet121 against the tiny DenseNet on 224 x 224 inputs;
+3. with --cuda (a GPU machine): DenseNet121 trained by `train` on 224 x 224 images for 2 epochs
+   with mixed precision against float32, seconds and peak GPU memory.
 
-    nice .venv/bin/python benchmarks/bench_training.py [--seeds 2] [--threads 1]
+    nice .venv/bin/python benchmarks/bench_training.py [--seeds 2] [--threads 1] [--cuda]
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--cuda", action="store_true", help="also time mixed precision on CUDA")
     args = parser.parse_args()
     import torch
 
@@ -60,6 +62,25 @@ def main() -> None:
             optimiser.step()
             times.append(time.perf_counter() - start)
         print(f"  {name}: {min(times):.3f} s")
+    if args.cuda:
+        cuda_amp(root)
+
+
+def cuda_amp(root: Path) -> None:
+    import torch
+
+    from training_shapes import make_shapes_project
+    from workstation.ml.training import TrainConfig, train
+
+    project = make_shapes_project(root / "cuda", 64, classes=("hbar", "vbar"), seed=3)
+    print("CUDA, DenseNet121, 64 images upsampled to 224 x 224, batch 16, 2 epochs:")
+    for amp in ("on", "off"):
+        torch.cuda.reset_peak_memory_stats()
+        result = train(project, TrainConfig(device="cuda", amp=amp, size=(224, 224), epochs=2, patience=5,
+                                            batch_size=16, out=str(root / f"cuda-{amp}")))
+        print(f"  mixed precision {amp}: {result.card['seconds']:.1f} s (incl. data preparation), "
+              f"peak {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB, validation AUC {result.val_auc:.3f}, "
+              f"device {result.card['settings']['device_used']}, amp {result.card['settings']['mixed_precision']}")
 
 
 if __name__ == "__main__":

@@ -154,3 +154,16 @@ def test_cli_mine_labels_errors_are_one_line(tmp_path, capsys):
     assert err.startswith("workstation mine-labels:") and "\n" not in err
     assert main(["mine-labels", str(tmp_path), "--plugin", "nonexistent"]) == 2
     assert "nonexistent" in capsys.readouterr().err
+
+
+def test_cli_project_add_reports(tmp_path, images, capsys):
+    directory = str(tmp_path / "proj")
+    assert main(["project", "init", directory, "--task", "multilabel", "--classes", "Effusion,Pneumothorax"]) == 0
+    imaged = ("ct", "mr")  # rtplan.dcm holds no image: `project add` skips it
+    csv_path = write_csv(tmp_path / "r.csv", [{"path": str(images[k]), "report": TEXTS[k]} for k in imaged])
+    capsys.readouterr()
+    assert main(["project", "add", directory, *(str(images[k]) for k in imaged), "--reports", str(csv_path),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["reports"] == 2
+    with Project.open(directory) as p:
+        assert {c.case_id: c.metadata.get("report") for c in p.cases()} == {k: TEXTS[k] for k in imaged}

@@ -29,6 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--labels-reader", default="import", help="reader name for imported labels")
     p.add_argument("--predictions", help="CSV with case_id or path, and p_<class> columns")
     p.add_argument("--plugin-id", help="plugin id recorded for imported predictions (default csv:<file>)")
+    p.add_argument("--reports", help="CSV with case_id or path, and report (DICOM SR beside cases is read too)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_add)
 
@@ -92,18 +93,22 @@ def run_add(args: argparse.Namespace) -> int:
             if args.predictions:
                 n_preds, more = import_predictions(project, args.predictions, args.plugin_id)
                 problems += more
+            from workstation.core.reports import import_reports
+
+            n_reports, more = import_reports(project, args.reports)
+            problems += more
     except ProjectError as exc:
         return _fail(str(exc))
     for line in problems:
         print(f"skipped {line}", file=sys.stderr)
     result = {"added": [c.case_id for c in added], "labels": n_labels, "predictions": n_preds,
-              "skipped": problems}
+              "reports": n_reports, "skipped": problems}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"added {len(added)} case(s), {n_labels} label(s), {n_preds} prediction(s)"
+        print(f"added {len(added)} case(s), {n_labels} label(s), {n_preds} prediction(s), {n_reports} report(s)"
               + (f"; {len(problems)} skipped (see above)" if problems else ""))
-    return 0 if not problems or added or n_labels or n_preds else 1
+    return 0 if not problems or added or n_labels or n_preds or n_reports else 1
 
 
 def run_status(args: argparse.Namespace) -> int:

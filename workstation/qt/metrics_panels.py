@@ -44,7 +44,7 @@ class _Worker(QObject):
 
     def _start(self, delay: float, fn) -> None:
         run = lambda: threading.Thread(target=fn, name="live-metrics", daemon=True).start()  # noqa: E731
-        QTimer.singleShot(max(0, int(delay * 1000)), run)
+        QTimer.singleShot(max(0, int(delay * 1000)), self, run)  # no firing after deletion
 
     def attach(self, live: LiveMetrics) -> None:
         live.computed.connect(lambda result: self._emit(self.result, live, result))

@@ -179,8 +179,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self.reslice.SetOutputSpacing(self.grid.spacing[0], self.grid.spacing[1], 1.0)
         self.reslice.SetOutputOrigin(self.grid.origin[0], self.grid.origin[1], 0.0)
         self.reslice.SetOutputExtent(0, self.grid.size[0] - 1, 0, self.grid.size[1] - 1, 0, 0)
-        lowest = float(volume.array.min()) if not volume.is_rgb else 0.0
-        self.reslice.SetBackgroundLevel(lowest)
+        self.reslice.SetBackgroundLevel(self.state.lowest)
         self.actor.SetVisibility(True)
         self.cross.SetVisibility(volume.kind == "3d")  # a crosshair on an X-ray only hides things
         letters = self.frame.letters()

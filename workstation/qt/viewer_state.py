@@ -49,6 +49,7 @@ class ViewerState(QObject):
         self.volume: Volume | None = None
         self.image = None  # vtkImageData of the volume, index space
         self.crosshair = np.zeros(3)
+        self.lowest = 0.0  # the volume's smallest value: what the views show outside it
         self.window = (0.0, 1.0)
         self.invert = False
 
@@ -56,6 +57,7 @@ class ViewerState(QObject):
         self.volume = volume
         self.image = to_vtk_image(volume.array) if volume is not None else None
         if volume is not None:
+            self.lowest = _lowest(volume)
             size = np.asarray(volume.size, dtype=float)
             self.crosshair = volume.index_to_world(np.floor((size - 1) / 2))
             self.window = display.initial_window(volume)
@@ -115,6 +117,13 @@ class ViewerState(QObject):
 
     def show_readout(self, text: str) -> None:
         self.readout_changed.emit(text)
+
+
+def _lowest(volume: Volume) -> float:
+    if volume.is_rgb:
+        return 0.0
+    lowest = np.nanmin(volume.array) if volume.array.dtype.kind == "f" else volume.array.min()
+    return float(lowest) if np.isfinite(lowest) else 0.0
 
 
 def _fmt(value) -> str:
