@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
@@ -246,19 +245,7 @@ class TrainingPanel(QWidget):
 
 def set_worklist_order(worklist, order: list[str], select_first: bool = True) -> None:
     """Show the worklist's rows in `order` (cases not in it keep their place after it)."""
-    if hasattr(worklist, "set_order"):
-        worklist.set_order(order)
-    else:  # until the worklist has a public set_order: reorder its model's view rows
-        model = worklist.model
-        rank = {case_id: i for i, case_id in enumerate(order)}
-        current = worklist.current_case()
-        model.layoutAboutToBeChanged.emit()
-        keys = np.array([rank.get(model.ids[int(i)], len(rank)) for i in model.view], dtype=np.int64)
-        model.view = model.view[np.argsort(keys, kind="stable")]
-        model.sort_key = None
-        model.layoutChanged.emit()
-        if current and not select_first:
-            worklist.select_case(current)
+    worklist.set_order(order)
     if select_first:
         worklist.select_row(0)
 

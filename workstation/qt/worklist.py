@@ -253,6 +253,13 @@ class WorklistDock(QWidget):
         self.filter_box.setCurrentIndex(index)
         self._refilter()
 
+    def set_order(self, case_ids: list[str]) -> None:
+        """Order the rows as given (e.g. most uncertain first); kept when the filter changes."""
+        current = self.current_case()
+        self.model.set_order(list(case_ids))
+        if current:
+            self.select_case(current)
+
     def _filter_chosen(self, _index: int) -> None:
         self._refilter()
 

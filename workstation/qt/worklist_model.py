@@ -16,6 +16,7 @@ from workstation.core.project.records import NOT_ASSESSABLE, UNCERTAIN
 
 COLUMNS = ["", "Case", "Prediction", "P", "Label", "Reader", "Flags"]
 THUMB, CASE, PRED, PROB, LABEL, READER, FLAGS = range(len(COLUMNS))
+CUSTOM_ORDER = -1  # a sort "column": the order given to set_order (most uncertain first, ...)
 F_DISAGREE, F_LOWCONF, F_UNCERTAIN, F_NOTE = 1, 2, 4, 8
 CaseIdRole = Qt.ItemDataRole.UserRole + 1
 
@@ -75,6 +76,7 @@ class WorklistModel(QAbstractTableModel):
         self.notes = np.zeros(0, dtype=bool)
         self.view = np.zeros(0, dtype=np.int64)
         self.sort_key: tuple[int, Qt.SortOrder] | None = None
+        self.order_rank = np.zeros(0, dtype=np.int64)
 
     def set_project(self, project, reader: str = "") -> None:
         self._filter = ("all", None, "")
@@ -309,8 +311,21 @@ class WorklistModel(QAbstractTableModel):
         self.changePersistentIndexList(old_persistent, new)
         self.layoutChanged.emit()
 
+    def set_order(self, order: list[str]) -> None:
+        """Show rows in this case order (cases not in it after, in project order); filters keep it
+        until a column header is clicked."""
+        rank = np.full(len(self.ids), len(order), dtype=np.int64)
+        for position, case_id in enumerate(order):
+            i = self.row_of.get(case_id)
+            if i is not None:
+                rank[i] = position
+        self.order_rank = rank
+        self.sort(CUSTOM_ORDER)
+
     def _sorted(self, rows: np.ndarray, column: int, order) -> np.ndarray:
-        if column == CASE or column == THUMB:
+        if column == CUSTOM_ORDER:
+            keys = self.order_rank[rows] if len(self.order_rank) == len(self.ids) else rows
+        elif column == CASE or column == THUMB:
             keys = np.array(self.ids, dtype=object)[rows].astype(str)
         elif column in (PRED, PROB):
             tops = np.where(np.all(np.isnan(self.probs[rows]), axis=1), -np.inf,

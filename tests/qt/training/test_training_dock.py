@@ -76,6 +76,8 @@ def test_train_switch_model_run_and_order_worklist(qtbot, window, tmp_path):
     assert worklist.current_case() == order[0]
     order = panel.apply_ordering("disagreement")
     assert rows() == order_project(project, "disagreement")
+    worklist.set_filter("all")  # choosing a filter keeps the ordering
+    assert rows() == order_project(project, "disagreement")
     project.set_label(order[0], "hbar" if project.truth()[order[0]] == "vbar" else "vbar", reader="reader1")
     qtbot.waitUntil(lambda: rows() == order_project(project, "disagreement"), timeout=10_000)
     panel.apply_ordering(None)
