@@ -24,21 +24,21 @@ fi
 
 # pip warns about every local index folder it skips on this kind of machine; keep the real messages.
 quiet_pip() {
-  set +o pipefail
-  "$@" 2>&1 | grep -v "is ignored: it is neither a file nor a directory"
-  local rc=${PIPESTATUS[0]}
-  set -o pipefail
+  local log rc=0
+  log="$(mktemp)"
+  "$@" >"$log" 2>&1 || rc=$?
+  grep -v "is ignored: it is neither a file nor a directory" "$log" || true
+  rm -f "$log"
   return "$rc"
 }
 
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 stamp="$venv/.workstation-setup"
-want="$(shopt -s nullglob; cat pyproject.toml packaging/setup.sh plugins/*/pyproject.toml | sha256sum | cut -c1-16)"
+want="$(cat pyproject.toml packaging/setup.sh | sha256sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   pip=(quiet_pip "$venv/bin/python" -m pip install -q)
   # torch before anything that depends on it, or pip pulls a multi-GB CUDA build.
   "$venv/bin/python" -c "import torch" 2>/dev/null || "${pip[@]}" "$torch_spec"
   "${pip[@]}" -e ".[test]"
-  for p in plugins/*/; do [ -f "$p/pyproject.toml" ] && "${pip[@]}" -e "$p"; done
   echo "$want" > "$stamp"
 fi

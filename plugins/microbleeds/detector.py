@@ -91,7 +91,10 @@ class MicrobleedDetector:
         if volume.is_rgb or volume.kind != "3d" or min(volume.array.shape) < 8:
             raise PluginError(f"microbleeds needs a 3D grey volume, got shape {volume.array.shape}")
         t0 = time.perf_counter()
-        work = prepare(volume.array, volume.spacing, volume.origin, volume.direction)
+        try:
+            work = prepare(volume.array, volume.spacing, volume.origin, volume.direction)
+        except ValueError as exc:
+            raise PluginError(f"microbleeds: {exc}") from None
         found = screen(work, self.max_candidates)
         t1 = time.perf_counter()
         if cancel is not None and cancel():

@@ -85,12 +85,22 @@ def foreground(array: np.ndarray) -> np.ndarray:
     return ndimage.binary_fill_holes(mask)
 
 
-def normalise(array: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Divide by the local foreground mean (bias field and scale), 1 = tissue level."""
+def _block_mean(a: np.ndarray, step: int) -> np.ndarray:
+    pad = [(0, (-n) % step) for n in a.shape]
+    a = np.pad(a, pad)
+    k, j, i = (n // step for n in a.shape)
+    return a.reshape(k, step, j, step, i, step).mean(axis=(1, 3, 5))
+
+
+def normalise(array: np.ndarray, mask: np.ndarray, step: int = 4) -> np.ndarray:
+    """Divide by the local foreground mean (bias field and scale), 1 = tissue level. The mean is
+    smooth, so it is computed on a grid `step` times coarser and interpolated back."""
     m = mask.astype(np.float32)
-    num = ndimage.gaussian_filter(array * m, BIAS_SIGMA_MM / WORK_SPACING)
-    den = ndimage.gaussian_filter(m, BIAS_SIGMA_MM / WORK_SPACING)
-    local = num / np.maximum(den, 1e-3)
+    sigma = BIAS_SIGMA_MM / (WORK_SPACING * step)
+    num = ndimage.gaussian_filter(_block_mean(array * m, step), sigma)
+    den = ndimage.gaussian_filter(_block_mean(m, step), sigma)
+    local = ndimage.zoom(num / np.maximum(den, 1e-3), step, order=1, grid_mode=True, mode="nearest")
+    local = local[:array.shape[0], :array.shape[1], :array.shape[2]]
     out = np.where(mask, array / np.maximum(local, 1e-3 * float(local.max())), 0.0)
     return out.astype(np.float32)
 
@@ -100,6 +110,13 @@ def prepare(array, spacing, origin, direction) -> WorkImage:
     mask = foreground(work)
     if mask.sum() < 1000:
         raise ValueError("no head found in the image (the foreground is almost empty)")
+    # crop to the head (and a margin for the filters) so empty field of view costs nothing
+    kk, jj, ii = np.nonzero(mask)
+    lo_kji = np.maximum([kk.min() - 12, jj.min() - 12, ii.min() - 12], 0)
+    hi_kji = np.minimum([kk.max() + 13, jj.max() + 13, ii.max() + 13], mask.shape)
+    box = tuple(slice(a, b) for a, b in zip(lo_kji, hi_kji))
+    work, mask = work[box], mask[box]
+    lo = lo + lo_kji[::-1] * WORK_SPACING
     norm = normalise(work, mask)
     # in log intensity a multiplicative signal drop (hemosiderin) stands out from tissue contrast;
     # outside the mask is set to tissue level so the brain edge does not look like a dark blob

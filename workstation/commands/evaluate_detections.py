@@ -60,13 +60,16 @@ def truth_subjects(data: dict, path: str) -> dict[str, list[dict]]:
     return out
 
 
-def predicted_volumes(data: dict, path: str) -> dict[str, list[dict]]:
+def predicted_volumes(data: dict, path: str, wanted) -> dict[str, list[dict]]:
+    """Candidates per volume id; a failed volume is an error only where the truth needs it."""
     if not isinstance(data, dict) or not isinstance(data.get("volumes"), list):
         raise InputError(f"{path}: not a detections file (needs 'volumes', as `workstation detect` writes)")
     out = {}
     for vol in data["volumes"]:
         if vol.get("error"):
-            raise InputError(f"{path}: volume {vol.get('id')!r} failed in detection: {vol['error']}")
+            if str(vol.get("id")) in wanted:
+                raise InputError(f"{path}: volume {vol.get('id')!r} failed in detection: {vol['error']}")
+            continue
         out[str(vol["id"])] = vol.get("candidates") or []
     return out
 
@@ -76,7 +79,7 @@ def run(args) -> int:
 
     try:
         truth = truth_subjects(_load(args.truth), args.truth)
-        pred = predicted_volumes(_load(args.pred), args.pred)
+        pred = predicted_volumes(_load(args.pred), args.pred, truth)
         at_fp = [float(v) for v in args.at_fp.split(",") if v.strip()]
         missing = sorted(set(truth) - set(pred))
         if missing:

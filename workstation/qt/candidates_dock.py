@@ -155,6 +155,9 @@ class CandidatesPanel(QWidget):
             project.events.label_changed.connect(self._label_changed)
             project.events.predictions_changed.connect(self._schedule)
             self.note.setText("open a case from the worklist")
+            dock = getattr(self.window, "candidates_dock", None)
+            if dock is not None:
+                dock.raise_()
         else:
             self.note.setText("candidate review works on detection projects")
         self.window.overlays.remove_named(LAYER_NAME)
@@ -441,7 +444,7 @@ class CandidatesPanel(QWidget):
 def install(window) -> CandidatesPanel:
     panel = CandidatesPanel(window)
     window.candidates_panel = panel
-    window.add_dock("Candidates", panel, Qt.DockWidgetArea.RightDockWidgetArea)
+    window.candidates_dock = window.add_dock("Candidates", panel, Qt.DockWidgetArea.RightDockWidgetArea)
     window.project_changed.connect(panel.set_project)
     window.case_opened.connect(panel.set_case)
     if getattr(window, "project", None) is not None:
