@@ -86,3 +86,19 @@ def test_demo_command_screenshot(built, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20000
     assert "running:" not in proc.stderr  # the cached demo opens without new model runs
+
+
+def test_without_shipped_weights_the_demo_says_so_and_runs_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo, "shipped_weights", lambda: None)
+    lines: list[str] = []
+    state = demo._State(tmp_path)
+    demo._detection_project(tmp_path, state, 1, lines.append, 600)
+    assert state.data["detection"]["ran"] is False
+    assert not any(line.startswith("running:") for line in lines)
+    project = Project.open(tmp_path / demo.DETECTION_DIR)
+    try:
+        assert project.latest_predictions() == {}
+        assert "not shipped" in project.cases()[0].metadata["note"]
+    finally:
+        project.close()
+    assert "not shipped" in state.data["detection"]["notes"][0]

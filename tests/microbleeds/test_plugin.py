@@ -57,6 +57,8 @@ def test_overlapping_candidates_merge_to_the_best():
 def test_bad_inputs_give_one_line_reasons(detector, tmp_path):
     with pytest.raises(PluginError, match="3D grey volume"):
         detector.predict([Volume(np.zeros((64, 64), np.float32))])
+    with pytest.raises(PluginError, match="no head found"):
+        detector.predict([Volume(np.zeros((40, 40, 40), np.float32))])
     with pytest.raises(CheckpointMissing):
         build(str(tmp_path / "absent.pt"), {}).load("cpu")
     with pytest.raises(Cancelled):

@@ -11,6 +11,7 @@ edge after resampling) takes the region of the nearest brain voxel within `SNAP_
 from __future__ import annotations
 
 import json
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -22,15 +23,33 @@ OUTSIDE = "outside"
 SNAP_MM = 4.0
 
 
-@lru_cache(maxsize=1)
-def _region_map():
-    from scipy import ndimage
+_LOAD_LOCK = threading.Lock()
 
+
+@lru_cache(maxsize=1)
+def _load_region_map():
     from workstation.core.phantoms.anatomy import load_anatomy
 
     anat = load_anatomy()
-    distance, nearest = ndimage.distance_transform_edt(anat.region == 0, return_indices=True)
-    return anat.region, np.asarray(anat.origin, float), distance, nearest
+    return anat.region, np.asarray(anat.origin, float)
+
+
+def _region_map():
+    with _LOAD_LOCK:  # one load of the MNI152 maps, however many threads ask at once
+        return _load_region_map()
+
+
+def _nearest_code(region: np.ndarray, k: int, j: int, i: int) -> int:
+    """The region code of the nearest brain voxel within SNAP_MM (1 mm grid), else 0."""
+    r = int(np.ceil(SNAP_MM))
+    lo = np.maximum([k - r, j - r, i - r], 0)
+    block = region[lo[0]:k + r + 1, lo[1]:j + r + 1, lo[2]:i + r + 1]
+    found = np.argwhere(block > 0)
+    if not len(found):
+        return 0
+    dist = np.linalg.norm(found + lo - [k, j, i], axis=1)
+    best = int(dist.argmin())
+    return int(block[tuple(found[best])]) if dist[best] <= SNAP_MM else 0
 
 
 def regions_of(points_world: Iterable[Sequence[float]], template_from_world=None) -> list[str]:
@@ -40,7 +59,7 @@ def regions_of(points_world: Iterable[Sequence[float]], template_from_world=None
         return []
     matrix = np.eye(4) if template_from_world is None else np.asarray(template_from_world, float)
     template = points @ matrix[:3, :3].T + matrix[:3, 3]
-    region, origin, distance, nearest = _region_map()
+    region, origin = _region_map()
     idx = np.round(template - origin).astype(int)[:, ::-1]  # (k, j, i)
     out = []
     for k, j, i in idx:
@@ -48,8 +67,8 @@ def regions_of(points_world: Iterable[Sequence[float]], template_from_world=None
             out.append(OUTSIDE)
             continue
         code = int(region[k, j, i])
-        if code == 0 and distance[k, j, i] <= SNAP_MM:
-            code = int(region[tuple(nearest[:, k, j, i])])
+        if code == 0:
+            code = _nearest_code(region, k, j, i)
         out.append(REGIONS[code - 1] if code else OUTSIDE)
     return out
 

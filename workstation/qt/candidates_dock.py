@@ -58,6 +58,7 @@ class CandidatesPanel(QWidget):
         self.rows: list[dict] = []      # {id, centre, diameter, score, state}
         self.regions: dict[str, str] = {}
         self._region_cache: dict[tuple, str] = {}
+        self._region_pending: set[tuple] = set()
         self._regions = _Regions(self)
         self._regions.ready.connect(self._regions_ready)
         self._arming = False
@@ -148,6 +149,7 @@ class CandidatesPanel(QWidget):
         self.project = project if detection else None
         self.case_id = None
         self._region_cache.clear()
+        self._region_pending.clear()
         for action in self.actions.values():
             action.setEnabled(detection)
         self._share_n_key(detection)
@@ -290,8 +292,9 @@ class CandidatesPanel(QWidget):
             key = (self.case_id, row["id"], row["centre"])
             if key in self._region_cache:
                 self.regions[row["id"]] = self._region_cache[key]
-            else:
+            elif key not in self._region_pending:
                 missing[row["id"]] = row["centre"]
+                self._region_pending.add(key)
         if missing:
             try:
                 matrix = self._case_matrix()
@@ -305,6 +308,7 @@ class CandidatesPanel(QWidget):
         for cid, region in found.items():
             if cid in centres:
                 self._region_cache[(case_id, cid, centres[cid])] = region
+        self._region_pending = {k for k in self._region_pending if k not in self._region_cache}
         if case_id == self.case_id:
             self.regions.update({k: v for k, v in found.items() if k in centres})
             self._fill_regions()

@@ -197,6 +197,9 @@ class MainWindow(QMainWindow):
             except Exception as exc:  # noqa: BLE001
                 self._error(str(exc))
                 return None
+            worklist = getattr(self, "worklist", None)
+            if worklist is not None:
+                worklist.follow(case_id)
         return self.load_paths(paths, case_id=case_id)
 
     # -- loading -----------------------------------------------------------------------------
@@ -365,7 +368,8 @@ class MainWindow(QMainWindow):
         match = -1
         for index in range(self.preset_box.count()):
             name = self.preset_box.itemText(index)
-            if name in display.CT_PRESETS or name == display.HEADER_PRESET:
+            # the box may still list the previous image's presets while a new image arrives
+            if name in display.CT_PRESETS or (name == display.HEADER_PRESET and volume.window is not None):
                 if np.allclose(display.preset_window(volume, name), (center, width)):
                     match = index
                     break

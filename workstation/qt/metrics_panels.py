@@ -44,7 +44,11 @@ class _Worker(QObject):
 
     def _start(self, delay: float, fn) -> None:
         run = lambda: threading.Thread(target=fn, name="live-metrics", daemon=True).start()  # noqa: E731
-        QTimer.singleShot(max(0, int(delay * 1000)), self, run)  # no firing after deletion
+        timer = QTimer(self)  # a child timer dies with the panel, so it never fires into a deleted one
+        timer.setSingleShot(True)
+        timer.timeout.connect(run)
+        timer.timeout.connect(timer.deleteLater)
+        timer.start(max(0, int(delay * 1000)))
 
     def attach(self, live: LiveMetrics) -> None:
         live.computed.connect(lambda result: self._emit(self.result, live, result))

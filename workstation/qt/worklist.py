@@ -330,6 +330,14 @@ class WorklistDock(QWidget):
             self.case_selected.emit(case_id)
             self._open_timer.start()
 
+    def follow(self, case_id: str) -> None:
+        """The window opened this case by other means: show it selected, without loading it again
+        (and without a pending debounced open of another row overriding it)."""
+        self._opened = case_id
+        self._open_timer.stop()
+        self.select_case(case_id)
+        self._open_timer.stop()
+
     def _open_current(self) -> None:
         """Load the current case into the viewer (debounced: paging fast through cases loads one)."""
         case_id = self.current_case()
