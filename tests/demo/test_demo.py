@@ -102,3 +102,27 @@ def test_without_shipped_weights_the_demo_says_so_and_runs_nothing(tmp_path, mon
     finally:
         project.close()
     assert "not shipped" in state.data["detection"]["notes"][0]
+
+
+def test_new_weights_start_the_detection_project_again(tmp_path, monkeypatch):
+    """Decisions on one run's candidate ids must not be carried onto another run's candidates."""
+    monkeypatch.setattr(demo, "shipped_weights", lambda: None)
+    state = demo._State(tmp_path)
+    demo._detection_project(tmp_path, state, 1, lambda text: None, 600)
+    project = Project.open(tmp_path / demo.DETECTION_DIR)
+    case_id = project.case_ids()[0]
+    project.set_candidate_state(case_id, None, "added", "alice", centre=[0, 0, 0], diameter=3)
+    project.close()
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"other weights")
+    monkeypatch.setattr(demo, "shipped_weights", lambda: weights)
+    calls = []
+    monkeypatch.setattr(demo, "_cli", lambda args, log, timeout_s: calls.append(args) or (1, None, "boom"))
+    demo._detection_project(tmp_path, state, 1, lambda text: None, 600)
+    assert calls and calls[0][0] == "infer"
+    project = Project.open(tmp_path / demo.DETECTION_DIR)
+    try:
+        assert project.candidate_states(case_id) == {}
+        assert "failed (boom)" in project.case(case_id).metadata["note"]
+    finally:
+        project.close()

@@ -127,7 +127,12 @@ def _detection_project(root: Path, state: _State, n: int, log, timeout_s: float)
 
     folder = root / DETECTION_DIR
     step = state.data.setdefault("detection", {})
-    if not step.get("cases") or not Project.is_project_dir(folder):
+    weights = shipped_weights()
+    sha = _sha256(weights) if weights else None
+    # New weights give new candidate ids: decisions on the old ones must not carry over, so the
+    # project starts again (the phantoms are regenerated identically from their seed).
+    stale = "weights_sha256" in step and step["weights_sha256"] != sha
+    if stale or not step.get("cases") or not Project.is_project_dir(folder):
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
@@ -150,8 +155,6 @@ def _detection_project(root: Path, state: _State, n: int, log, timeout_s: float)
         step["cases"] = [item["case_id"] for item in items]
         state.save()
 
-    weights = shipped_weights()
-    sha = _sha256(weights) if weights else None
     if step.get("weights_sha256") == sha and step.get("ran") is not None:
         return  # done with these weights (or known to be missing)
     step["weights_sha256"], step["notes"] = sha, []
@@ -166,7 +169,7 @@ def _detection_project(root: Path, state: _State, n: int, log, timeout_s: float)
         return
     code, result, last = _cli(["infer", str(folder), "--plugin", PLUGIN], log, timeout_s)
     stored = (result or {}).get("stored", 0)
-    step["ran"] = bool(stored)
+    step["ran"] = True if code == 0 and stored else None  # None: the next build tries again
     step["infer"] = result
     if code != 0 or not stored:
         reason = (result or {}).get("error") or last or f"exit status {code}"

@@ -136,19 +136,20 @@ class FrocTab(QWidget):
             return
         self.report = detection.evaluate(matches, threshold=self.threshold.value(), bootstrap=0)
         op = self.report.operating_point
-        rows = [("reviewed subjects", f"{self.report.n_subjects}"),
-                ("reader's microbleeds (confirmed + added)", f"{n_lesions}"),
-                ("candidates still to review", f"{self.summary['pending']}"),
+        rows = [("subjects reviewed", f"{self.report.n_subjects}"),
+                ("microbleeds (reader)", f"{n_lesions}"),
+                ("candidates to review", f"{self.summary['pending']}"),
                 ("CPM", _fmt(self.report.cpm)),
-                (f"sensitivity at score ≥ {op['threshold']:.3f}", _fmt(op["sensitivity"])),
-                ("false positives per subject", _fmt(op["fp_per_subject"])),
+                (f"sensitivity, score ≥ {op['threshold']:.2f}", _fmt(op["sensitivity"])),
+                ("FP per subject", _fmt(op["fp_per_subject"])),
                 ("precision", _fmt(op["precision"])), ("F1", _fmt(op["f1"]))]
-        rows += [(f"sensitivity at {_rate(r)} FP/subject", _fmt(s))
+        rows += [(f"sensitivity at {_rate(r)} FP", _fmt(s))
                  for r, s in zip(detection.CPM_FP_RATES, self.report.cpm_sensitivities)]
         curve = self.report.froc
         self.curve.setData(curve.fp_per_subject, curve.sensitivity)
         self.marker.setData([op["fp_per_subject"]], [op["sensitivity"]])
-        self.plot.setTitle(f"CPM {self.report.cpm:.3f} — reader's truth, {self.report.n_subjects} subject(s)")
+        self.plot.setTitle(f"CPM {self.report.cpm:.3f}")
+        self.plot.setXRange(0, max(1.0, float(curve.fp_per_subject.max(initial=0.0)) * 1.05), padding=0)
         self._show(rows, f"detector vs reader: {self.report.n_subjects} reviewed subject(s), "
                          f"{n_lesions} microbleed(s); CPM {self.report.cpm:.3f}", keep_curve=True)
 
@@ -185,7 +186,11 @@ def install(window) -> FrocTab | None:
 
     def project_changed(project) -> None:
         index = panel.tabs.indexOf(tab)
-        if project is not None and getattr(project, "task", None) == "detection":
+        detection = project is not None and getattr(project, "task", None) == "detection"
+        for widget in (getattr(panel, "matrix", None), getattr(panel, "table", None)):
+            if widget is not None:  # the confusion matrix and its table mean nothing for detection
+                widget.setVisible(not detection)
+        if detection:
             if index < 0:
                 panel.tabs.setCurrentIndex(panel.add_tab(TAB_TITLE, tab))
         elif index >= 0:

@@ -45,6 +45,15 @@ def test_lesions_are_dark_foci_with_a_blooming_edge(phantom):
         lo = np.maximum(np.floor([i, j, k] - r_vox).astype(int), 0)
         ring = arr[lo[2]:k + int(r_vox[2]) + 1, lo[1]:j + int(r_vox[1]) + 1, lo[0]:i + int(r_vox[0]) + 1]
         assert centre < 0.75 * np.median(ring), les
+        # blooming: just outside the core is still darker than the tissue further out
+        k0, j0, i0 = lo[2], lo[1], lo[0]
+        kk, jj, ii = np.meshgrid(*(np.arange(a, a + n) for a, n in zip((k0, j0, i0), ring.shape)), indexing="ij")
+        pts = vol.index_to_world(np.stack([ii.ravel(), jj.ravel(), kk.ravel()], 1))
+        dist = np.linalg.norm(pts - les["centre"], axis=1).reshape(ring.shape)
+        r, b = les["diameter_mm"] / 2, les["bloom_mm"]
+        near = ring[(dist > r + 0.3) & (dist < r + 0.3 + b)]
+        far = ring[(dist > r + 3 * b + 1.5) & (dist < r + 3 * b + 4)]
+        assert near.mean() < 0.95 * far.mean(), les
 
 
 def test_regions_match_the_anatomy(phantom):
