@@ -111,7 +111,7 @@ def train(x, y, d, epochs: int, samples_per_epoch: int, seed: int, positive_frac
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss)
+            total += loss.item()
         print(f"epoch {epoch + 1}/{epochs}: loss {total / (samples_per_epoch // batch):.4f} "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
     return net

@@ -8,8 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pydicom
-from pydicom.errors import InvalidDicomError
 
 DICOM_SUFFIXES = {".dcm", ".dicom", ".dic", ".ima", ".dc3", ""}
 
@@ -63,6 +61,9 @@ def looks_like_dicom(path: Path) -> bool:
 def read_dataset(path: Path, **kwargs) -> pydicom.Dataset:
     """dcmread that also accepts files without the DICOM preamble (old ACR-NEMA-style exports) when
     they parse to something with DICOM image or instance tags; raises InvalidDicomError otherwise."""
+    import pydicom  # here, not at import: reading a NIfTI should not pay pydicom's import time
+    from pydicom.errors import InvalidDicomError
+
     try:
         return pydicom.dcmread(path, **kwargs)
     except InvalidDicomError:

@@ -8,7 +8,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from workstation.core.io import nifti
-from workstation.core.io.dicom_pixels import rescale_into, rescaled_dtype
+from workstation.core.io.rescale import rescale_into, rescaled_dtype
 from workstation.core.io.errors import ImageReadError, check_cancel
 from workstation.core.volume import Volume
 

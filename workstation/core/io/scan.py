@@ -7,9 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydicom.errors import InvalidDicomError
-
-from workstation.core.io import dicom, itk
+from workstation.core.io import itk
 from workstation.core.io.dicom_headers import DICOM_SUFFIXES, DicomHeader, group_series, looks_like_dicom, read_header
 from workstation.core.io.errors import ImageReadError, check_cancel
 from workstation.core.volume import Volume
@@ -31,6 +29,8 @@ class Entry:
     def read(self, progress=None, cancel=None, errors: list | None = None) -> Volume:
         """The pixels. `errors` collects files of a series that could not be read (shown blank)."""
         try:
+            if self.kind != "image-file":
+                from workstation.core.io import dicom  # pydicom only when DICOM is read
             if self.kind == "dicom-series":
                 return dicom.read_series(self.headers, progress, cancel, errors)
             if self.kind == "dicom-file":
@@ -61,6 +61,8 @@ def scan(path, progress=None, cancel=None) -> ScanResult:
         return ScanResult([], [ImageReadError(path, "empty file (0 bytes)")], [])
     if itk.itk_suffix(path):
         return ScanResult([Entry("image-file", path, [path], description=path.name)], [], [])
+    from pydicom.errors import InvalidDicomError
+
     try:
         header = read_header(path)
     except InvalidDicomError:
@@ -139,6 +141,8 @@ def _classify(f: Path, entries, errors, skipped, headers) -> None:
     if not dicom_named and not looks_like_dicom(f):
         skipped.append(f)
         return
+    from pydicom.errors import InvalidDicomError
+
     try:
         header = read_header(f)
     except InvalidDicomError:
