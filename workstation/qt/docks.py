@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import logging
 
-DOCK_MODULES = ["worklist", "metrics_panels", "model_dock", "candidates_dock", "report_dock", "training_dock"]
+DOCK_MODULES = ["worklist", "metrics_panels", "model_dock", "candidates_dock", "report_dock", "training_dock", "box_dock"]
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from sqlalchemy import Text, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import config as config_mod
+from . import boxes as boxes_mod
 from . import evaluation, predictions, store
 from .config import ProjectConfig, ProjectError
 from .models import AuditRow, CaseRow, LabelRow
@@ -259,10 +260,18 @@ class Project:
         raise AssertionError("unreachable")
 
     def labels(self, case_id: str | None = None, reader: str | None = None, tag: str | None = None,
-               candidates: bool = False) -> list[Label]:
+               candidates: bool = False, boxes: bool = False) -> list[Label]:
+        """Case-level labels; with `candidates`, decisions on detection candidates; with `boxes`,
+        localisation boxes (see boxes.py)."""
         query = select(L.c.case_id, L.c.reader, L.c.tag, cast(L.c.value, Text), L.c.note, L.c.updated_at,
                        L.c.candidate_id)
-        query = query.where(L.c.candidate_id != "") if candidates else query.where(L.c.candidate_id == "")
+        is_box = L.c.candidate_id.startswith(boxes_mod.BOX_PREFIX)
+        if boxes:
+            query = query.where(is_box)
+        elif candidates:
+            query = query.where(L.c.candidate_id != "", ~is_box)
+        else:
+            query = query.where(L.c.candidate_id == "")
         for column, wanted in ((L.c.case_id, case_id), (L.c.reader, reader), (L.c.tag, tag)):
             if wanted is not None:
                 query = query.where(column == wanted)
@@ -317,6 +326,8 @@ class Project:
             raise ProjectError("a decision needs a reader name")
         if state == "added" and (centre is None or diameter is None):
             raise ProjectError("an added candidate needs a centre (world mm) and a diameter")
+        if candidate_id and boxes_mod.is_box_id(candidate_id):
+            raise ProjectError(f"{candidate_id!r} names a box, not a detection candidate")
         if not candidate_id:
             if state != "added":
                 raise ProjectError("a candidate decision needs a candidate_id")
@@ -342,6 +353,46 @@ class Project:
             if lab.candidate_id not in out or lab.updated_at >= out[lab.candidate_id]["updated_at"]:
                 out[lab.candidate_id] = dict(lab.value, reader=lab.reader, updated_at=lab.updated_at)
         return out
+
+    # ---- localisation boxes --------------------------------------------------------------------
+    def set_box(self, case_id: str, box_id: str | None, finding: str | None, x=None, y=None, w=None, h=None,
+                reader: str = "", state: str = "drawn", source: str = "reader", score: float | None = None,
+                note: str | None = None) -> str:
+        """Store a reader's box (x, y, w, h in image pixels) of `finding` as an audited, undoable label;
+        returns its id ("box:<n>"; a new one when box_id is None). state "deleted" needs the box_id
+        of the reader's own box and keeps its geometry when finding and x, y, w, h are None."""
+        if not reader or not reader.strip():
+            raise ProjectError("a box needs a reader name")
+        if box_id and not boxes_mod.is_box_id(box_id):
+            raise ProjectError(f"{box_id!r} is not a box id (box ids start with {boxes_mod.BOX_PREFIX!r})")
+        if state == "deleted" and not box_id:
+            raise ProjectError("deleting a box needs its box_id")
+        if box_id:  # a reader changes only their own boxes
+            mine = {b.box_id: b for b in self.boxes(case_id, reader=reader, deleted=True)}
+            if box_id not in mine:
+                raise ProjectError(f"{reader!r} has no box {box_id!r} on case {case_id!r}")
+        if state == "deleted":
+            old = mine[box_id]
+            finding = old.finding if finding is None else finding
+            x, y, w, h = (old.x, old.y, old.w, old.h) if x is None else (x, y, w, h)
+            source, score = old.source, old.score if score is None else score
+        value = boxes_mod.box_value(finding, x, y, w, h, state, source, score, self.classes)
+        if not box_id:
+            box_id = boxes_mod.new_box_id({lab.candidate_id for lab in self.labels(case_id=case_id, boxes=True)})
+        action = "correct" if state == "deleted" or source == "reader" else "confirm"
+        self._edit(case_id, box_id, reader, "final", value, note, action, self._shown_for(case_id), True)
+        return box_id
+
+    def delete_box(self, case_id: str, box_id: str, reader: str, note: str | None = None) -> str:
+        return self.set_box(case_id, box_id, None, reader=reader, state="deleted", note=note)
+
+    def boxes(self, case_id: str | None = None, reader: str | None = None,
+              deleted: bool = False) -> list["boxes_mod.StoredBox"]:
+        """The boxes of a case (or of all cases), oldest first; deleted ones only when asked."""
+        found = [boxes_mod.from_label(lab) for lab in self.labels(case_id=case_id, reader=reader, tag="final",
+                                                                  boxes=True)]
+        found.sort(key=lambda b: (b.case_id, boxes_mod.box_number(b.box_id)))
+        return [b for b in found if deleted or b.state != "deleted"]
 
     # ---- predictions ---------------------------------------------------------------------------
     def add_predictions(self, records: Iterable[PredictionRecord]) -> int:
