@@ -1,6 +1,6 @@
 """Localisation boxes on 2D images of an open project: readers draw them in the 2D view ("Draw box":
-press, drag, release), or take them from the heat map shown by the model dock (threshold, largest
-regions → boxes). Every box is stored at once in the project (audited; Ctrl+Z undoes it through the
+press, drag, release; Escape stops), or take them from the heat map shown by the model dock
+(threshold, largest regions → boxes). Every box is stored at once in the project (audited; Ctrl+Z undoes it through the
 project's undo) and drawn through a `BoxLayer` ("boxes"): readers' boxes green, heat-map and
 detector boxes yellow, the box selected in the table red.
 
@@ -152,6 +152,7 @@ class BoxPanel(QWidget):
         self.refresh()
 
     def set_case(self, case_id: str) -> None:
+        self.cancel_drawing()
         if self.project is not None:
             self.case_id = case_id
             self.refresh()
@@ -287,10 +288,13 @@ class BoxPanel(QWidget):
 
     # ---- drawing in the view -------------------------------------------------------------------
     def _draw_toggled(self, on: bool) -> None:
-        self._start = None
-        self.window.overlays.remove_named(DRAFT_LAYER)
+        self.cancel_drawing()
         for view in self.window.viewer.views.values():
             view.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor)
+
+    def cancel_drawing(self) -> None:
+        self._start = None
+        self.window.overlays.remove_named(DRAFT_LAYER)
 
     def begin_at(self, view, x: float, y: float) -> None:
         self._start = (view, view.world_at(x, y))
@@ -329,6 +333,10 @@ class BoxPanel(QWidget):
         if not self.draw.isChecked() or not self.draw.isEnabled():
             return False
         kind = event.type()
+        if kind == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:
+            self.cancel_drawing()
+            self.draw.setChecked(False)
+            return True
         if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton \
                 and not event.modifiers():
             pos = event.position()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import importlib
 import logging
 
-DOCK_MODULES = ["worklist", "metrics_panels", "model_dock", "candidates_dock", "report_dock", "training_dock", "box_dock"]
+DOCK_MODULES = ["worklist", "metrics_panels", "model_dock", "candidates_dock", "report_dock", "training_dock", "box_dock",
+                "export_dialog"]
 
 log = logging.getLogger(__name__)
 

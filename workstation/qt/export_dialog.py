@@ -122,7 +122,7 @@ class ExportDialog(QDialog):
         self.split_hint = QLabel("")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0, toolTip="seed of the patient-grouped split")
         self.force = QCheckBox("Force: replace an earlier export in this folder")
-        form = QFormLayout()
+        form = self._form = QFormLayout()
         form.addRow("Project", self.project_label)
         form.addRow("Output folder", out_row)
         form.addRow("Format", self.format)
@@ -136,7 +136,8 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 1000)
         self.status = QLabel("", wordWrap=True, textInteractionFlags=Qt.TextSelectableByMouse)
         self.summary = QPlainTextEdit(readOnly=True)
-        self.summary.setMaximumHeight(140)
+        self.summary.setMaximumHeight(160)
+        self.progress.hide()
         self.summary.hide()
         self.export_button = QPushButton("Export", default=True)
         self.export_button.clicked.connect(self.start)
@@ -206,6 +207,7 @@ class ExportDialog(QDialog):
         total = sum(self.split_values())
         ok = abs(total - 1.0) < 1e-6
         self.split_hint.setText("" if ok else f"the three fractions must sum to 1 (now {total:.2f})")
+        self._form.setRowVisible(self.split_hint, not ok)
         self.split_hint.setStyleSheet("" if ok else "color: #c0392b")
         project = getattr(self.window, "project", None)
         self.export_button.setEnabled(ok and project is not None and not self.running)
@@ -234,6 +236,7 @@ class ExportDialog(QDialog):
         self.summary.clear()
         self.summary.hide()
         self.progress.setValue(0)
+        self.progress.show()
         self._set_status(f"exporting {Path(project.directory).name} as {kwargs['fmt']}…")
         self.export_button.setEnabled(False)
         self.thread = threading.Thread(target=self._work, args=(Path(project.directory), Path(out), kwargs),
@@ -264,15 +267,18 @@ class ExportDialog(QDialog):
         self.thread = None
         self.result, self.error = result, error
         self._check_splits()
-        if result is None:
-            self.progress.setValue(0)
-            self._set_status(f"Export failed: {error}", error=True)
-        else:
-            self.progress.setValue(1000)
-            self._set_status(f"Exported. Manifest: {self.manifest_path}")
-            self.summary.setPlainText(summary_text(result))
-            self.summary.show()
-        self.finished_export.emit(result, error)
+        try:
+            if result is None:
+                self.progress.hide()
+                self._set_status(f"Export failed: {error}", error=True)
+                self.adjustSize()
+            else:
+                self.progress.setValue(1000)
+                self._set_status(f"Exported. Manifest: {self.manifest_path}")
+                self.summary.setPlainText(summary_text(result))
+                self.summary.show()
+        finally:
+            self.finished_export.emit(result, error)
 
     @property
     def manifest_path(self) -> Path | None:
@@ -310,7 +316,8 @@ def summary_text(result) -> str:
     if balance:
         lines.append("classes: " + ", ".join(f"{k} {v}" for k, v in balance.items()))
     if m.get("deidentified"):
-        lines.append("de-identified: " + m["deidentification"]["method"])
+        method = m.get("deidentification", {}).get("method") or ["yes"]
+        lines.append("de-identified: " + (method[0] if isinstance(method, list) else str(method)))
     lines += [f"warning: {w}" for w in result.warnings]
     return "\n".join(lines)
 

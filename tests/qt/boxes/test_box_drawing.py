@@ -80,6 +80,7 @@ def test_drag_stores_box_at_image_pixels_and_draws_it(qtbot, box_window):
     origin = view.mapTo(w, QPoint(0, 0))
     x0, y0 = origin.x() + round(a[0]), origin.y() + round(a[1])
     x1, y1 = origin.x() + round(b[0]), origin.y() + round(b[1])
+    assert x1 < pixels.shape[1] - 3 and y1 < pixels.shape[0] - 3, "the box must lie on the (Xvfb) screen"
     xs, ys = slice(x0 + 10, x1 - 10), slice(y0 + 10, y1 - 10)
     for edge in (green[y0 - 2:y0 + 3, xs], green[y1 - 2:y1 + 3, xs], green[ys, x0 - 2:x0 + 3].T, green[ys, x1 - 2:x1 + 3].T):
         assert edge.any(axis=0).mean() > 0.95  # each side of the box is a green line on screen
@@ -94,6 +95,11 @@ def test_delete_and_ctrl_z_undo(qtbot, box_window):
     second = panel.draw_between(view, (view.width() * 0.55, view.height() * 0.4), (view.width() * 0.7, view.height() * 0.6))
     assert (first, second) == ("box:1", "box:2")
     assert panel.draw_between(view, (100, 100), (100, 100)) is None  # a click is no box
+    panel.begin_at(view, view.width() * 0.2, view.height() * 0.2)
+    panel.drag_to(view.width() * 0.4, view.height() * 0.4)
+    assert w.overlays.find("box being drawn") is not None
+    qtbot.keyClick(view, Qt.Key.Key_Escape)  # stops drawing: no box, no rubber band
+    assert w.overlays.find("box being drawn") is None and not panel.draw.isChecked()
     assert [b.box_id for b in w.project.boxes("chest")] == ["box:1", "box:2"]
 
     panel.table.setCurrentCell(0, 0)

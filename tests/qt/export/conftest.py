@@ -23,8 +23,10 @@ class MadeProject:
     patient_ids: list[str]
 
 
-def _copy(source: str, dest: Path, name: str, patient_id: str) -> Path:
+def _copy(source: str, dest: Path, name: str, patient_id: str, burned_in: bool = False) -> Path:
     ds = pydicom.dcmread(get_testdata_file(source))
+    if burned_in:
+        ds.BurnedInAnnotation = "YES"
     ds.PatientName, ds.PatientID = name, patient_id
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.SOPInstanceUID = generate_uid()
@@ -36,13 +38,15 @@ def _copy(source: str, dest: Path, name: str, patient_id: str) -> Path:
 
 @pytest.fixture
 def labelled_project(tmp_path) -> MadeProject:
-    """Four one-file cases of four patients, each with alice's final label; bob labelled two."""
+    """Four one-file cases of four patients, each with alice's final label; bob labelled two. The
+    last image declares burned-in annotation."""
     from workstation.core.project import Project
 
     project = Project.create(tmp_path / "proj", task="binary", classes=["normal", "abnormal"])
     try:
         for n, (name, pid, source, label) in enumerate(PATIENTS):
-            path = _copy(source, tmp_path / "src" / f"p{n}" / "image.dcm", name, pid)
+            path = _copy(source, tmp_path / "src" / f"p{n}" / "image.dcm", name, pid,
+                         burned_in=n == len(PATIENTS) - 1)
             case = project.add_case([path], case_id=f"case-{n}", patient_id=pid)
             project.set_label(case.case_id, label, reader="alice")
             if n < 2:

@@ -121,7 +121,10 @@ def test_deidentified_export_then_refused_then_forced(qtbot, window, labelled_pr
         assert not [f for f in forbidden for t in texts if f in t], path
         assert pydicom.dcmread(path).PatientIdentityRemoved == "YES"
     assert dialog.summary.isVisible()
-    assert "4 case(s) of 4 patient(s)" in dialog.summary.toPlainText()
+    summary = dialog.summary.toPlainText()
+    assert "4 case(s) of 4 patient(s)" in summary
+    burned = [line for line in summary.splitlines() if line.startswith("warning:") and "burned" in line.lower()]
+    assert len(burned) == 1 and manifest["deidentification"]["burned_in_annotation"]
     assert dialog.progress.value() == 1000
 
     # the same folder again without Force: a clear error, nothing written or changed

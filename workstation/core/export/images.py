@@ -10,6 +10,7 @@ import pydicom
 import SimpleITK as sitk
 
 from workstation.core.deid import Deidentifier, burned_in_status
+from workstation.core.io.dicom_headers import looks_like_dicom as is_dicom
 from workstation.core.volume import Volume
 
 from .output import ExportError, OutputTree, safe_name
@@ -17,15 +18,6 @@ from .records import ExportCase
 
 PLAIN_2D_SUFFIXES = (".png", ".jpg", ".jpeg")
 DICOM_SUFFIXES = (".dcm", ".ima", ".dicom")
-
-
-def is_dicom(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            f.seek(128)
-            return f.read(4) == b"DICM"
-    except OSError:
-        return False
 
 
 def case_files(case: ExportCase) -> list[Path]:
