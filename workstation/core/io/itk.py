@@ -1,13 +1,15 @@
-"""Non-DICOM files through SimpleITK: NIfTI, NRRD, MetaImage, and 2D pictures (PNG, JPEG, TIFF,
-BMP; 8/16-bit, grey or RGB). ITK already gives LPS geometry (it flips NIfTI's RAS affine)."""
+"""Non-DICOM files: NIfTI read here (`nifti`, `nifti_geometry`: ITK's geometry without importing
+SimpleITK), and through SimpleITK NRRD, MetaImage, 2D pictures (PNG, JPEG, TIFF, BMP; 8/16-bit, grey
+or RGB) and any NIfTI layout the direct reader leaves to it. ITK gives LPS geometry (it flips
+NIfTI's RAS affine). SimpleITK is imported only when used: it costs ~90 MiB and 0.2 s."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 
 from workstation.core.io import nifti
+from workstation.core.io.nifti_geometry import itk_geometry
 from workstation.core.io.rescale import rescale_into, rescaled_dtype
 from workstation.core.io.errors import ImageReadError, check_cancel
 from workstation.core.volume import Volume
@@ -34,12 +36,14 @@ def read_file(path: Path, progress=None, cancel=None) -> Volume:
     path = Path(path)
     check_cancel(cancel)
     suffix = itk_suffix(path)
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    if suffix:
-        reader.SetImageIO(_IO_FOR_SUFFIX[suffix])  # the suffix decides; no probing of every IO
-    volume = _read_nifti(reader, path, suffix) if suffix in (".nii", ".nii.gz") else None
+    volume = _read_nifti(path) if suffix in (".nii", ".nii.gz") else None
     if volume is None:
+        import SimpleITK as sitk
+
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(str(path))
+        if suffix:
+            reader.SetImageIO(_IO_FOR_SUFFIX[suffix])  # the suffix decides; no probing of every IO
         try:
             image = reader.Execute()
         except RuntimeError as exc:
@@ -51,32 +55,30 @@ def read_file(path: Path, progress=None, cancel=None) -> Volume:
     return volume
 
 
-def _read_nifti(reader: sitk.ImageFileReader, path: Path, suffix: str) -> Volume | None:
-    """Geometry from ITK's header read, voxels from `nifti.read_voxels` (keeps NaN/Inf, which
-    ITK's NIfTI library zeroes). None when that layout is left to ITK entirely."""
+def _read_nifti(path: Path) -> Volume | None:
+    """Header, geometry (as ITK computes it) and voxels read here; the voxels keep NaN/Inf, which
+    ITK's NIfTI library zeroes. None when the layout is left to SimpleITK entirely."""
     try:
-        reader.ReadImageInformation()
-    except RuntimeError as exc:
-        raise ImageReadError(path, _itk_reason(exc, suffix)) from None
-    try:
-        voxels, (slope, inter) = nifti.read_voxels(path)
+        header = nifti.read_header(path)
+        size, spacing, origin, direction = itk_geometry(header)
     except nifti.UnsupportedNifti:
         return None
+    try:
+        voxels, (slope, inter) = nifti.read_voxels(path, header)
     except Exception as exc:  # noqa: BLE001 - gzip backends (zlib, ISA-L) raise their own types
         raise ImageReadError(path, f"cannot read NIfTI file: {' '.join(str(exc).split())}") from None
-    size = reader.GetSize()
-    if reader.GetNumberOfComponents() != 1 or voxels.shape != tuple(size[::-1]):
-        return None
+    voxels = voxels.reshape(size[::-1])  # ITK drops trailing size-1 axes above the third
     if (slope, inter) != (1.0, 0.0):
         dtype = rescaled_dtype(voxels.dtype, (0, False), [slope], [inter], sample=voxels)
         scaled = np.empty(voxels.shape, dtype=dtype)
         flat_in, flat_out = voxels.reshape(1, -1), scaled.reshape(1, -1)
         voxels = rescale_into(flat_out, 0, flat_in[0], slope, inter).reshape(voxels.shape)
-    return _assemble(voxels, reader.GetDimension(), 1, list(reader.GetSpacing()), list(reader.GetOrigin()),
-                     reader.GetDirection(), size, path, "NiftiImageIO")
+    return _assemble(voxels, len(size), 1, spacing, origin, direction, size, path, "NiftiImageIO")
 
 
-def volume_from_image(image: sitk.Image, path: Path) -> Volume:
+def volume_from_image(image, path: Path) -> Volume:
+    import SimpleITK as sitk
+
     array = sitk.GetArrayFromImage(image)  # one copy, in the image's own pixel type
     io_name = image.GetMetaData("ITK_InputFilterName") if image.HasMetaDataKey("ITK_InputFilterName") else ""
     return _assemble(array, image.GetDimension(), image.GetNumberOfComponentsPerPixel(), list(image.GetSpacing()),

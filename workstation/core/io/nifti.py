@@ -1,9 +1,10 @@
-"""NIfTI voxel data read directly from the file, geometry from SimpleITK.
+"""NIfTI-1 files read directly: header, voxels and (in `nifti_geometry`) ITK's geometry.
 
-Why not SimpleITK for the voxels too: ITK's NIfTI library silently replaces NaN and Inf with 0, so
-a map with undefined voxels would look valid. Reading the payload here keeps the stored values (and
-lets the caller warn about them); SimpleITK still decides the geometry (qform/sform choice and the
-RAS -> LPS flip), which is where hand-written NIfTI code usually goes wrong.
+Why not SimpleITK: ITK's NIfTI library silently replaces NaN and Inf with 0, so a map with
+undefined voxels would look valid; and importing SimpleITK costs about 90 MiB and 0.2 s, which a
+viewer opening one NIfTI file should not pay. Anything unusual (Analyze or two-file headers,
+NIfTI-2, vector/matrix intents, RGB/complex voxels, 5D+, odd dims) raises `UnsupportedNifti` and is
+left to SimpleITK, so those files read exactly as before.
 """
 from __future__ import annotations
 
@@ -14,23 +15,31 @@ from pathlib import Path
 import numpy as np
 
 _DTYPES = {2: "u1", 4: "i2", 8: "i4", 16: "f4", 64: "f8", 256: "i1", 512: "u2", 768: "u4", 1024: "i8", 1280: "u8"}
+_VECTOR_INTENTS = (1004, 1005, 1006, 1007)  # GENMATRIX, SYMMATRIX, DISPVECT, VECTOR
 
 
 class UnsupportedNifti(Exception):
     """Let SimpleITK read this file (a layout this module does not handle: RGB, complex, 5D+)."""
 
 
-def read_voxels(path: Path) -> tuple[np.ndarray, tuple[float, float]]:
+def read_header(path: Path) -> dict:
+    """The header fields that decide the voxel layout and the geometry. Raises UnsupportedNifti
+    for anything but a plain single-file NIfTI-1 of up to 4 dimensions with scalar voxels."""
+    try:
+        with _open(path) as f:
+            head = f.read(348)
+    except Exception as exc:  # noqa: BLE001 - unreadable here: SimpleITK gives its own reason
+        raise UnsupportedNifti(str(exc)) from None
+    return parse_header(head)
+
+
+def read_voxels(path: Path, header: dict) -> tuple[np.ndarray, tuple[float, float]]:
     """The stored voxels in [t,] k, j, i order (native byte order) and (scl_slope, scl_inter),
     with slope 1 and intercept 0 when the header sets no scaling."""
-    opener = _gzip_open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as f:
-        header = _parse_header(f.read(348))
-        ndim = header["dims"][0]
-        if not 1 <= ndim <= 4:
-            raise UnsupportedNifti(f"{ndim} dimensions")
-        shape = tuple(int(d) for d in header["dims"][1:ndim + 1])
-        dtype = np.dtype(header["endian"] + _DTYPES[header["datatype"]])
+    ndim = header["dims"][0]
+    shape = tuple(int(d) for d in header["dims"][1:ndim + 1])
+    dtype = np.dtype(header["endian"] + _DTYPES[header["datatype"]])
+    with _open(path) as f:
         array = np.empty(shape[::-1], dtype=dtype)  # NIfTI stores i fastest: C order is [.., k, j, i]
         f.seek(header["vox_offset"])
         if f.readinto(memoryview(array).cast("B")) != array.nbytes:
@@ -43,28 +52,43 @@ def read_voxels(path: Path) -> tuple[np.ndarray, tuple[float, float]]:
     return array, (float(slope), float(inter) if np.isfinite(inter) else 0.0)
 
 
-def _gzip_open(path, mode):
+def _open(path: Path):
+    if not Path(path).name.lower().endswith(".gz"):
+        return open(path, "rb")
     try:
         from isal import igzip  # ISA-L: about twice as fast as zlib at inflating
     except ImportError:
-        return gzip.open(path, mode)
-    return igzip.open(path, mode)
+        return gzip.open(path, "rb")
+    return igzip.open(path, "rb")
 
 
-def _parse_header(head: bytes) -> dict:
+def parse_header(head: bytes) -> dict:
     if len(head) < 348:
-        raise ValueError("truncated header")
-    # NIfTI-1 only: SimpleITK's header read (which runs first) does not accept NIfTI-2 either
+        raise UnsupportedNifti("truncated header")
     for endian in ("<", ">"):
         if struct.unpack(endian + "i", head[:4])[0] == 348:
-            datatype = struct.unpack(endian + "h", head[70:72])[0]
-            dims = struct.unpack(endian + "8h", head[40:56])
-            vox_offset = int(struct.unpack(endian + "f", head[108:112])[0])
-            slope, inter = struct.unpack(endian + "2f", head[112:120])
             break
     else:
-        raise ValueError("not a NIfTI-1 header")
-    if datatype not in _DTYPES:
-        raise UnsupportedNifti(f"datatype {datatype}")
-    return {"endian": endian, "datatype": datatype, "dims": dims, "vox_offset": max(vox_offset, 348),
-            "scl_slope": slope, "scl_inter": inter}
+        raise UnsupportedNifti("not a NIfTI-1 header")  # NIfTI-2 (540) or not NIfTI at all
+
+    def field(fmt: str, offset: int):
+        return struct.unpack_from(endian + fmt, head, offset)
+
+    header = {
+        "endian": endian, "dims": field("8h", 40), "intent_code": field("h", 68)[0],
+        "datatype": field("h", 70)[0], "pixdim": field("8f", 76), "vox_offset": int(field("f", 108)[0]),
+        "scl_slope": field("f", 112)[0], "scl_inter": field("f", 116)[0], "xyzt_units": head[123],
+        "qform_code": field("h", 252)[0], "sform_code": field("h", 254)[0], "quatern": field("3f", 256),
+        "qoffset": field("3f", 268), "srow": (field("4f", 280), field("4f", 296), field("4f", 312)),
+    }
+    ndim = header["dims"][0]
+    if head[344:348] != b"n+1\0":
+        raise UnsupportedNifti("not a single-file NIfTI-1 (Analyze or .hdr/.img pair)")
+    if not 1 <= ndim <= 4 or min(header["dims"][1:ndim + 1]) <= 0:
+        raise UnsupportedNifti(f"dimensions {header['dims']}")
+    if header["datatype"] not in _DTYPES:
+        raise UnsupportedNifti(f"datatype {header['datatype']}")
+    if header["intent_code"] in _VECTOR_INTENTS:
+        raise UnsupportedNifti(f"intent {header['intent_code']}")
+    header["vox_offset"] = max(header["vox_offset"], 348)
+    return header
