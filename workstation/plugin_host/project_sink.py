@@ -60,6 +60,7 @@ class ProjectSink:
                 path = heatmap_file(self.project.directory, o)
                 write_heatmap(path, o)
                 heatmap_path = str(path.relative_to(self.project.directory))
+            # ids by position in this run; add_predictions re-keys them so decisions follow their focus
             candidates = [dict(c.as_dict(), id=f"{o.plugin_id}-{n}")
                           for n, c in enumerate(o.prediction.candidates)] or None
             out.append(PredictionRecord(

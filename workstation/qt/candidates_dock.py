@@ -27,6 +27,11 @@ COLUMNS = ("#", "score", "Ø mm", "state", "region", "centre (LPS mm)")
 STATE_TEXT = {"proposed": "proposed", "confirmed": "microbleed", "rejected": "mimic", "added": "added"}
 
 
+def _state_text(row: dict) -> str:
+    text = STATE_TEXT[row["state"]]
+    return f"{text} (not in the latest run)" if row.get("earlier") else text
+
+
 class _Regions(QObject):
     """MARS regions computed off the GUI thread (the first call loads the MNI152 maps)."""
     ready = Signal(str, dict)  # case id, {candidate id: region}
@@ -210,9 +215,11 @@ class CandidatesPanel(QWidget):
             if cid in by_id:
                 by_id[cid]["state"] = decision["state"]
             elif decision.get("centre") is not None:
+                # the reader's own finding, or a decision on a focus the latest run did not find again
+                added = "run" not in decision  # "run": the detector run its centre comes from
                 rows.append({"id": cid, "centre": tuple(decision["centre"]),
                              "diameter": float(decision.get("diameter") or self.diameter.value()),
-                             "score": None, "state": decision["state"], "added": True})
+                             "score": None, "state": decision["state"], "added": added, "earlier": not added})
         rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0.0)))
         self._has_prediction = record is not None
         return rows
@@ -245,7 +252,9 @@ class CandidatesPanel(QWidget):
             self.note.setText(f"{self.case_id}: no detector run on this case" + (f" — {note}" if note else ""))
         else:
             pending = sum(1 for r in self.rows if r["state"] == "proposed")
-            self.note.setText(f"{self.case_id}: {n} candidate(s) from the detector, {pending} to review")
+            earlier = sum(1 for r in self.rows if r.get("earlier"))
+            self.note.setText(f"{self.case_id}: {n} candidate(s) from the detector, {pending} to review"
+                              + (f"; {earlier} decision(s) on foci not in the latest run" if earlier else ""))
 
     def _fill_table(self) -> None:
         self.table.blockSignals(True)
@@ -253,7 +262,7 @@ class CandidatesPanel(QWidget):
         for r, row in enumerate(self.rows):
             colour = QColor.fromRgbF(*STATE_COLOURS[row["state"]])
             values = [str(r + 1), "—" if row["score"] is None else f"{row['score']:.3f}",
-                      f"{row['diameter']:.1f}", STATE_TEXT[row["state"]], self.regions.get(row["id"], ""),
+                      f"{row['diameter']:.1f}", _state_text(row), self.regions.get(row["id"], ""),
                       ", ".join(f"{v:.1f}" for v in row["centre"])]
             for c, text in enumerate(values):
                 item = QTableWidgetItem(text)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import config as config_mod
 from . import boxes as boxes_mod
+from . import candidate_ids
 from . import evaluation, predictions, store
 from .config import ProjectConfig, ProjectError
 from .models import AuditRow, CaseRow, LabelRow
@@ -347,11 +348,18 @@ class Project:
         return str(candidate_id)
 
     def candidate_states(self, case_id: str, reader: str | None = None) -> dict[str, dict[str, Any]]:
-        """{candidate_id: {state, centre?, diameter?, reader, updated_at}}; newest decision wins."""
+        """{candidate_id: {state, centre, diameter, reader, updated_at, run?}}; newest decision wins.
+        A decision on a detector candidate carries that candidate's centre and diameter as the reader
+        saw it, and run = {plugin_id, created_at} of that run (see candidate_ids.py), also when the
+        latest run no longer has it; centre is absent only where no stored run has the id."""
         out: dict[str, dict[str, Any]] = {}
         for lab in self.labels(case_id=case_id, reader=reader, tag="final", candidates=True):
             if lab.candidate_id not in out or lab.updated_at >= out[lab.candidate_id]["updated_at"]:
                 out[lab.candidate_id] = dict(lab.value, reader=lab.reader, updated_at=lab.updated_at)
+        if any(s.get("centre") is None for s in out.values()):
+            with store.translated_errors(self._url), self._engine.connect() as conn:
+                history = candidate_ids.load(conn, [case_id], decisions=False)[case_id]
+            candidate_ids.locate_decisions(out, history)
         return out
 
     # ---- localisation boxes --------------------------------------------------------------------
@@ -396,14 +404,25 @@ class Project:
 
     # ---- predictions ---------------------------------------------------------------------------
     def add_predictions(self, records: Iterable[PredictionRecord]) -> int:
+        """Store model outputs. Detection candidates get ids that keep readers' decisions with their
+        focus across re-runs (candidate_ids.py); `record.candidates` is replaced by the stored list."""
         records = list(records)
         for record in records:
             predictions.check(record, self.task, self.classes)
+            candidate_ids.check(record.candidates or [], record.case_id)
         with self._lock, store.translated_errors(self._url), store.write(self._engine) as conn, conn.begin():
             missing = {r.case_id for r in records} - set(
                 conn.execute(select(C.c.case_id).where(C.c.case_id.in_({r.case_id for r in records}))).scalars())
             if missing:
                 raise UnknownCaseError(f"predictions for cases not in the project: {sorted(missing)[:5]}")
+            detected = sorted({r.case_id for r in records if r.candidates})
+            if detected:  # FOR UPDATE: two runs stored at once on PostgreSQL cannot hand out one new id twice
+                conn.execute(select(C.c.id).where(C.c.case_id.in_(detected)).with_for_update()).all()
+                history = candidate_ids.load(conn, detected)
+                for record in records:
+                    if record.candidates:
+                        record.candidates = candidate_ids.assign(record.candidates, record.plugin_id,
+                                                                 history[record.case_id])
             n = predictions.insert_records(conn, records, self.classes)
         if n:
             self.events.predictions_changed.emit()
