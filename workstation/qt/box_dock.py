@@ -357,13 +357,11 @@ class BoxPanel(QWidget):
 
 
 def install(window) -> BoxPanel:
+    from workstation.qt.docks import dock_following_case
+
     panel = BoxPanel(window)
     window.box_panel = panel
-    window.box_dock = window.add_dock("Boxes", panel, Qt.DockWidgetArea.RightDockWidgetArea)
-    window.project_changed.connect(panel.set_project)
-    window.case_opened.connect(panel.set_case)
-    if getattr(window, "project", None) is not None:
-        panel.set_project(window.project)
+    window.box_dock = dock_following_case(window, "Boxes", panel, panel.set_case)
     return panel
 
 

@@ -455,13 +455,11 @@ class CandidatesPanel(QWidget):
 
 
 def install(window) -> CandidatesPanel:
+    from workstation.qt.docks import dock_following_case
+
     panel = CandidatesPanel(window)
     window.candidates_panel = panel
-    window.candidates_dock = window.add_dock("Candidates", panel, Qt.DockWidgetArea.RightDockWidgetArea)
-    window.project_changed.connect(panel.set_project)
-    window.case_opened.connect(panel.set_case)
-    if getattr(window, "project", None) is not None:
-        panel.set_project(window.project)
+    window.candidates_dock = dock_following_case(window, "Candidates", panel, panel.set_case)
     from workstation.qt import froc_tab
 
     froc_tab.install(window)

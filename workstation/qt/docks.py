@@ -21,3 +21,17 @@ def install_all(window) -> None:
                 continue
             raise
         module.install(window)
+
+
+def dock_following_case(window, title: str, widget, on_case):
+    """Dock `widget` on the right so that it follows the window's project (`widget.set_project`)
+    and its open case (`on_case(case_id)`); returns the QDockWidget."""
+    from PySide6.QtCore import Qt
+
+    dock = window.add_dock(title, widget, Qt.DockWidgetArea.RightDockWidgetArea)
+    window.project_changed.connect(widget.set_project)
+    window.case_opened.connect(on_case)
+    if getattr(window, "project", None) is not None:
+        widget.set_project(window.project)
+    return dock
+

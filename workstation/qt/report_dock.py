@@ -125,11 +125,9 @@ def highlighted_html(text: str, mentions) -> str:
 
 def install(window) -> ReportDock:
     """Add the report dock to the main window and follow its project and open case."""
+    from workstation.qt.docks import dock_following_case
+
     dock = ReportDock(window)
-    window.add_dock("Report", dock, Qt.DockWidgetArea.RightDockWidgetArea)
     window.report_dock = dock
-    window.project_changed.connect(dock.set_project)
-    window.case_opened.connect(dock.show_case)
-    if getattr(window, "project", None) is not None:
-        dock.set_project(window.project)
+    dock_following_case(window, "Report", dock, dock.show_case)
     return dock
