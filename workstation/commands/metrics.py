@@ -1,5 +1,5 @@
-"""`workstation metrics DIR [--json] [--truth final|consensus|READER] [--model PLUGIN] [--threshold T]
-[--ci delong|bootstrap]`: a project's model-vs-truth metrics and reader agreement."""
+"""`workstation metrics DIR [--json] [--truth final|consensus|original|report|READER] [--model PLUGIN]
+[--threshold T] [--ci delong|bootstrap]`: a project's model-vs-truth metrics and reader agreement."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,8 @@ def register(subparsers) -> None:
     p.add_argument("dir", metavar="DIR", help="project folder")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--truth", default="final",
-                   help="final (default), consensus, original, or a reader's name (that reader's final labels)")
+                   help="final (default), consensus, original, report (labels mined from reports), or a reader's "
+                        "name (that reader's final labels)")
     p.add_argument("--model", default=None, help="plugin id of the predictions (default: the most recent)")
     p.add_argument("--threshold", type=float, default=0.5, help="score >= T is called positive (default 0.5)")
     p.add_argument("--ci", choices=("delong", "bootstrap"), default="delong", help="AUC interval method")

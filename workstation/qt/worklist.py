@@ -17,7 +17,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QPushButton, QTableView, QToolButton, QVBoxLayout, QWidget)
 
-from workstation.qt.worklist_model import CASE, COLUMNS, FLAGS, LABEL, PRED, PROB, READER, THUMB, WorklistModel
+from workstation.qt.worklist_model import CASE, COLUMNS, FLAGS, LABEL, PRED, PROB, READER, REPORT, THUMB, WorklistModel
 
 log = logging.getLogger(__name__)
 ROW_HEIGHT = 40
@@ -177,7 +177,7 @@ class WorklistDock(QWidget):
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(True)
         for column, width in ((THUMB, ROW_HEIGHT + 4), (CASE, 110), (PRED, 90), (PROB, 48), (LABEL, 95),
-                              (READER, 60), (FLAGS, 90)):
+                              (REPORT, 95), (READER, 60), (FLAGS, 90)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 

@@ -14,8 +14,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
 
 from workstation.core.project.records import NOT_ASSESSABLE, UNCERTAIN
 
-COLUMNS = ["", "Case", "Prediction", "P", "Label", "Reader", "Flags"]
-THUMB, CASE, PRED, PROB, LABEL, READER, FLAGS = range(len(COLUMNS))
+COLUMNS = ["", "Case", "Prediction", "P", "Label", "Report", "Reader", "Flags"]
+THUMB, CASE, PRED, PROB, LABEL, REPORT, READER, FLAGS = range(len(COLUMNS))
 CUSTOM_ORDER = -1  # a sort "column": the order given to set_order (most uncertain first, ...)
 F_DISAGREE, F_LOWCONF, F_UNCERTAIN, F_NOTE = 1, 2, 4, 8
 CaseIdRole = Qt.ItemDataRole.UserRole + 1
@@ -73,6 +73,7 @@ class WorklistModel(QAbstractTableModel):
         self.mine: list[Any] = []          # the session reader's final label
         self.current: list[Any] = []       # the case's label shown: mine, else adjudicated/newest final
         self.current_reader: list[str] = []
+        self.report: dict[str, Any] = {}   # case id -> newest label mined from its report (core/reports.py)
         self.notes = np.zeros(0, dtype=bool)
         self.view = np.zeros(0, dtype=np.int64)
         self.sort_key: tuple[int, Qt.SortOrder] | None = None
@@ -145,6 +146,7 @@ class WorklistModel(QAbstractTableModel):
         self.current_reader = [""] * n
         self.notes = np.zeros(n, dtype=bool)
         self._apply_labels(snap.labels)
+        self._load_report()
         self.view = np.arange(n, dtype=np.int64)
 
     def _apply_labels(self, labels, reset_rows: set[int] | None = None) -> None:
@@ -168,10 +170,18 @@ class WorklistModel(QAbstractTableModel):
                 self.current[i] = value
                 self.current_reader[i] = reader + (" (adjudicated)" if tag == "adjudicated" else "")
 
+    def _load_report(self, case_id: str | None = None) -> None:
+        from workstation.core.reports import REPORT_TAG
+
+        self.report.pop(case_id, None)
+        for lab in sorted(self.project.labels(case_id=case_id, tag=REPORT_TAG), key=lambda lab: lab.updated_at):
+            self.report[lab.case_id] = lab.value
+
     def _on_label_changed(self, case_id: str) -> None:
         i = self.row_of.get(case_id)
         if i is None or self.project is None:
             return
+        self._load_report(case_id)
         labels = [(lab.case_id, lab.reader, lab.tag, lab.value, lab.note, lab.updated_at)
                   for lab in self.project.labels(case_id=case_id) if lab.tag in ("final", "adjudicated")]
         self._apply_labels(labels, reset_rows={i})
@@ -269,6 +279,8 @@ class WorklistModel(QAbstractTableModel):
                 return label_text(self.current[i])
             if column == READER:
                 return self.current_reader[i]
+            if column == REPORT:
+                return "" if self.hidden(i) else label_text(self.report.get(self.ids[i]))
             if column == FLAGS:
                 bits = 0 if self.hidden(i) else self.row_flags(i)
                 hidden_bits = self.row_flags(i) & (F_UNCERTAIN | F_NOTE) if self.hidden(i) else 0
@@ -335,6 +347,8 @@ class WorklistModel(QAbstractTableModel):
             keys = np.array([label_text(self.current[i]) for i in rows], dtype=str)
         elif column == READER:
             keys = np.array([self.current_reader[i] for i in rows], dtype=str)
+        elif column == REPORT:
+            keys = np.array([label_text(self.report.get(self.ids[i])) for i in rows], dtype=str)
         else:
             keys = np.array([self.row_flags(i) for i in rows])
         ordering = np.argsort(keys, kind="stable")

@@ -101,7 +101,8 @@ class LiveMetrics:
         return self.project.prediction_plugins()
 
     def truth_choices(self) -> list[str]:
-        return ["final", "consensus", *self.project.readers()]
+        mined = ["report"] if self.project.labels(tag="report") else []  # labels mined from reports
+        return ["final", "consensus", *mined, *self.project.readers()]
 
     # ---- events and debouncing -----------------------------------------------------------------
     def _on_label(self, case_id: str) -> None:

@@ -2,7 +2,8 @@
 
 truth="final": the adjudicated label where there is one, else the newest final label of any reader.
 truth="consensus": the adjudicated label, else the label a strict majority of readers gave.
-truth="original": the newest imported/model label. Any other string names one reader's own final
+truth="original": the newest imported/model label. truth="report": the newest label mined from the
+case's report (tag "report", see core/reports.py). Any other string names one reader's own final
 labels (no adjudication: that is how one reader is compared with the model or with another reader).
 States (uncertain, not assessable) and structured labels are never truth.
 """
@@ -27,6 +28,8 @@ def truth_values(engine: Engine, truth: str, task: str, classes: list[str],
     params: tuple = ()
     if truth == "original":
         sql += " AND tag = 'original'"
+    elif truth == "report":
+        sql += " AND tag = 'report'"
     elif truth in ("final", "consensus"):
         sql += " AND tag IN ('final', 'adjudicated')"
     else:

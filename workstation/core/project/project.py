@@ -463,7 +463,7 @@ class Project:
     # ---- evaluation ----------------------------------------------------------------------------
     def truth(self, truth: str = "final", case_ids: Iterable[str] | None = None) -> dict[str, Any]:
         """{case_id: truth label} for every case with one (or only for `case_ids`); see evaluation.py
-        for what "final", "consensus", "original" and a reader's name mean."""
+        for what "final", "consensus", "original", "report" and a reader's name mean."""
         with store.translated_errors(self._url):
             return evaluation.truth_values(self._engine, truth, self.task, self.classes, case_ids)
 
