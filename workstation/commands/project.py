@@ -58,6 +58,17 @@ def _open(directory):
     return Project.open(directory)
 
 
+def _query(directory, read):
+    """(read(project), None) on the opened project, or (None, the one-line reason) when it fails."""
+    from workstation.core.project import ProjectError
+
+    try:
+        with _open(directory) as project:
+            return read(project), None
+    except ProjectError as exc:
+        return None, str(exc)
+
+
 def run_init(args: argparse.Namespace) -> int:
     from workstation.core.project import Project, ProjectError
 
@@ -112,14 +123,11 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from workstation.core.project import ProjectError
     from workstation.core.project.summary import status
 
-    try:
-        with _open(args.dir) as project:
-            info = status(project)
-    except ProjectError as exc:
-        return _fail(str(exc))
+    info, error = _query(args.dir, status)
+    if error:
+        return _fail(error)
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -133,14 +141,11 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_cases(args: argparse.Namespace) -> int:
-    from workstation.core.project import ProjectError
     from workstation.core.project.summary import cases
 
-    try:
-        with _open(args.dir) as project:
-            rows = cases(project)
-    except ProjectError as exc:
-        return _fail(str(exc))
+    rows, error = _query(args.dir, cases)
+    if error:
+        return _fail(error)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -151,15 +156,14 @@ def run_cases(args: argparse.Namespace) -> int:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from workstation.core.project import ProjectError
+    def trail(project):
+        if args.case is not None:
+            project.case(args.case)  # an unknown case is an error, not an empty trail
+        return [e.to_json() for e in project.audit(args.case)]
 
-    try:
-        with _open(args.dir) as project:
-            if args.case is not None:
-                project.case(args.case)  # an unknown case is an error, not an empty trail
-            entries = [e.to_json() for e in project.audit(args.case)]
-    except ProjectError as exc:
-        return _fail(str(exc))
+    entries, error = _query(args.dir, trail)
+    if error:
+        return _fail(error)
     if args.json:
         print(json.dumps(entries, indent=2))
     else:
