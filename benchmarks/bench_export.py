@@ -16,7 +16,7 @@ import pydicom
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
-from workstation.core.deid import Deidentifier
+from workstation.core.export.deid import Deidentifier
 from workstation.core.export import ExportCase, ExportOptions, export
 
 

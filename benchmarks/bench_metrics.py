@@ -101,7 +101,7 @@ def bench_panels(n: int, repeats: int = 10) -> None:
 
     from workstation.core.project import Project
     from workstation.qt.app import get_app
-    from workstation.qt.metrics_panels import MetricsPanel
+    from workstation.qt.metrics.panels import MetricsPanel
 
     app = get_app()
     workdir = tempfile.mkdtemp(prefix="bench-metrics-")

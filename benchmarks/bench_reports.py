@@ -14,7 +14,7 @@ from pathlib import Path
 from plugins.report_labeler.labeler import create
 from plugins.report_labeler.vocabulary import target_rules
 
-SENTENCES = Path(__file__).resolve().parents[1] / "tests" / "reports" / "sentences.tsv"
+SENTENCES = Path(__file__).resolve().parents[1] / "tests" / "core" / "reports" / "sentences.tsv"
 
 
 def reports(n: int, seed: int = 0) -> list[str]:

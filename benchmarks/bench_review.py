@@ -61,7 +61,7 @@ def open_child(directory: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     import workstation.core.project  # noqa: F401  (imports are application start-up, not opening)
-    from workstation.qt.worklist_model import WorklistModel
+    from workstation.qt.review.worklist_model import WorklistModel
 
     app = QApplication.instance() or QApplication([])
     model = WorklistModel()
@@ -95,8 +95,8 @@ def keystrokes(directory: Path, presses: int, raw_commit) -> tuple[list[float], 
     from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow
 
     from workstation.core.project import Project
-    from workstation.qt import review, worklist
-
+    from workstation.qt.review import keyboard as review
+    from workstation.qt.review import worklist
     app = QApplication.instance() or QApplication([])
 
     class Host(QMainWindow):

@@ -42,10 +42,10 @@ def ct_like(shape_kji, seed=0) -> np.ndarray:
 def bench_slice_change(repeats: int = 120) -> dict:
     from PySide6.QtWidgets import QApplication
 
-    from workstation.core.overlays import Sphere, SphereLayer
+    from workstation.core.review.overlays import Sphere, SphereLayer
     from workstation.core.volume import Volume
     from workstation.qt.app import get_app
-    from workstation.qt.viewer import Viewer
+    from workstation.qt.viewer.viewer_widget import Viewer
 
     app = get_app()
     volume = Volume(ct_like((300, 512, 512)), spacing=(0.45, 0.45, 1.0), modality="CT")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from workstation.core import demo
+from workstation.commands import demo_build as demo
 from workstation.core.project import Project
 
 

@@ -34,7 +34,7 @@ def study(tmp_path):
 
 
 def test_run_all_then_show_heatmap(qtbot, study, tmp_path):
-    from workstation.core.overlays import HeatMapLayer
+    from workstation.core.review.overlays import HeatMapLayer
     from workstation.qt.main_window import MainWindow
 
     window = MainWindow()

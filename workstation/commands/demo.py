@@ -28,7 +28,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from workstation.core.demo import DemoError, build
+    from workstation.commands.demo_build import DemoError, build
 
     if args.phantoms < 1:
         print("workstation demo: --phantoms must be at least 1", file=sys.stderr)

@@ -38,10 +38,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workstation.core import boxes
+    from workstation.core.boxes import localisation as boxes
     from pathlib import Path
 
-    from workstation.core.box_files import BoxFileError, boxes_from_heatmap_folder, read_boxes
+    from workstation.core.boxes.files import BoxFileError, boxes_from_heatmap_folder, read_boxes
 
     try:
         if Path(args.pred).is_dir():

@@ -49,7 +49,7 @@ def load_labeler(plugin_id: str | None = None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from workstation.core import reports
+    from workstation.core.reports import importing as reports
     from workstation.core.project import Project, ProjectError
     from workstation.plugin_host.discovery import PluginNotFound, PluginUnavailable
 
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                                                 plugin_version=manifest.version, reader=reader, finding=args.finding)
             agreement = None
             if args.agreement:
-                from workstation.core.report_agreement import compare_with_readers
+                from workstation.core.metrics.report_agreement import compare_with_readers
 
                 agreement = compare_with_readers(project, reader)
     except ProjectError as exc:

@@ -63,7 +63,7 @@ def run_gui(paths, args: argparse.Namespace | None = None) -> int:
     from PySide6.QtCore import QTimer
 
     from workstation.qt.app import get_app
-    from workstation.qt.loader import LoadJob
+    from workstation.qt.viewer.loader import LoadJob
 
     app = get_app()
     image_paths = [str(p) for p in paths if not _is_project(p)]

@@ -104,7 +104,7 @@ def run_add(args: argparse.Namespace) -> int:
             if args.predictions:
                 n_preds, more = import_predictions(project, args.predictions, args.plugin_id)
                 problems += more
-            from workstation.core.reports import import_reports
+            from workstation.core.reports.importing import import_reports
 
             n_reports, more = import_reports(project, args.reports)
             problems += more

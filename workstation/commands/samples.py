@@ -17,8 +17,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from workstation.core import samples
-
+    from workstation.core.io import samples
     items = samples.catalogue(prepare=not args.list, download=not args.no_download)
     if args.json:
         print(json.dumps(items, indent=2))

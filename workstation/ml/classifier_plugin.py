@@ -13,7 +13,7 @@ import numpy as np
 
 from workstation.plugin_api import CheckpointMissing, ClassProbabilities, HeatMap, PluginError, Prediction
 
-from . import preprocess
+from workstation.ml import preprocess
 
 
 class DenseNetClassifier:
@@ -35,7 +35,7 @@ class DenseNetClassifier:
     def _untrained(self) -> tuple[dict, dict, str, list[str]]:
         task = self.options.get("task", self.default_task)
         classes = list(self.options.get("classes", self.default_classes))
-        from .checkpoint import output_size
+        from workstation.ml.checkpoint import output_size
 
         arch = {"name": "DenseNet121", "spatial_dims": self.dims, "in_channels": int(self.options.get("in_channels", 1)),
                 "out_channels": output_size(task, classes)}
@@ -45,8 +45,8 @@ class DenseNetClassifier:
     def load(self, device: str) -> None:
         import torch
 
-        from .checkpoint import CheckpointError, load_checkpoint
-        from .networks import build_network
+        from workstation.ml.checkpoint import CheckpointError, load_checkpoint
+        from workstation.ml.networks import build_network
 
         if self.checkpoint_path:
             try:
@@ -97,13 +97,13 @@ class DenseNetClassifier:
     def predict(self, batch, progress=None, cancel=None) -> list[Prediction]:
         import torch
 
-        from .device import autocast
+        from workstation.ml.device import autocast
 
         prepared = [self.prepare(v) for v in batch]
         x = torch.stack([t for t, _ in prepared]).to(self.device)
         with torch.inference_mode(), autocast(self.device):
             logits = self.model(x)
-        from .networks import probabilities
+        from workstation.ml.networks import probabilities
 
         probs = probabilities(logits, self.task)
         out = []
@@ -120,7 +120,7 @@ class DenseNetClassifier:
 
     def _heatmap(self, x, probs: np.ndarray, placement, volume) -> HeatMap:
         """Grad-CAM of the positive logit (binary) or of the most probable class."""
-        from .gradcam import GradCamExplainer
+        from workstation.ml.gradcam import GradCamExplainer
 
         if self._explainer is None:
             self._explainer = GradCamExplainer(self.model)

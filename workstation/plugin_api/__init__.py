@@ -2,10 +2,10 @@
 Importable with numpy alone (no Qt, no torch)."""
 from workstation.core.volume import Volume
 
-from .checks import prediction_problems
-from .contracts import Cancel, Cancelled, CheckpointMissing, Plugin, PluginError, Progress, weights_sha256
-from .manifest import API_VERSION, DEVICES, KINDS, TASKS, InputSpec, ManifestError, PluginManifest, api_compatible, as_manifest
-from .results import Candidate, ClassProbabilities, HeatMap, Prediction
+from workstation.plugin_api.checks import prediction_problems
+from workstation.plugin_api.contracts import Cancel, Cancelled, CheckpointMissing, Plugin, PluginError, Progress, weights_sha256
+from workstation.plugin_api.manifest import API_VERSION, DEVICES, KINDS, TASKS, InputSpec, ManifestError, PluginManifest, api_compatible, as_manifest
+from workstation.plugin_api.results import Candidate, ClassProbabilities, HeatMap, Prediction
 
 __all__ = [
     "API_VERSION", "DEVICES", "KINDS", "TASKS", "Cancel", "Cancelled", "Candidate", "CheckpointMissing",

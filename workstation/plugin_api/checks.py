@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .manifest import PluginManifest
-from .results import Candidate, ClassProbabilities, HeatMap, Prediction
+from workstation.plugin_api.manifest import PluginManifest
+from workstation.plugin_api.results import Candidate, ClassProbabilities, HeatMap, Prediction
 
 SUM_TOLERANCE = 1e-3
 

@@ -11,7 +11,7 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 
 from workstation.core.volume import Volume
 
-from .results import Prediction
+from workstation.plugin_api.results import Prediction
 
 Progress = Callable[[float], None]  # fraction of this batch done, 0..1
 Cancel = Callable[[], bool]  # True once the user asked to stop

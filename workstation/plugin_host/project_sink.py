@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .jobs import CaseInput, PredictionOutcome
+from workstation.plugin_host.jobs import CaseInput, PredictionOutcome
 
 HEATMAP_DIR = "heatmaps"
 MODELS_DIR = "models"

@@ -25,7 +25,7 @@ from typing import Callable
 from workstation.core import settings
 from workstation.plugin_api import prediction_problems
 
-from .jobs import CaseFailure, JobReport, JobSpec, PredictionOutcome
+from workstation.plugin_host.jobs import CaseFailure, JobReport, JobSpec, PredictionOutcome
 
 Sink = Callable[[list[PredictionOutcome]], None]
 ProgressFn = Callable[[float, int], None]  # (images done, total)
@@ -41,7 +41,7 @@ class _Worker:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.cancel_event = ctx.Event()
-        from . import worker
+        from workstation.plugin_host import worker
 
         self.process = ctx.Process(target=worker.main, args=(child, self.cancel_event), daemon=True,
                                    name="workstation-inference")

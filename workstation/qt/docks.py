@@ -6,8 +6,8 @@ from __future__ import annotations
 import importlib
 import logging
 
-DOCK_MODULES = ["worklist", "metrics_panels", "model_dock", "candidates_dock", "report_dock", "training_dock", "box_dock",
-                "export_dialog"]
+DOCK_MODULES = ["review.worklist", "metrics.panels", "models.model_dock", "detection.candidates_dock",
+                "reports.report_dock", "models.training_dock", "boxes.box_dock", "export.export_dialog"]
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.core import settings
-from workstation.core.overlays import OverlayList
+from workstation.core.review.overlays import OverlayList
 from workstation.core.volume import Volume
-from workstation.qt import display
-from workstation.qt.loader import LoadJob
-from workstation.qt.viewer import LAYOUTS, Viewer
+from workstation.qt.viewer import display
+from workstation.qt.viewer.loader import LoadJob
+from workstation.qt.viewer.viewer_widget import LAYOUTS, Viewer
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._build_toolbar()
-        from workstation.qt.layers_dock import LayersPanel
+        from workstation.qt.viewer.layers_dock import LayersPanel
 
         self.layers_dock = self.add_dock("Layers", LayersPanel(self.overlays), Qt.RightDockWidgetArea)
         self.docks_installed = False

@@ -8,7 +8,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from workstation.core.deid import Deidentifier, burned_in_status
+from workstation.core.export.deid import Deidentifier, burned_in_status
 
 
 def _deidentify_all(patients, tmp_path, secret=b"k" * 32):

@@ -9,7 +9,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from workstation.core import samples
+from workstation.core.io import samples
 from workstation.core.io import read, read_volume
 
 

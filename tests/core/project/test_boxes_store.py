@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workstation.core.boxes import Box
+from workstation.core.boxes.localisation import Box
 from workstation.core.project import Project, ProjectError
 from workstation.core.project.boxes import box_file
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from workstation.core.metrics.live import LiveMetrics
-from workstation.core.ordering import order_project
+from workstation.core.review.ordering import order_project
 from workstation.ml.training import TrainConfig, predict_project, train
 
 from training_shapes import make_shapes_project

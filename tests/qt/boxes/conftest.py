@@ -20,7 +20,7 @@ def chest_project(tmp_path):
 
 @pytest.fixture
 def box_window(qtbot, chest_project):
-    from workstation.qt import review
+    from workstation.qt.review import keyboard as review
     from workstation.qt.main_window import MainWindow
 
     window = MainWindow()
@@ -40,7 +40,7 @@ def box_window(qtbot, chest_project):
     window.project_changed.emit(None)
     qtbot.wait(100)
     window.close()
-    from workstation.qt.loader import LoadJob
+    from workstation.qt.viewer.loader import LoadJob
 
     for job in window.findChildren(LoadJob):
         job.cancel()

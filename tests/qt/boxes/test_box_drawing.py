@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 
-from workstation.core.overlays import STATE_COLOURS, HeatMapLayer
+from workstation.core.review.overlays import STATE_COLOURS, HeatMapLayer
 
 pytestmark = pytest.mark.gui
 

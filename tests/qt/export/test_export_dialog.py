@@ -8,8 +8,7 @@ import json
 import pydicom
 import pytest
 
-from workstation.qt import export_dialog
-
+from workstation.qt.export import export_dialog
 pytestmark = pytest.mark.gui
 
 

@@ -60,7 +60,7 @@ def review_window(qtbot, tmp_path):
 
     from pydicom.data import get_testdata_file
 
-    from workstation.qt import review
+    from workstation.qt.review import keyboard as review
     from workstation.qt.main_window import MainWindow
 
     project = Project.create(tmp_path / "proj", "binary", ["normal", "abnormal"])
@@ -87,7 +87,7 @@ def review_window(qtbot, tmp_path):
     window.project_changed.emit(None)
     qtbot.wait(200)
     window.close()
-    from workstation.qt.loader import LoadJob
+    from workstation.qt.viewer.loader import LoadJob
     for job in window.findChildren(LoadJob):
         job.cancel()
         job.wait(10000)

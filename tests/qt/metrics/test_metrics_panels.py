@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtWidgets import QMainWindow, QWidget
 from sklearn import metrics as skm
 
-from workstation.qt.metrics_panels import MetricsPanel, install
+from workstation.qt.metrics.panels import MetricsPanel, install
 
 pytestmark = pytest.mark.gui
 

@@ -28,7 +28,7 @@ def _host_class():
             self.loaded: list[list[str]] = []
             self.setCentralWidget(QLabel("viewer"))
             self.resize(1000, 640)
-            from workstation.qt import worklist
+            from workstation.qt.review import worklist
             worklist.install(self)
 
         def add_dock(self, title, widget, area):
@@ -71,8 +71,7 @@ def review_project(tmp_path):
 
 @pytest.fixture
 def review_window(qtbot, review_project):
-    from workstation.qt import review
-
+    from workstation.qt.review import keyboard as review
     cls, real = _host_class()
     window = cls()  # not qtbot.addWidget: pytest-qt would delete it before this fixture's teardown
     review.set_session_reader("alice")
@@ -89,7 +88,7 @@ def review_window(qtbot, review_project):
     qtbot.wait(300)                    # let debounced panel updates run while their widgets exist
     window.close()
     try:
-        from workstation.qt.loader import LoadJob
+        from workstation.qt.viewer.loader import LoadJob
         for job in window.findChildren(LoadJob):  # image loads started by opening cases
             job.cancel()
             job.wait(10000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from workstation.core.project import Project
-from workstation.qt.worklist_model import LABEL, PRED
+from workstation.qt.review.worklist_model import LABEL, PRED
 
 K = Qt.Key
 
@@ -102,8 +102,8 @@ def test_filters_and_case_filter(qtbot, review_window):
 def test_reader_asked_once_and_second_reader_adjudication(qtbot, review_window, monkeypatch):
     from PySide6.QtWidgets import QInputDialog
 
-    from workstation.qt import review
-    from workstation.qt.review import AdjudicationDialog
+    from workstation.qt.review import keyboard as review
+    from workstation.qt.review.keyboard import AdjudicationDialog
 
     w = review_window
     review.set_session_reader(None)
@@ -145,7 +145,7 @@ def test_help_overlay(qtbot, review_window):
 
 
 def test_opening_a_case_loads_it_and_thumbnails_appear(qtbot, review_window):
-    from workstation.qt.worklist_model import THUMB
+    from workstation.qt.review.worklist_model import THUMB
 
     w = review_window
     model = w.worklist.model
@@ -164,8 +164,8 @@ def test_multilabel_toggles(qtbot, tmp_path):
     from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
 
     from workstation.core.project import PredictionRecord
-    from workstation.qt import review, worklist
-
+    from workstation.qt.review import keyboard as review
+    from workstation.qt.review import worklist
     project = Project.create(tmp_path / "ml", "multilabel", ["effusion", "nodule", "mass"])
     for i in range(2):
         project.add_case([f"/missing/{i}.dcm"], case_id=f"m{i}")  # unreadable: no thumbnail, nothing more

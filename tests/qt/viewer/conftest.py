@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 @pytest.fixture
 def viewer(qtbot):
-    from workstation.qt.viewer import Viewer
+    from workstation.qt.viewer.viewer_widget import Viewer
 
     widget = Viewer()
     widget.resize(720, 520)

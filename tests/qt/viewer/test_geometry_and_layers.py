@@ -4,14 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workstation.core.overlays import (
+from workstation.core.review.overlays import (
     Box, BoxLayer, HeatMapLayer, LabelMaskLayer, OverlayList, Sphere, SphereLayer, sphere_sections,
 )
 from workstation.core.volume import Volume
-from workstation.qt import display
-from workstation.qt import view_geometry as vg
-
-
+from workstation.qt.viewer import display
+from workstation.qt.viewer import view_geometry as vg
 def test_standard_frames_follow_the_radiological_convention():
     assert vg.standard_frame("axial").letters() == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
     assert vg.standard_frame("coronal").letters() == {"left": "R", "right": "L", "top": "S", "bottom": "I"}
@@ -139,7 +137,7 @@ def test_grey_mapping_and_presets():
 
 
 def test_picture_letters_come_from_patient_orientation_only():
-    from workstation.qt.slice_view import _picture_letters
+    from workstation.qt.viewer.slice_view import _picture_letters
 
     xray = Volume(np.zeros((10, 10), np.uint16), modality="DX", metadata={"PatientOrientation": "P\\F"})
     assert _picture_letters(xray) == {"right": "P", "left": "A", "bottom": "F", "top": "H"}

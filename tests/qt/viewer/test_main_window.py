@@ -15,9 +15,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from workstation.core import settings
-from workstation.core.overlays import Sphere, SphereLayer
-from workstation.qt import display, loader
-
+from workstation.core.review.overlays import Sphere, SphereLayer
+from workstation.qt.viewer import display
+from workstation.qt.viewer import loader
 from viewer_helpers import grab, phantom, settle, sphere_fn
 
 WAIT_MS = 60_000  # how long to wait for a background read before calling the test failed

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workstation.core.overlays import (
+from workstation.core.review.overlays import (
     STATE_COLOURS, Box, BoxLayer, HeatMapLayer, LabelMaskLayer, Sphere, SphereLayer,
 )
 from workstation.core.volume import Volume
-from workstation.qt.view_geometry import snap_to_slice
+from workstation.qt.viewer.view_geometry import snap_to_slice
 
 from viewer_helpers import grab, settle
 

@@ -8,8 +8,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from workstation.qt import display
-from workstation.qt.view_geometry import slice_index
+from workstation.qt.viewer import display
+from workstation.qt.viewer.view_geometry import slice_index
 
 from viewer_helpers import grab, grey_tolerance, image_rect, phantom, settle, sphere_fn, white_centroid
 
@@ -215,7 +215,7 @@ def test_readout_gives_voxel_world_and_value(qtbot, viewer):
 
 @pytest.mark.gui
 def test_volume_rendering_pane_shows_the_volume_and_spheres(qtbot, viewer):
-    from workstation.core.overlays import Sphere, SphereLayer
+    from workstation.core.review.overlays import Sphere, SphereLayer
 
     volume = phantom((48, 40, 30), (1.0, 1.25, 2.0), np.eye(3), sphere_fn(SPHERE_CENTRE, SPHERE_RADIUS, outside=-1000))
     viewer.set_volume(volume, layout="mpr3d")

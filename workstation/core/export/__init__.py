@@ -7,10 +7,10 @@ patient-grouped stratified splits, optional DICOM de-identification and a manife
 
 `export_project(project, out, ...)` (in `from_project`) builds the cases from a `Project`.
 """
-from .exporter import ExportResult, export
-from .output import MANIFEST_NAME, ExportError, safe_name, sha256_file, verify_manifest
-from .records import FORMATS, ExportCase, ExportOptions, Point
-from .splits import SPLIT_NAMES, grouped_stratified_split, parse_ratios
+from workstation.core.export.exporter import ExportResult, export
+from workstation.core.export.output import MANIFEST_NAME, ExportError, safe_name, sha256_file, verify_manifest
+from workstation.core.export.records import FORMATS, ExportCase, ExportOptions, Point
+from workstation.core.export.splits import SPLIT_NAMES, grouped_stratified_split, parse_ratios
 
 __all__ = ["export", "ExportResult", "ExportCase", "ExportOptions", "Point", "ExportError", "FORMATS",
            "MANIFEST_NAME", "SPLIT_NAMES", "grouped_stratified_split", "parse_ratios", "safe_name",

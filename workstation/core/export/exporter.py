@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import workstation
-from workstation.core.deid import METHOD, Deidentifier
+from workstation.core.export.deid import METHOD, Deidentifier
 
-from . import formats
-from .output import ExportError, OutputTree, describe_os_error, safe_name
-from .records import ExportCase, ExportOptions, truth_keys
-from .splits import SPLIT_NAMES, grouped_stratified_split, parse_ratios
+from workstation.core.export import formats
+from workstation.core.export.output import ExportError, OutputTree, describe_os_error, safe_name
+from workstation.core.export.records import ExportCase, ExportOptions, truth_keys
+from workstation.core.export.splits import SPLIT_NAMES, grouped_stratified_split, parse_ratios
 
 Progress = Callable[[float, str], None]
 

@@ -14,15 +14,15 @@ import shutil
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from .images import (PLAIN_2D_SUFFIXES, ImageWriter, case_files, is_dicom, read_case_volume, to_sitk,
+from workstation.core.export.images import (PLAIN_2D_SUFFIXES, ImageWriter, case_files, is_dicom, read_case_volume, to_sitk,
                      write_nifti, write_png)
-from .masks import outside, points_mask
-from .output import OutputTree, safe_name
-from .records import ExportOptions
-from .splits import SPLIT_NAMES
+from workstation.core.export.masks import outside, points_mask
+from workstation.core.export.output import OutputTree, safe_name
+from workstation.core.export.records import ExportOptions
+from workstation.core.export.splits import SPLIT_NAMES
 
 if TYPE_CHECKING:
-    from .exporter import Item
+    from workstation.core.export.exporter import Item
 
 __all__ = ["ImageWriter", "write", "write_cases_csv"]
 IMAGEFOLDER_SPLITS = {"training": "train", "validation": "val", "test": "test"}

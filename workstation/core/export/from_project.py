@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .exporter import ExportResult, Progress, assign_splits, export
-from .output import ExportError
-from .records import ExportCase, ExportOptions, Point
-from .splits import parse_ratios
+from workstation.core.export.exporter import ExportResult, Progress, assign_splits, export
+from workstation.core.export.output import ExportError
+from workstation.core.export.records import ExportCase, ExportOptions, Point
+from workstation.core.export.splits import parse_ratios
 
 SHARED_TRUTHS = ("final", "consensus", "original")
 ACCEPTED_STATES = ("confirmed", "added")

@@ -9,12 +9,12 @@ import numpy as np
 import pydicom
 import SimpleITK as sitk
 
-from workstation.core.deid import Deidentifier, burned_in_status
+from workstation.core.export.deid import Deidentifier, burned_in_status
 from workstation.core.io.dicom_headers import looks_like_dicom as is_dicom
 from workstation.core.volume import Volume
 
-from .output import ExportError, OutputTree, safe_name
-from .records import ExportCase
+from workstation.core.export.output import ExportError, OutputTree, safe_name
+from workstation.core.export.records import ExportCase
 
 PLAIN_2D_SUFFIXES = (".png", ".jpg", ".jpeg")
 DICOM_SUFFIXES = (".dcm", ".ima", ".dicom")

@@ -7,7 +7,7 @@ import numpy as np
 
 from workstation.core.volume import Volume
 
-from .records import Point
+from workstation.core.export.records import Point
 
 
 def points_mask(volume: Volume, points: Sequence[Point], classes: Sequence[str]) -> np.ndarray:

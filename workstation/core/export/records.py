@@ -58,7 +58,7 @@ class ExportOptions:
     force: bool = False
 
     def validate(self) -> None:
-        from .output import ExportError
+        from workstation.core.export.output import ExportError
 
         if self.format not in FORMATS:
             raise ExportError(f"unknown format {self.format!r}; choose one of {', '.join(FORMATS)}")

@@ -9,18 +9,18 @@ curves, calibration, operating points and reader agreement (Cohen's and Fleiss' 
 
 `live.LiveMetrics` keeps a project's evaluation current; `agreement` holds the kappas.
 """
-from .agreement import Kappa, cohen_kappa, cohen_kappa_table, fleiss_kappa, ratings_to_table
-from .binary import DEFAULT_THRESHOLD, AtThreshold, BinaryEvaluation
-from .calibration import Reliability, expected_calibration_error, reliability
-from .confusion import binary_confusion, confusion_matrix, rates, wilson_interval
-from .multiclass import MulticlassEvaluation, hand_till
-from .multilabel import MultilabelEvaluation
-from .operating import OperatingPoint, at_sensitivity, at_specificity, youden
-from .pr import PrCurve, average_precision, pr_curve
-from .report import report
-from .roc import (AucResult, PairedTest, RocCurve, auc, auc_with_ci, bootstrap, delong, delong_paired, roc_curve,
+from workstation.core.metrics.agreement import Kappa, cohen_kappa, cohen_kappa_table, fleiss_kappa, ratings_to_table
+from workstation.core.metrics.binary import DEFAULT_THRESHOLD, AtThreshold, BinaryEvaluation
+from workstation.core.metrics.calibration import Reliability, expected_calibration_error, reliability
+from workstation.core.metrics.confusion import binary_confusion, confusion_matrix, rates, wilson_interval
+from workstation.core.metrics.multiclass import MulticlassEvaluation, hand_till
+from workstation.core.metrics.multilabel import MultilabelEvaluation
+from workstation.core.metrics.operating import OperatingPoint, at_sensitivity, at_specificity, youden
+from workstation.core.metrics.pr import PrCurve, average_precision, pr_curve
+from workstation.core.metrics.report import report
+from workstation.core.metrics.roc import (AucResult, PairedTest, RocCurve, auc, auc_with_ci, bootstrap, delong, delong_paired, roc_curve,
                   sort_scores)
-from .tables import evaluate, evaluate_table
+from workstation.core.metrics.tables import evaluate, evaluate_table
 
 __all__ = [
     "Kappa", "cohen_kappa", "cohen_kappa_table", "fleiss_kappa", "ratings_to_table",

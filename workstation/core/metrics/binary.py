@@ -7,7 +7,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import calibration, confusion, operating, pr, roc
+from workstation.core.metrics import calibration, confusion, operating, pr, roc
 
 DEFAULT_THRESHOLD = 0.5
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .roc import SortedScores
+from workstation.core.metrics.roc import SortedScores
 
 
 def _finish(thresholds, pos, neg, group, labels) -> SortedScores:

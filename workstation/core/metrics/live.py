@@ -22,9 +22,9 @@ from typing import Any, Callable
 import numpy as np
 from psygnal import Signal
 
-from .binary import BinaryEvaluation
-from .incremental import update_sorted
-from .tables import evaluate_table
+from workstation.core.metrics.binary import BinaryEvaluation
+from workstation.core.metrics.incremental import update_sorted
+from workstation.core.metrics.tables import evaluate_table
 
 INCREMENTAL_LIMIT = 500  # more changed cases than this: one full reload is cheaper
 

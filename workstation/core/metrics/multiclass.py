@@ -9,9 +9,9 @@ from itertools import combinations
 
 import numpy as np
 
-from . import _inputs, calibration, confusion
-from .binary import BinaryEvaluation
-from .roc import auc as mw_auc
+from workstation.core.metrics import _inputs, calibration, confusion
+from workstation.core.metrics.binary import BinaryEvaluation
+from workstation.core.metrics.roc import auc as mw_auc
 
 
 def hand_till(y_class, proba) -> tuple[float, str | None]:

@@ -8,9 +8,9 @@ from functools import cached_property
 
 import numpy as np
 
-from . import confusion
-from .binary import DEFAULT_THRESHOLD, BinaryEvaluation
-from .multiclass import _mean_defined
+from workstation.core.metrics import confusion
+from workstation.core.metrics.binary import DEFAULT_THRESHOLD, BinaryEvaluation
+from workstation.core.metrics.multiclass import _mean_defined
 
 
 @dataclass

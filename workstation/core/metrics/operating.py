@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .roc import RocCurve
+from workstation.core.metrics.roc import RocCurve
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .roc import SortedScores, dot, sort_scores
+from workstation.core.metrics.roc import SortedScores, dot, sort_scores
 
 
 @dataclass(frozen=True)

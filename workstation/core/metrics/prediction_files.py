@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .binary import BinaryEvaluation
-from .multiclass import MulticlassEvaluation
-from .multilabel import MultilabelEvaluation
+from workstation.core.metrics.binary import BinaryEvaluation
+from workstation.core.metrics.multiclass import MulticlassEvaluation
+from workstation.core.metrics.multilabel import MultilabelEvaluation
 
 
 class PredictionFileError(ValueError):

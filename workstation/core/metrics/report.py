@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
-from .binary import DEFAULT_THRESHOLD, AtThreshold, BinaryEvaluation
-from .confusion import PROPORTIONS, averages, wilson_interval
-from .multiclass import MulticlassEvaluation
-from .multilabel import MultilabelEvaluation
+from workstation.core.metrics.binary import DEFAULT_THRESHOLD, AtThreshold, BinaryEvaluation
+from workstation.core.metrics.confusion import PROPORTIONS, averages, wilson_interval
+from workstation.core.metrics.multiclass import MulticlassEvaluation
+from workstation.core.metrics.multilabel import MultilabelEvaluation
 
 
 def clean(value):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from statistics import NormalDist
 
-from . import _inputs
+from workstation.core.metrics import _inputs
 
 Z95 = 1.959963984540054
 

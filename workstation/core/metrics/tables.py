@@ -2,9 +2,9 @@
 class indices (binary, multi-class) or an n x K 0/1 matrix (multi-label), and n x K scores."""
 from __future__ import annotations
 
-from .binary import BinaryEvaluation
-from .multiclass import MulticlassEvaluation
-from .multilabel import MultilabelEvaluation
+from workstation.core.metrics.binary import BinaryEvaluation
+from workstation.core.metrics.multiclass import MulticlassEvaluation
+from workstation.core.metrics.multilabel import MultilabelEvaluation
 
 
 def evaluate(task: str, y_true, scores, classes, ci_method: str = "delong"):

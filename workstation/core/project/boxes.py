@@ -4,7 +4,7 @@ heat map or a detector, stored as labels (so they are audited and undoable like 
 Each box is one label row of the reader under the tag "final" whose `candidate_id` is "box:<n>"
 (n unique within the case). Its value is {"state": "drawn" | "deleted", "finding", "x", "y", "w",
 "h", "source": "reader" | "heatmap" | "detector", "score"?} with x, y, w, h in image pixels as in
-`workstation.core.boxes.Box` (x, y the column and row of the top-left corner). A deleted box keeps
+`workstation.core.boxes.localisation.Box` (x, y the column and row of the top-left corner). A deleted box keeps
 its row, so the audit trail and the table say who deleted what.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from workstation.core.boxes import Box
+from workstation.core.boxes.localisation import Box
 
-from .config import ProjectError
+from workstation.core.project.config import ProjectError
 
 BOX_PREFIX = "box:"
 BOX_STATES = ("drawn", "deleted")

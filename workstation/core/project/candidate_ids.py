@@ -22,9 +22,9 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from .boxes import BOX_PREFIX
-from .config import ProjectError
-from .models import AuditRow, LabelRow, PredictionRow
+from workstation.core.project.boxes import BOX_PREFIX
+from workstation.core.project.config import ProjectError
+from workstation.core.project.models import AuditRow, LabelRow, PredictionRow
 
 MATCH_FLOOR_MM = 2.0
 DECIDED = ("confirmed", "rejected")

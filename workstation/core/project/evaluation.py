@@ -15,9 +15,9 @@ from typing import Any, Iterable
 import numpy as np
 from sqlalchemy.engine import Engine
 
-from .records import EvaluationTable
-from .store import decode_json, raw_rows
-from .values import canonical, is_class_label
+from workstation.core.project.records import EvaluationTable
+from workstation.core.project.store import decode_json, raw_rows
+from workstation.core.project.values import canonical, is_class_label
 
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .config import ProjectError
-from .records import PredictionRecord
+from workstation.core.project.config import ProjectError
+from workstation.core.project.records import PredictionRecord
 
 
 def _rows(path) -> list[dict[str, str]]:
@@ -100,7 +100,7 @@ def import_predictions(project, csv_path, plugin_id: str | None = None) -> tuple
         record = PredictionRecord(case_id, probs, row.get("plugin_id") or default_plugin,
                                   row.get("plugin_version") or "", device="import")
         try:
-            from .predictions import check
+            from workstation.core.project.predictions import check
 
             check(record, project.task, project.classes)
         except ProjectError as exc:

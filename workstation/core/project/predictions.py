@@ -7,10 +7,10 @@ from typing import Iterable
 from sqlalchemy import Text, cast, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
-from .config import ProjectError
-from .store import decode_json
-from .models import PredictionRow
-from .records import PredictionRecord
+from workstation.core.project.config import ProjectError
+from workstation.core.project.store import decode_json
+from workstation.core.project.models import PredictionRow
+from workstation.core.project.records import PredictionRecord
 
 P = PredictionRow.__table__
 

@@ -14,15 +14,15 @@ from psygnal import Signal, SignalGroup
 from sqlalchemy import Text, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import config as config_mod
-from . import boxes as boxes_mod
-from . import candidate_ids
-from . import evaluation, predictions, store
-from .config import ProjectConfig, ProjectError
-from .models import AuditRow, CaseRow, LabelRow
-from .records import (ACTIONS, CANDIDATE_STATES, TAGS, AuditEntry, Case, EvaluationTable, Label, PredictionRecord, now)
-from .undo import SetLabelCommand, UndoStack
-from .values import normalize
+from workstation.core.project import config as config_mod
+from workstation.core.project import boxes as boxes_mod
+from workstation.core.project import candidate_ids
+from workstation.core.project import evaluation, predictions, store
+from workstation.core.project.config import ProjectConfig, ProjectError
+from workstation.core.project.models import AuditRow, CaseRow, LabelRow
+from workstation.core.project.records import (ACTIONS, CANDIDATE_STATES, TAGS, AuditEntry, Case, EvaluationTable, Label, PredictionRecord, now)
+from workstation.core.project.undo import SetLabelCommand, UndoStack
+from workstation.core.project.values import normalize
 
 C, L, A = CaseRow.__table__, LabelRow.__table__, AuditRow.__table__
 
@@ -449,7 +449,7 @@ class Project:
 
     def _prediction_matrix(self, conn, plugin_id: str | None):
         """Cached while no case or prediction is added (checked with two MAX(id) reads)."""
-        from . import snapshot
+        from workstation.core.project import snapshot
 
         stamp = tuple(conn.exec_driver_sql(
             "SELECT (SELECT MAX(id) FROM predictions), (SELECT MAX(id) FROM cases)").one())

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .values import canonical, is_class_label
+from workstation.core.project.values import canonical, is_class_label
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import store
+from workstation.core.project import store
 
 
 @dataclass

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from .config import ProjectError
+from workstation.core.project.config import ProjectError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_S = 10.0
@@ -113,7 +113,7 @@ def _current_revision(engine: Engine) -> str | None:
 
 
 def _migrate(engine: Engine) -> None:
-    from .migrations import HEAD
+    from workstation.core.project.migrations import HEAD
 
     if _current_revision(engine) == HEAD:
         return

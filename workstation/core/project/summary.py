@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from .records import NOT_ASSESSABLE, UNCERTAIN
+from workstation.core.project.records import NOT_ASSESSABLE, UNCERTAIN
 
 
 def status(project) -> dict[str, Any]:

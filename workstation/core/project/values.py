@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .config import ProjectError
-from .records import NOT_ASSESSABLE, STATES, UNCERTAIN
+from workstation.core.project.config import ProjectError
+from workstation.core.project.records import NOT_ASSESSABLE, STATES, UNCERTAIN
 
 _ALIASES = {NOT_ASSESSABLE: NOT_ASSESSABLE, "not assessable": NOT_ASSESSABLE, "not-assessable": NOT_ASSESSABLE, "na": NOT_ASSESSABLE,
             "uncertain": UNCERTAIN, "?": UNCERTAIN}

@@ -11,9 +11,9 @@ import numpy as np
 from workstation.core.metrics import delong_paired
 from workstation.core.metrics.report import clean
 
-from .card import write_card
-from .config import TrainConfig, TrainResult
-from .trainer import train
+from workstation.ml.training.card import write_card
+from workstation.ml.training.config import TrainConfig, TrainResult
+from workstation.ml.training.trainer import train
 
 
 def _scores(result: TrainResult, split: str, task: str) -> tuple[np.ndarray, np.ndarray, list[str]]:

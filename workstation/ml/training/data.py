@@ -175,7 +175,7 @@ def prepare(items: list[CaseItem], prep: Preparation, multitask: bool = False,
     [{"case_id", "reason"}] for the cases skipped because they could not be read)."""
     import torch
 
-    from .errors import TrainingCancelled
+    from workstation.ml.training.errors import TrainingCancelled
 
     records, skipped = [], []
     for n, item in enumerate(items):

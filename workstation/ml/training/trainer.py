@@ -22,13 +22,13 @@ from workstation.ml import device as devices
 from workstation.ml.checkpoint import save_checkpoint
 from workstation.ml.networks import probabilities
 
-from . import card as cards
-from .config import PLUGINS, TrainConfig, TrainProgress, TrainResult
-from .data import Preparation, augmentations, prepare, project_items
-from .errors import TrainingCancelled, TrainingError
-from .losses import TaskLoss, aux_loss, multilabel_weights
-from .model import build_model, parameter_groups, set_train_mode
-from .pretrained import PretrainedError, load_pretrained
+from workstation.ml.training import card as cards
+from workstation.ml.training.config import PLUGINS, TrainConfig, TrainProgress, TrainResult
+from workstation.ml.training.data import Preparation, augmentations, prepare, project_items
+from workstation.ml.training.errors import TrainingCancelled, TrainingError
+from workstation.ml.training.losses import TaskLoss, aux_loss, multilabel_weights
+from workstation.ml.training.model import build_model, parameter_groups, set_train_mode
+from workstation.ml.training.pretrained import PretrainedError, load_pretrained
 
 ProgressFn = Callable[[TrainProgress], None]
 CancelFn = Callable[[], bool]
