@@ -1,0 +1,207 @@
+"""The session's worklist: the project's cases in the session's order and filter, and what the
+session knows of each (latest prediction, labels) without asking the database per case.
+
+Nothing is read until something needs the whole list: a scripted single label asks the database
+for that one case only. Rows stay where they are when a label changes (a labelled case does not
+vanish from "unlabelled" under the reader's hands); the filter applies again when it is set again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from workstation.core.review import flags as flags_mod
+from workstation.core.vocab import Tag
+
+FILTERS = ("all", "unlabelled", "disagreement", "low_confidence", "uncertain", "cases")  # + label:/predicted:
+
+
+@dataclass
+class _Data:
+    ids: list[str]
+    row_of: dict[str, int]
+    predictions: dict[str, Any]                      # case id -> PredictionRecord
+    labels: dict[str, dict[tuple[str, str], tuple]] = field(default_factory=dict)  # case -> (reader, tag) -> (value, note, at)
+
+
+class Worklist:
+    def __init__(self, session):
+        self.session = session
+        self.reset()
+
+    def reset(self) -> None:
+        self._data: _Data | None = None
+        self._order: Sequence[str] | str | None = None
+        self._filter: tuple[str, frozenset | None, str] = ("all", None, "")
+        self._view: list[str] | None = None
+        self._position: dict[str, int] | None = None
+
+    def invalidate(self) -> None:
+        """Forget what was read (labels or predictions changed behind the session's back)."""
+        self._data = None
+        self._view = None
+        self._position = None
+
+    # ---- reading -------------------------------------------------------------------------------
+    @property
+    def project(self):
+        return self.session.project
+
+    def loaded(self) -> bool:
+        return self._data is not None
+
+    def data(self) -> _Data:
+        if self._data is None:
+            project = self.project
+            ids = project.case_ids()
+            labels: dict[str, dict] = {}
+            for lab in project.labels():
+                if lab.tag in (Tag.FINAL, Tag.ADJUDICATED):
+                    labels.setdefault(lab.case_id, {})[(lab.reader, lab.tag)] = (lab.value, lab.note, lab.updated_at)
+            self._data = _Data(ids, {c: i for i, c in enumerate(ids)},
+                               project.latest_predictions(self.session.plugin_id), labels)
+        return self._data
+
+    def has_case(self, case_id: str) -> bool:
+        if self.project is None:
+            return False
+        if self._data is not None:
+            return case_id in self._data.row_of
+        from workstation.core.project import UnknownCaseError
+
+        try:
+            self.project.case(case_id)
+        except UnknownCaseError:
+            return False
+        return True
+
+    def prediction(self, case_id: str):
+        if self.project is None:
+            return None
+        if self._data is not None:
+            return self._data.predictions.get(case_id)
+        from workstation.core.project import predictions
+
+        found = predictions.latest(self.project.engine, self.session.plugin_id, case_id=case_id)
+        return found[0] if found else None
+
+    def reader_label(self, case_id: str, reader: str | None, tag: str = Tag.FINAL) -> Any:
+        if reader is None or self.project is None:
+            return None
+        if self._data is not None and tag in (Tag.FINAL, Tag.ADJUDICATED):
+            found = self._data.labels.get(case_id, {}).get((reader, tag))
+            return found[0] if found else None
+        label = self.project.label(case_id, reader=reader, tag=tag)
+        return label.value if label is not None else None
+
+    def shown_label(self, case_id: str) -> Any:
+        """The label a view shows for the case: the reader's own, else the adjudicated one, else
+        the newest final label of anyone."""
+        found = self.data().labels.get(case_id, {})
+        me = self.session.reader
+        best, value = None, None
+        for (reader, tag), (v, _note, at) in found.items():
+            key = (tag == Tag.FINAL and reader == me, tag == Tag.ADJUDICATED, at)
+            if best is None or key > best:
+                best, value = key, v
+        return value
+
+    def flags(self, case_id: str) -> flags_mod.Flags:
+        session = self.session
+        record = self.prediction(case_id)
+        top = record.top()[1] if record is not None else None
+        has_note = any(note for (_v, note, _at) in self.data().labels.get(case_id, {}).values())
+        return flags_mod.case_flags(session.task, session.suggestion(case_id), self.shown_label(case_id), top,
+                                    has_note, session.low_confidence)
+
+    def apply(self, change) -> None:
+        """Keep what was read in step with an edit made through the session."""
+        if self._data is None or change.candidate_id or change.tag not in (Tag.FINAL, Tag.ADJUDICATED):
+            return
+        from workstation.core.project.records import now
+
+        rows = self._data.labels.setdefault(change.case_id, {})
+        key = (change.reader, change.tag)
+        if change.new is None:
+            rows.pop(key, None)
+        else:
+            rows[key] = (change.new, change.note if change.action not in ("undo", "redo") else rows.get(key, (0, None))[1],
+                         now())
+
+    # ---- order and filter ----------------------------------------------------------------------
+    def set_order(self, by) -> None:
+        if isinstance(by, str):
+            from workstation.core.review.ordering import ORDERINGS
+
+            if by not in ORDERINGS:
+                raise ValueError(f"unknown ordering {by!r}; choose one of {', '.join(ORDERINGS)}")
+        self._order = by if by is None or isinstance(by, str) else list(by)
+        self._view = None
+        self._position = None
+
+    def set_filter(self, kind: str, case_ids: Iterable[str] | None, search: str) -> None:
+        if kind not in FILTERS and not kind.startswith(("label:", "predicted:")):
+            raise ValueError(f"unknown worklist filter {kind!r}")
+        self._filter = (kind, frozenset(case_ids) if case_ids is not None else None, search or "")
+        self._view = None
+        self._position = None
+
+    def case_ids(self) -> list[str]:
+        if self._view is None:
+            ordered = self._ordered()
+            kind, wanted, search = self._filter
+            needle = search.lower()
+            self._view = [c for c in ordered if self._keeps(kind, wanted, c) and needle in c.lower()]
+            self._position = {c: i for i, c in enumerate(self._view)}
+        return list(self._view)
+
+    def first(self) -> str | None:
+        ids = self.case_ids()
+        return ids[0] if ids else None
+
+    def step(self, current: str | None, delta: int) -> str | None:
+        ids = self.case_ids()
+        if not ids:
+            return None
+        if current is None or current not in self._position:
+            return ids[0] if delta >= 0 else ids[-1]
+        target = self._position[current] + delta
+        return ids[target] if 0 <= target < len(ids) else None
+
+    def _ordered(self) -> list[str]:
+        data = self.data()
+        by = self._order
+        if by is None:
+            return list(data.ids)
+        if isinstance(by, str):
+            from workstation.core.review.ordering import order_project
+
+            truth = self.session.reader or Tag.FINAL
+            return order_project(self.project, by, truth=truth, plugin_id=self.session.plugin_id)
+        known = [c for c in dict.fromkeys(by) if c in data.row_of]
+        listed = set(known)
+        return known + [c for c in data.ids if c not in listed]
+
+    def _keeps(self, kind: str, wanted: frozenset | None, case_id: str) -> bool:
+        session = self.session
+        if kind == "all":
+            return True
+        if kind == "cases":
+            return case_id in (wanted or ())
+        if kind == "unlabelled":
+            return self.reader_label(case_id, session.reader) is None
+        if kind == "uncertain":
+            return self.shown_label(case_id) in flags_mod.STATES
+        if kind == "disagreement":
+            return bool(self.flags(case_id) & flags_mod.Flags.DISAGREE)
+        if kind == "low_confidence":
+            return bool(self.flags(case_id) & flags_mod.Flags.LOW_CONFIDENCE)
+        name = kind.split(":", 1)[1]
+        if kind.startswith("label:"):
+            value = self.shown_label(case_id)
+            return value == name or (isinstance(value, list) and name in value)
+        suggestion = session.suggestion(case_id)  # predicted:<class>
+        return suggestion == name or (isinstance(suggestion, list) and name in suggestion)
+
+
+__all__ = ["Worklist", "FILTERS"]
