@@ -27,12 +27,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from workstation.core.errors import WorkstationError
+
 FORMAT = "workstation-checkpoint"
 FORMAT_VERSION = 1
 TASKS = ("binary", "multiclass", "multilabel")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(WorkstationError, ValueError):
     """A file that is not a checkpoint we can use; the message says why in one line."""
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 
+from workstation.core.errors import WorkstationError
+
 CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
-class DeviceUnavailable(RuntimeError):
+class DeviceUnavailable(WorkstationError, RuntimeError):
     pass
 
 

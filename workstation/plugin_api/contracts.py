@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
+from workstation.core.errors import WorkstationError
 from workstation.core.volume import Volume
 
 from workstation.plugin_api.results import Prediction
@@ -17,7 +18,7 @@ Progress = Callable[[float], None]  # fraction of this batch done, 0..1
 Cancel = Callable[[], bool]  # True once the user asked to stop
 
 
-class PluginError(Exception):
+class PluginError(WorkstationError):
     """A failure the plugin explains in one line for the user (no traceback shown)."""
 
 

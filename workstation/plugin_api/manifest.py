@@ -11,6 +11,8 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
+from workstation.core.errors import WorkstationError
+
 API_VERSION = "1.0"
 KINDS = ("classifier", "detector", "report_labeler")
 TASKS = ("binary", "multiclass", "multilabel", "detection")
@@ -20,7 +22,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
-class ManifestError(ValueError):
+class ManifestError(WorkstationError, ValueError):
     """A manifest that the host cannot accept; the message lists every problem."""
 
 

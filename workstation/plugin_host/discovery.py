@@ -9,17 +9,18 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from workstation.core import settings
+from workstation.core.errors import WorkstationError
 from workstation.plugin_api import PluginManifest, as_manifest
 
 GROUP = "workstation.plugins"
 DISABLED_KEY = "disabled_plugins"
 
 
-class PluginNotFound(LookupError):
+class PluginNotFound(WorkstationError, LookupError):
     pass
 
 
-class PluginUnavailable(RuntimeError):
+class PluginUnavailable(WorkstationError, RuntimeError):
     """The plugin exists but cannot be used: broken manifest, disabled, or its code fails to import."""
 
 

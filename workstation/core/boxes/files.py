@@ -22,9 +22,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from workstation.core.boxes.localisation import Box, boxes_from_heatmap
+from workstation.core.errors import WorkstationError
 
 
-class BoxFileError(ValueError):
+class BoxFileError(WorkstationError, ValueError):
     """A box file that cannot be read; the message names the file and the place."""
 
 

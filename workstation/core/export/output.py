@@ -17,6 +17,8 @@ import shutil
 import uuid
 from pathlib import Path, PurePosixPath
 
+from workstation.core.errors import WorkstationError
+
 MANIFEST_NAME = "manifest.json"
 MANIFEST_KIND = "workstation-export"
 _STAGING_PREFIX = ".workstation-export-"
@@ -24,7 +26,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME = 100
 
 
-class ExportError(Exception):
+class ExportError(WorkstationError):
     """An export that cannot be done; str() is a one-line reason the user can act on."""
 
 

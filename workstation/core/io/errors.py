@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workstation.core.errors import WorkstationError
 
-class ImageReadError(Exception):
+
+class ImageReadError(WorkstationError):
     """A path could not be read as an image; `str(err)` is '<path>: <reason>'."""
 
     def __init__(self, path: str | Path, reason: str):

@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 from workstation.core import settings
+from workstation.core.errors import WorkstationError
 
 # Named pydicom-data files the tests and the demo use (any other name works with dicom_file()).
 DICOM_SAMPLES = {
@@ -42,7 +43,7 @@ CHEST_XRAY_WHEEL = "pneumonia-model-package==0.3.0"
 _CHEST_MEMBERS = "/datasets/pneumonia-data/val/"
 
 
-class SampleError(Exception):
+class SampleError(WorkstationError):
     """A sample could not be found or prepared; str() is one line."""
 
 

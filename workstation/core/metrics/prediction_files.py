@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from workstation.core.errors import WorkstationError
 from workstation.core.metrics.binary import BinaryEvaluation
 from workstation.core.metrics.multiclass import MulticlassEvaluation
 from workstation.core.metrics.multilabel import MultilabelEvaluation
 
 
-class PredictionFileError(ValueError):
+class PredictionFileError(WorkstationError, ValueError):
     """A one-line reason naming the file (and line) that could not be used."""
 
 

@@ -10,13 +10,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from workstation.core.errors import WorkstationError
+
 CONFIG_NAME = "project.json"
 DB_NAME = "project.db"
 TASKS = ("binary", "multiclass", "multilabel", "detection")
 FORMAT_VERSION = 1
 
 
-class ProjectError(Exception):
+class ProjectError(WorkstationError):
     """A problem with a project that the user can act on; str() is a one-line reason."""
 
 
@@ -74,11 +76,25 @@ def load(directory: Path) -> ProjectConfig:
     if config.format > FORMAT_VERSION:
         raise ProjectError(f"{path}: made by a newer workstation (format {config.format}); upgrade to open it")
     config.validate()
+    if config.db_url and path.stat().st_mode & 0o077:
+        try:  # a file from before passwords were kept out of it may still hold one
+            os.chmod(path, 0o600)
+        except OSError:
+            pass
     return config
 
 
 def save(directory: Path, config: ProjectConfig) -> None:
+    """Atomically; readable only by the user when it names a database server."""
+    from workstation.core.project.server_roles import split_password
+
+    saved = asdict(config)
+    saved["db_url"] = split_password(config.db_url)[0]  # a password is never written down
     path = directory / CONFIG_NAME
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(config), indent=2) + "\n")
+    mode = 0o600 if config.db_url else 0o644
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(saved, indent=2) + "\n")
+    os.chmod(tmp, mode)
     os.replace(tmp, path)

@@ -1,7 +1,8 @@
 """Training failures with one-line messages."""
+from workstation.core.errors import WorkstationError
 
 
-class TrainingError(RuntimeError):
+class TrainingError(WorkstationError, RuntimeError):
     """Training cannot run (no labels, an empty split, unusable weights); str() is one line."""
 
 

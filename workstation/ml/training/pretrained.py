@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workstation.core.errors import WorkstationError
+
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 DENSENET121 = {"name": "DenseNet121", "spatial_dims": 2, "in_channels": 3, "out_channels": 1000}
@@ -23,7 +25,7 @@ DENSENET121 = {"name": "DenseNet121", "spatial_dims": 2, "in_channels": 3, "out_
 _LAYER = re.compile(r"^(features\.denseblock\d+\.denselayer\d+)\.(norm|relu|conv)\.?([12])\.(.+)$")
 
 
-class PretrainedError(ValueError):
+class PretrainedError(WorkstationError, ValueError):
     """A --pretrained file we cannot use; the message says why in one line."""
 
 
