@@ -17,12 +17,17 @@ def register(subparsers) -> None:
     p.add_argument("--db", default=None, help="database URL (default: SQLite file in the folder), "
                                                "e.g. postgresql://user@host/dbname")
     p.add_argument("--readers", default="", help="comma-separated reader names (optional)")
+    p.add_argument("--app-role", default=None, metavar="ROLE",
+                   help="PostgreSQL: --db names the owner, who runs the migrations; the project then connects "
+                        "as ROLE, which may add labels and audit rows but cannot alter the schema or the audit")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_init)
 
     p = sub.add_parser("add", help="add images (a folder case by case; a DICOM series is one case)")
     p.add_argument("dir")
     p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="also add files that symbolic links lead to outside the folders given")
     p.add_argument("--labels", help="CSV with case_id or path, and label (multi-label: ';'-separated)")
     p.add_argument("--labels-tag", default="original", choices=["original", "final"],
                    help="tag for imported labels (default original)")
@@ -45,6 +50,14 @@ def register(subparsers) -> None:
     p.add_argument("--case", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_audit)
+
+    p = sub.add_parser("verify", help="check the audit's hash chain and that every label equals the audit's "
+                                      "last word for it (exit 2 listing what differs)")
+    p.add_argument("dir")
+    p.add_argument("--expect-head", default=None, metavar="HASH",
+                   help="the chain's head hash recorded earlier (a rewrite of the whole chain is caught only so)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_verify)
 
 
 def _fail(message: str) -> int:
@@ -75,11 +88,17 @@ def run_init(args: argparse.Namespace) -> int:
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     readers = [r.strip() for r in args.readers.split(",") if r.strip()]
     try:
-        with Project.create(args.dir, args.task, classes, db_url=args.db, readers=readers) as project:
+        with Project.create(args.dir, args.task, classes, db_url=args.db, readers=readers,
+                            app_role=args.app_role) as project:
             info = {"directory": str(project.directory), "task": project.task, "classes": project.classes,
                     "database": project.db_url}
     except ProjectError as exc:
         return _fail(str(exc))
+    from workstation.core.project.server_roles import split_password
+
+    if split_password(args.db)[1]:
+        print("workstation project: the database password was used but not saved; give it next time with "
+              "PGPASSWORD, ~/.pgpass or a libpq service file", file=sys.stderr)
     print(json.dumps(info, indent=2) if args.json else
           f"created {info['task']} project {info['directory']} ({', '.join(classes)}; {info['database']})")
     return 0
@@ -92,7 +111,7 @@ def run_add(args: argparse.Namespace) -> int:
 
     try:
         with _open(args.dir) as project:
-            found, skipped = find_cases(args.paths)
+            found, skipped = find_cases(args.paths, follow_symlinks=args.follow_symlinks)
             added = project.add_cases([{"paths": f.paths, "case_id": None, "patient_id": f.patient_id,
                                         "study_id": f.study_id, "metadata": f.metadata,
                                         "name": f.name} for f in found]) if found else []
@@ -171,3 +190,20 @@ def run_audit(args: argparse.Namespace) -> int:
             print(f"{e['at']}  {e['case_id']}{'/' + e['candidate_id'] if e['candidate_id'] else ''}  "
                   f"{e['reader']}  {e['tag']}  {e['action']}: {e['old_value']!r} -> {e['new_value']!r}")
     return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    result, error = _query(args.dir, lambda project: project.verify(args.expect_head))
+    if error:
+        return _fail(error)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    elif result.ok:
+        print(f"{args.dir}: {result.rows} audit rows chained, {result.labels} labels agree with the audit; "
+              f"head {result.head}")
+    else:
+        for finding in result.findings:
+            print(finding.line())
+    if not result.ok:
+        print(f"workstation project verify: {len(result.findings)} problem(s) found", file=sys.stderr)
+    return 0 if result.ok else 2

@@ -37,7 +37,9 @@ def register(subparsers) -> None:
                    help="finetune: the pretrained backbone's learning rate is lr times this (default 0.1)")
     p.add_argument("--patience", type=int, default=5, help="epochs without a better validation AUC before stopping")
     p.add_argument("--splits", default="0.7,0.15,0.15", help="training,validation,test fractions (as export)")
-    p.add_argument("--truth", default="final", help="label source: final (default), consensus or a reader")
+    p.add_argument("--truth", default=None,
+                   help="label source: final, consensus, original (imported) or a reader; default final, or "
+                        "original when no reader has labelled yet")
     p.add_argument("--size", default=None, help="network input size, e.g. 224,224 or 96,96,96")
     p.add_argument("--amp", default="auto", choices=["auto", "on", "off"], help="mixed precision (CUDA only)")
     p.add_argument("--no-augment", action="store_true", help="train without MONAI augmentations")
@@ -88,6 +90,21 @@ def _parse_size(text):
         raise ValueError(f"--size {text!r}: expected integers such as 224,224") from None
 
 
+def _choose_truth(project, requested: str | None) -> str:
+    """The label source: as asked; by default the readers' final labels, or the imported (original)
+    ones when no reader has labelled yet (said on stderr); with neither, which --truth to pass."""
+    if requested:
+        return requested
+    if project.truth("final"):
+        return "final"
+    imported = project.truth("original")
+    if imported:
+        print(f"workstation train: no reader has labelled yet; training on the {len(imported)} imported "
+              f"(original) labels (--truth original)", file=sys.stderr)
+        return "original"
+    return "final"
+
+
 def run(args: argparse.Namespace) -> int:
     from workstation.core.export import parse_ratios
     from workstation.core.project import Project, ProjectError
@@ -107,13 +124,15 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     config = TrainConfig(plugin=args.plugin, mode=args.mode, pretrained=args.pretrained, epochs=args.epochs,
                          device=args.device, seed=args.seed, batch_size=args.batch_size, lr=args.lr,
-                         backbone_lr_factor=args.backbone_lr_factor, patience=args.patience, truth=args.truth,
+                         backbone_lr_factor=args.backbone_lr_factor, patience=args.patience,
+                         truth=args.truth or "final",
                          splits=splits, size=size, multitask=args.multitask, cls_weight=args.cls_weight,
                          aux_weight=args.aux_weight, augment=not args.no_augment, amp=args.amp, tiny=args.tiny,
                          out=args.out)
     bar = ProgressBar()
     try:
         with Project.open(args.dir) as project:
+            config.truth = _choose_truth(project, args.truth)
             if args.compare:
                 result, single = compare_multitask(project, config, bar)
             else:

@@ -18,16 +18,26 @@ class FoundCase:
     metadata: dict = field(default_factory=dict)
 
 
-def find_cases(paths, progress=None, cancel=None) -> tuple[list[FoundCase], list[str]]:
-    """Cases found under `paths` (files or folders) and one line per file skipped, with the reason."""
+def find_cases(paths, progress=None, cancel=None, follow_symlinks: bool = False) -> tuple[list[FoundCase], list[str]]:
+    """Cases found under `paths` (files or folders) and one line per file skipped, with the reason.
+    A file reached through a symbolic link that leads out of the folder given is skipped unless
+    `follow_symlinks` (a link inside a project's image folder must not pull in /etc/hostname)."""
     from workstation.core.io import scan
 
     entries, problems = [], []
     for start in paths:
         result = scan(start, progress, cancel)
-        entries.extend(result.entries)
         problems.extend(str(err) for err in result.errors)
         problems.extend(f"{p}: not an image" for p in result.skipped)
+        root = Path(start).resolve()
+        root = root if root.is_dir() else root.parent
+        for entry in result.entries:
+            outside = [f for f in entry.files if not _inside(Path(f), root)]
+            if outside and not follow_symlinks:
+                problems.append(f"{outside[0]}: a symbolic link to {Path(outside[0]).resolve()}, outside "
+                                f"{root} (pass --follow-symlinks to add it)")
+                continue
+            entries.append(entry)
     shared = Counter(str(e.path) for e in entries if e.kind == "dicom-series")
     found = []
     for entry in entries:
@@ -39,6 +49,14 @@ def find_cases(paths, progress=None, cancel=None) -> tuple[list[FoundCase], list
             _dicom_ids(case, entry)
         found.append(case)
     return found, problems
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+        return True
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return False
 
 
 def _dicom_ids(case: FoundCase, entry) -> None:

@@ -53,6 +53,8 @@ class AuditRow(Base):
     new_value: Mapped[object | None] = mapped_column(JSON)
     shown: Mapped[object | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))  # the hash chain (migration 0003)
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class PredictionRow(Base):

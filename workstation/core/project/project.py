@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from workstation.core.project import config as config_mod
 from workstation.core.project import boxes as boxes_mod
-from workstation.core.project import candidate_ids
+from workstation.core.project import audit_chain, candidate_ids
 from workstation.core.project import evaluation, predictions, store
 from workstation.core.project.config import ProjectConfig, ProjectError
 from workstation.core.project.models import AuditRow, CaseRow, LabelRow
@@ -52,17 +52,35 @@ class Project:
     # ---- opening -------------------------------------------------------------------------------
     @classmethod
     def create(cls, directory, task: str, classes: Iterable[str], db_url: str | None = None,
-               readers: Iterable[str] = ()) -> "Project":
+               readers: Iterable[str] = (), app_role: str | None = None) -> "Project":
+        """A new project. With a PostgreSQL `db_url` naming the owner role, `app_role` is granted
+        what the app needs and no more, and the project file names it (server_roles.py). A password
+        in `db_url` is used now and never written down."""
+        from workstation.core.project import server_roles
+
         directory = Path(directory)
         if cls.is_project_dir(directory):
             raise ProjectError(f"{directory}: already a project (open it instead)")
+        saved_url, _ = server_roles.split_password(db_url)
         cfg = ProjectConfig(task=task, classes=[c.strip() for c in classes], readers=list(readers), db_url=db_url)
         cfg.validate()
+        if app_role and not db_url:
+            raise ProjectError("--app-role needs a PostgreSQL --db URL")
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ProjectError(f"{directory}: cannot create the project folder ({exc.strerror})") from None
         engine = store.open_engine(config_mod.database_url(directory, cfg), create=True)
+        if app_role:
+            try:
+                with store.translated_errors(saved_url):
+                    server_roles.grant_app_role(engine, app_role)
+            finally:
+                engine.dispose()
+            saved_url = server_roles.with_user(saved_url, app_role)
+            cfg.db_url = saved_url
+            engine = store.open_engine(config_mod.database_url(directory, cfg))
+        cfg.db_url = saved_url
         config_mod.save(directory, cfg)  # last: a failed database leaves no half-made project
         return cls(directory, cfg, engine)
 
@@ -249,9 +267,9 @@ class Project:
                     else:
                         conn.execute(update(L).where(L.c.id == row.id).values(value=value, note=note,
                                                                              updated_at=stamp))
-                    conn.execute(insert(A), dict(at=stamp, case_id=case_id, candidate_id=candidate_id, reader=reader,
-                                                 tag=tag, action=action, old_value=old, new_value=value,
-                                                 shown=shown, note=note))
+                    audit_chain.append(conn, [dict(at=stamp, case_id=case_id, candidate_id=candidate_id,
+                                                   reader=reader, tag=tag, action=action, old_value=old,
+                                                   new_value=value, shown=shown, note=note)])
                 return old, old_note
             except ProjectError as exc:
                 # Two first labels of one target at once: the loser retries and becomes an update.
@@ -315,6 +333,12 @@ class Project:
             query = query.where(A.c.case_id == case_id)
         with store.translated_errors(self._url), self._engine.connect() as conn:
             return [AuditEntry(**row._mapping) for row in conn.execute(query)]
+
+    def verify(self, expect_head: str | None = None) -> audit_chain.Verification:
+        """Check the audit's hash chain, that every label equals the audit's last word for it, and
+        that the append-only triggers are in place."""
+        with store.translated_errors(self._url), self._engine.connect() as conn:
+            return audit_chain.verify(conn, expect_head)
 
     # ---- detection candidates -------------------------------------------------------------------
     def set_candidate_state(self, case_id: str, candidate_id: str | None, state: str, reader: str,

@@ -52,6 +52,8 @@ class AuditEntry:
     new_value: Any
     shown: Any
     note: str | None
+    prev_hash: str | None = None
+    row_hash: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -33,6 +33,9 @@ def _describe(url: str, exc: BaseException) -> str:
                 f"{BUSY_TIMEOUT_S:.0f} s ({text}); close the other program or try again")
     if "readonly" in low or "read-only" in low:
         return f"{where}: the project database is read-only ({text})"
+    if "password authentication failed" in low or "no password supplied" in low:
+        return (f"{where}: the database refused the password; give it with PGPASSWORD, ~/.pgpass or a libpq "
+                f"service file (it is never kept in project.json)")
     if "connection" in low or "could not connect" in low or "no such file" in low:
         return f"{where}: cannot connect to the project database ({text})"
     return f"{where}: database error ({text})"
@@ -94,9 +97,19 @@ def open_engine(url: str, create: bool = False) -> Engine:
                 raise ProjectError(f"{path}: the project database is missing")
             engine = _sqlite_engine(url)
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+            try:
+                engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+            except ImportError:
+                raise ProjectError('PostgreSQL support is not installed: pip install "workstation[postgres]"') from None
         try:
             _migrate(engine)
+        except DBAPIError as exc:
+            engine.dispose()
+            low = str(exc).lower()
+            if "permission denied" in low or "must be owner" in low:
+                raise ProjectError(f"{_redact(url)}: the database needs a schema upgrade that this role may not "
+                                   f"make; open the project once as the database owner") from None
+            raise
         except BaseException:
             engine.dispose()
             raise

@@ -173,7 +173,7 @@ def train(project, config: TrainConfig, progress: ProgressFn | None = None, canc
                          f"prepared {sum(len(r) for r in records.values())} case(s)"
                          + (f", skipped {len(skipped)} unreadable" if skipped else "")))
     if not records["training"]:
-        raise TrainingError("no labelled training cases (label some cases, or check the splits)")
+        raise TrainingError("no labelled training cases (label some cases, or check the splits; labels imported with `project add --labels` are tagged original: pass --truth original)")
     if not records["validation"]:
         raise TrainingError("no labelled validation cases: early stopping needs some (more labels, or other --splits)")
 
