@@ -2,9 +2,9 @@
 
 Case ids and class names are untrusted (they become file names), so every name goes through
 `safe_name` and every path through `OutputTree.path`, which refuses anything that would resolve
-outside OUT (`..`, absolute paths, symlinks pointing out). Files are written into a hidden staging
-folder inside OUT; only when all are written do they move into place, with manifest.json written
-last and atomically: a failed export (full disk, no permission) leaves no manifest behind.
+outside OUT (`..`, absolute paths, symlinks pointing out). The whole set, manifest.json included, is
+written into a hidden staging folder beside OUT and swapped with OUT in one step (see OutputTree): a
+failed or killed export (full disk, no permission, kill -9) leaves the previous set as it was.
 """
 from __future__ import annotations
 
@@ -73,7 +73,14 @@ def _inside(root: Path, rel: str) -> Path:
 
 
 class OutputTree:
-    """Staged writing into OUT. Use `path(rel)` for every file, then `commit(manifest)` or `abort()`."""
+    """Staged writing of a whole export set. Use `path(rel)` for every file, then `commit(manifest)`
+    or `abort()`.
+
+    The set is written into a hidden sibling folder of OUT and swapped with OUT in one rename
+    (Linux `renameat2(RENAME_EXCHANGE)`; elsewhere two renames, with recovery on the next run), so a
+    killed export leaves either the previous complete set or the new one, never a mix. A lock file
+    beside OUT keeps two exports from writing the same OUT; whoever holds it removes staging folders
+    left by killed runs."""
 
     def __init__(self, out: str | Path, force: bool = False) -> None:
         self.out = Path(out).expanduser().absolute()
@@ -81,23 +88,53 @@ class OutputTree:
         self.force = force
         if self.out.exists() and not self.out.is_dir():
             raise ExportError(f"{self.out} exists and is not a folder")
-        entries = sorted(p.name for p in self.out.iterdir()) if self.out.is_dir() else []
-        entries = [e for e in entries if not e.startswith(_STAGING_PREFIX)]
-        if entries and not force:
-            raise ExportError(f"{self.out} is not empty; use --force to replace the export there")
-        if entries:
-            self.previous = self._previous_files()
-        self._created = not self.out.exists()
+        parent = self.out.parent
         try:
-            self.out.mkdir(parents=True, exist_ok=True)
-            self.staging = self.out / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+            parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _lock(parent / f".{self.out.name}.workstation-export.lock")
+        except OSError as exc:
+            raise ExportError(f"cannot write to {parent}: {describe_os_error(exc)}") from None
+        try:
+            self._recover()
+            entries = sorted(p.name for p in self.out.iterdir()) if self.out.is_dir() else []
+            entries = [e for e in entries if not e.startswith(_STAGING_PREFIX)]
+            if entries and not force:
+                raise ExportError(f"{self.out} is not empty; use --force to replace the export there")
+            if entries:
+                self.previous = self._previous_files()
+            self.staging = parent / f"{self._sibling_prefix}{uuid.uuid4().hex[:12]}"
             self.staging.mkdir()
         except OSError as exc:
+            self._unlock()
             raise ExportError(f"cannot write to {self.out}: {describe_os_error(exc)}") from None
+        except BaseException:
+            self._unlock()
+            raise
+
+    @property
+    def _sibling_prefix(self) -> str:
+        return f".{self.out.name}{_STAGING_PREFIX}"
+
+    def _recover(self) -> None:
+        """Under the lock: put back a set that a killed two-rename swap left aside, and remove every
+        staging folder of killed runs."""
+        parent = self.out.parent
+        aside = sorted(parent.glob(f"{self._sibling_prefix}*-previous"))
+        if not self.out.exists() and aside and (aside[-1] / MANIFEST_NAME).is_file():
+            os.rename(aside[-1], self.out)
+        for stale in parent.glob(f"{self._sibling_prefix}*"):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+        if self.out.is_dir():
+            for stale in self.out.glob(f"{_STAGING_PREFIX}*"):  # left by versions that staged inside OUT
+                if stale.is_dir() and not stale.is_symlink():
+                    shutil.rmtree(stale, ignore_errors=True)
+                elif stale.is_file():
+                    stale.unlink(missing_ok=True)
 
     def _previous_files(self) -> list[str]:
         """Files listed by an earlier export's manifest here: they are replaced. Other files in OUT
-        are left alone (a forced export never deletes what it did not write)."""
+        are carried into the new set (a forced export never deletes what it did not write)."""
         try:
             manifest = json.loads((self.out / MANIFEST_NAME).read_text())
         except (OSError, ValueError):
@@ -117,49 +154,94 @@ class OutputTree:
         return sorted(p.relative_to(self.staging).as_posix() for p in self.staging.rglob("*") if p.is_file())
 
     def commit(self, manifest: dict) -> dict:
-        """Hash every staged file into `manifest["files"]`, move the files into OUT (replacing the
-        previous export's files), then write manifest.json atomically. Returns the manifest."""
+        """Hash every staged file into `manifest["files"]`, write manifest.json into the staged set,
+        carry over files of OUT that no export wrote, then swap the set into place. Returns the manifest."""
+        try:
+            return self._commit(manifest)
+        finally:
+            self._unlock()
+
+    def _commit(self, manifest: dict) -> dict:
         files = self.staged_files()
         manifest = {"kind": MANIFEST_KIND, **manifest}
         manifest["files"] = [{"path": rel, "sha256": sha256_file(self.staging / rel),
                               "bytes": (self.staging / rel).stat().st_size} for rel in files]
-        manifest_path = self.out / MANIFEST_NAME
-        if manifest_path.exists():
-            manifest_path.unlink()  # from here until the new one lands, OUT has no manifest
-        emptied = set()
-        for rel in self.previous:
-            try:
-                old = _inside(self.out, rel)
-            except ExportError:
-                continue  # an old manifest naming a path outside OUT: never follow it
-            if old.is_file() or old.is_symlink():
-                old.unlink()
-                emptied.update(p for p in old.parents if p.is_relative_to(self.out) and p != self.out)
-        for rel in files:
-            dest = _inside(self.out, rel)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if dest.is_dir() and not dest.is_symlink():
-                raise ExportError(f"cannot replace folder {dest} with a file")
-            os.replace(self.staging / rel, dest)
-        tmp = self.out / f"{_STAGING_PREFIX}{MANIFEST_NAME}.tmp"
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
-        os.replace(tmp, manifest_path)
-        for d in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
-            if d.is_dir() and not d.is_symlink() and not any(d.iterdir()):
-                d.rmdir()  # folders the previous export made and this one does not use
-        shutil.rmtree(self.staging, ignore_errors=True)
+        (self.staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+        if not self.out.exists():
+            os.rename(self.staging, self.out)
+            return manifest
+        self._carry_foreign_files(set(files))
+        if _exchange(self.staging, self.out):
+            shutil.rmtree(self.staging, ignore_errors=True)  # now the previous set
+        else:  # no atomic exchange here: two renames; a kill between them is undone by _recover
+            aside = self.out.parent / f"{self.staging.name}-previous"
+            os.rename(self.out, aside)
+            os.rename(self.staging, self.out)
+            shutil.rmtree(aside, ignore_errors=True)
         return manifest
 
+    def _carry_foreign_files(self, new_files: set[str]) -> None:
+        replaced = set(self.previous) | new_files | {MANIFEST_NAME}
+        for path in self.out.rglob("*"):
+            rel = path.relative_to(self.out).as_posix()
+            if rel in replaced or rel.startswith(_STAGING_PREFIX) or path.is_dir() and not path.is_symlink():
+                continue
+            dest = self.staging / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_symlink():
+                os.symlink(os.readlink(path), dest)
+                continue
+            try:
+                os.link(path, dest)
+            except OSError:
+                shutil.copy2(path, dest)
+
     def abort(self) -> None:
-        """Remove what this export staged (and OUT itself when this export created it empty)."""
-        shutil.rmtree(self.staging, ignore_errors=True)
-        tmp = self.out / f"{_STAGING_PREFIX}{MANIFEST_NAME}.tmp"
+        """Remove what this export staged."""
         try:
-            tmp.unlink(missing_ok=True)
-            if self._created and not any(self.out.iterdir()):
-                self.out.rmdir()
-        except OSError:
-            pass  # cleaning up after a failure must not hide the failure's own message
+            shutil.rmtree(self.staging, ignore_errors=True)
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        lock, self._lock = getattr(self, "_lock", None), None
+        if lock is not None:
+            lock.close()
+
+
+def _lock(path: Path):
+    """An exclusive lock held while the returned file is open (released by the OS if killed)."""
+    handle = open(path, "a+")
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; exports to one OUT must not overlap
+        return handle
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ExportError(f"another export to {path.name[1:].removesuffix('.workstation-export.lock')} is "
+                          f"running; wait for it to finish") from None
+    return handle
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically (Linux renameat2 RENAME_EXCHANGE); False where that is not available."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EXDEV, errno.EBUSY, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
 
 
 def verify_manifest(out: str | Path) -> list[str]:
