@@ -11,10 +11,13 @@ def register(subparsers) -> None:
         "export", help="export a project's labelled set (csv, MONAI datalist, ImageFolder, NIfTI)",
         description="Write the project's images, truth and predictions to OUT with patient-grouped "
                     "stratified splits and a manifest (sha256 of every file). Never writes outside OUT; "
-                    "never replaces an earlier export without --force.")
+                    "never replaces an earlier export without --force; a killed export leaves the previous "
+                    "set whole. `workstation export verify OUT` checks a set against its manifest "
+                    "(exit 0, or 2 listing what differs).")
     p.add_argument("dir", help="project folder")
     p.add_argument("out", help="output folder (new or empty, or an earlier export with --force)")
-    p.add_argument("--format", required=True, choices=["csv", "monai", "imagefolder", "nifti"])
+    p.add_argument("--format", choices=["csv", "monai", "imagefolder", "nifti"],
+                   help="required, except for `workstation export verify OUT`")
     p.add_argument("--deidentify", action="store_true",
                    help="DICOM copies with the PS3.15 basic profile (pseudonyms, shifted dates, new UIDs, "
                         "no private tags); case and patient ids become pseudonyms")
@@ -38,8 +41,29 @@ def _fail(message: str) -> int:
     return 2
 
 
+def run_verify(out: str, as_json: bool) -> int:
+    from workstation.core.export import verify_manifest
+
+    problems = verify_manifest(out)
+    if as_json:
+        print(json.dumps({"out": out, "ok": not problems, "problems": problems}, indent=2))
+    else:
+        for line in problems:
+            print(line)
+        if not problems:
+            print(f"{out}: every file matches its manifest")
+    if problems:
+        print(f"workstation export verify: {len(problems)} difference(s) from the manifest", file=sys.stderr)
+    return 2 if problems else 0
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
+
+    if args.dir == "verify" and not args.format:
+        return run_verify(args.out, args.json)
+    if not args.format:
+        return _fail("--format is required (csv, monai, imagefolder or nifti)")
 
     from workstation.core.export import ExportError, parse_ratios
     from workstation.core.export.from_project import export_project
