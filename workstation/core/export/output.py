@@ -252,9 +252,14 @@ def verify_manifest(out: str | Path) -> list[str]:
         manifest = json.loads((out / MANIFEST_NAME).read_text())
     except (OSError, ValueError) as exc:
         return [f"{out / MANIFEST_NAME}: cannot read ({exc})"]
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), list):
+        return [f"{out / MANIFEST_NAME}: not a workstation export manifest"]
     problems, listed = [], set()
-    for entry in manifest.get("files", []):
-        rel = entry.get("path", "")
+    for entry in manifest["files"]:
+        rel = entry.get("path", "") if isinstance(entry, dict) else ""
+        if not isinstance(rel, str) or not rel:
+            problems.append(f"{MANIFEST_NAME}: an entry without a path")
+            continue
         listed.add(rel)
         try:
             path = _inside(out, rel)
