@@ -1,11 +1,16 @@
 """Reading images off the GUI thread: a QThread runs `workstation.core.io.read` on each path,
-reports progress, can be cancelled, and hands back volumes or one-line errors."""
+reports progress, can be cancelled, and hands back volumes or one-line errors. Every job's
+thread is stopped before the application quits (`stop_all`): Qt aborts the process when a running
+QThread is destroyed."""
 from __future__ import annotations
 
 import threading
+import weakref
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
+
+_LIVE: "weakref.WeakSet[LoadJob]" = weakref.WeakSet()
 
 
 def read_path(path: str | Path, progress=None, cancel=None) -> list:
@@ -73,7 +78,11 @@ class LoadJob(QObject):
         self._worker.progress.connect(self.progress)
         self._worker.loaded.connect(self.loaded)
         self._worker.failed.connect(self.failed)
+        # the worker's thread ends itself when the work is done: a GUI thread blocked in wait()
+        # could never run a quit() queued to it
+        self._worker.done.connect(self._thread.quit, Qt.DirectConnection)
         self._worker.done.connect(self._finish)
+        _LIVE.add(self)
 
     def start(self) -> None:
         self._thread.start()
@@ -89,6 +98,13 @@ class LoadJob(QObject):
         return self._thread.wait(ms) if ms >= 0 else self._thread.wait()
 
     def _finish(self, cancelled: bool) -> None:
-        self._thread.quit()
         self._thread.wait()
         self.finished.emit(cancelled)
+
+
+def stop_all(timeout_ms: int = 10_000) -> bool:
+    """Cancel every load still running and wait for its thread; True when all have stopped."""
+    jobs = [job for job in list(_LIVE) if job._thread.isRunning()]
+    for job in jobs:
+        job.cancel()
+    return all(job._thread.wait(timeout_ms) for job in jobs)

@@ -27,6 +27,7 @@ from vtkmodules.vtkRenderingCore import vtkImageActor, vtkRenderer, vtkTextActor
 
 from workstation.qt.viewer import view_geometry as vg
 from workstation.qt.viewer.overlay_actors import SliceOverlays, _line_actor, cell_array, polylines, set_matrix
+from workstation.qt.viewer.view_text import ViewText
 from workstation.qt.viewer.viewer_state import ViewerState
 
 VIEW_COLOURS = {"axial": (0.95, 0.35, 0.35), "coronal": (0.35, 0.85, 0.35),
@@ -43,50 +44,6 @@ def _inverted_grey() -> vtkLookupTable:
         table.SetTableValue(index, g, g, g, 1.0)
     table.Build()
     return table
-
-
-class ViewText:
-    """Text in the corners and on the edges of a view, at a fixed size. (vtkCornerAnnotation
-    refits its font whenever a text changes, which costs more than the rest of a slice change.)
-    Positions as vtkCornerAnnotation numbers them."""
-
-    LowerLeft, LowerRight, UpperLeft, UpperRight, LowerEdge, RightEdge, LeftEdge, UpperEdge = range(8)
-    _PLACES = {0: (0.01, 0.01, 0, 0), 1: (0.99, 0.01, 2, 0), 2: (0.01, 0.99, 0, 2), 3: (0.99, 0.99, 2, 2),
-               4: (0.5, 0.01, 1, 0), 5: (0.99, 0.5, 2, 1), 6: (0.01, 0.5, 0, 1), 7: (0.5, 0.99, 1, 2)}
-
-    def __init__(self, renderer, size: int = 13, colour=(0.9, 0.9, 0.6)) -> None:
-        self.actors = []
-        for position in range(8):
-            x, y, horizontal, vertical = self._PLACES[position]
-            actor = vtkTextActor()
-            actor.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-            actor.GetPositionCoordinate().SetValue(x, y)
-            prop = actor.GetTextProperty()
-            prop.SetFontSize(size + (2 if position >= 4 else 0))  # edge letters a little larger
-            prop.SetColor(*colour)
-            prop.SetShadow(True)
-            prop.SetJustification(horizontal)
-            prop.SetVerticalJustification(vertical)
-            actor.SetPickable(False)
-            renderer.AddViewProp(actor)
-            self.actors.append(actor)
-        self.visible = True
-
-    def SetText(self, position: int, text: str) -> None:
-        if self.actors[position].GetInput() != text:
-            self.actors[position].SetInput(text)
-
-    def GetText(self, position: int) -> str:
-        return self.actors[position].GetInput() or ""
-
-    def ClearAllTexts(self) -> None:
-        for position in range(8):
-            self.SetText(position, "")
-
-    def SetVisibility(self, visible: bool) -> None:
-        self.visible = bool(visible)
-        for actor in self.actors:
-            actor.SetVisibility(self.visible)
 
 
 class SliceView(QVTKRenderWindowInteractor):
@@ -144,6 +101,11 @@ class SliceView(QVTKRenderWindowInteractor):
         self._volume_changed(state.volume)
 
     # -- rendering ---------------------------------------------------------------------------
+    def _fit_text(self) -> None:
+        """Lay the corner texts out for the pane's size in device pixels (what VTK draws in)."""
+        ratio = self.devicePixelRatioF()
+        self.text.resize(round(self.width() * ratio), round(self.height() * ratio))
+
     def request_render(self) -> None:
         if not self._render_pending:
             self._render_pending = True
@@ -157,6 +119,7 @@ class SliceView(QVTKRenderWindowInteractor):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self._fit_text()
         self._render_pending = False
         self.request_render()
 
@@ -216,9 +179,9 @@ class SliceView(QVTKRenderWindowInteractor):
             return
         axis = int(np.argmax(np.abs(self.frame.en)))
         position = self.offset * self.frame.en[axis]  # the plane's x, y or z
-        self.text.SetText(ViewText.UpperLeft,
-                          f"{name}  {self.index + 1}/{self.grid.count}\n"
-                          f"{'xyz'[axis]} = {position:.1f} mm")
+        count = f"{self.index + 1}/{self.grid.count}"
+        self.text.SetText(ViewText.UpperLeft, f"{name}  {count}\n{'xyz'[axis]} = {position:.1f} mm",
+                          f"{name[:3]} {count}\n{position:.1f} mm", count)
 
     def _crosshair_changed(self, point) -> None:
         if self.grid is None:
@@ -299,6 +262,7 @@ class SliceView(QVTKRenderWindowInteractor):
         if self._disposed:
             return
         super().resizeEvent(event)
+        self._fit_text()
         if self.grid is not None and self._fitted:
             self.reset_camera()  # still fitted: stay fitted as the pane changes shape
 
@@ -380,7 +344,7 @@ class SliceView(QVTKRenderWindowInteractor):
         pos = event.position()
         point = self.world_at(pos.x(), pos.y())
         text = self.state.readout(point)
-        self.text.SetText(ViewText.LowerRight, text)
+        self.text.SetText(ViewText.LowerRight, text, *_short_readouts(text))
         self.state.show_readout(text)
         if self._drag is None:
             self.request_render()
@@ -464,6 +428,14 @@ class SliceView(QVTKRenderWindowInteractor):
         self._render_pending = False
         if not self._disposed:
             self.GetRenderWindow().Render()
+
+
+def _short_readouts(text: str) -> list[str]:
+    """Shorter forms of a readout for narrow panes: the voxel and value, then the value alone."""
+    if "value" not in text:
+        return []
+    voxel, value = text.split("  ")[0], "value" + text.rsplit("value", 1)[1]
+    return [f"{voxel}  {value}", value]
 
 
 def _picture_letters(volume) -> dict[str, str]:
