@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
-
-from workstation.core.boxes.localisation import Box
+from typing import TYPE_CHECKING, Any
 
 from workstation.core.project.config import ProjectError
+from workstation.core.vocab import BoxSource, BoxState
+
+if TYPE_CHECKING:  # localisation imports scipy: not for every project open
+    from workstation.core.boxes.localisation import Box
 
 BOX_PREFIX = "box:"
-BOX_STATES = ("drawn", "deleted")
-BOX_SOURCES = ("reader", "heatmap", "detector")
+BOX_STATES = BoxState.values()
+BOX_SOURCES = BoxSource.values()
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,9 @@ class StoredBox:
     updated_at: str
     score: float | None = None
 
-    def to_box(self) -> Box:
+    def to_box(self) -> "Box":
+        from workstation.core.boxes.localisation import Box
+
         return Box(self.x, self.y, self.w, self.h, finding=self.finding, score=self.score)
 
     def to_json(self) -> dict[str, Any]:

@@ -25,9 +25,10 @@ from sqlalchemy.engine import Connection
 from workstation.core.project.boxes import BOX_PREFIX
 from workstation.core.project.config import ProjectError
 from workstation.core.project.models import AuditRow, LabelRow, PredictionRow
+from workstation.core.vocab import DECIDED_STATES
 
 MATCH_FLOOR_MM = 2.0
-DECIDED = ("confirmed", "rejected")
+DECIDED = DECIDED_STATES
 L, A, P = LabelRow.__table__, AuditRow.__table__, PredictionRow.__table__
 
 

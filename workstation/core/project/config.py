@@ -11,10 +11,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from workstation.core.errors import WorkstationError
+from workstation.core.vocab import Task
 
 CONFIG_NAME = "project.json"
 DB_NAME = "project.db"
-TASKS = ("binary", "multiclass", "multilabel", "detection")
+TASKS = Task.values()
 FORMAT_VERSION = 1
 
 

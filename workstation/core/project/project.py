@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from workstation.core.project import config as config_mod
 from workstation.core.project import boxes as boxes_mod
 from workstation.core.project import audit_chain, candidate_ids
-from workstation.core.project import evaluation, predictions, store
+from workstation.core.project import predictions, store
 from workstation.core.project.config import ProjectConfig, ProjectError
 from workstation.core.project.models import AuditRow, CaseRow, LabelRow
 from workstation.core.project.records import (ACTIONS, CANDIDATE_STATES, TAGS, AuditEntry, Case, EvaluationTable, Label, PredictionRecord, now)
@@ -248,35 +248,69 @@ class Project:
 
     def _write(self, case_id, candidate_id, reader, tag, value, note, action, shown):
         """One transaction: lock the label row, write the new value, append the audit entry."""
-        target = ((L.c.case_id == case_id) & (L.c.candidate_id == candidate_id)
-                  & (L.c.reader == reader) & (L.c.tag == tag))
         for attempt in range(5):
             try:
                 with store.translated_errors(self._url), store.write(self._engine) as conn, conn.begin():
-                    if not self._case_exists(conn, case_id):
-                        raise UnknownCaseError(f"no case {case_id!r} in this project")
-                    row = conn.execute(select(L.c.id, L.c.value, L.c.note).where(target).with_for_update()).first()
-                    old, old_note = (row.value, row.note) if row else (None, None)
-                    stamp = now()
-                    if value is None:
-                        if row is not None:
-                            conn.execute(delete(L).where(L.c.id == row.id))
-                    elif row is None:
-                        conn.execute(insert(L), dict(case_id=case_id, candidate_id=candidate_id, reader=reader,
-                                                     tag=tag, value=value, note=note, updated_at=stamp))
-                    else:
-                        conn.execute(update(L).where(L.c.id == row.id).values(value=value, note=note,
-                                                                             updated_at=stamp))
-                    audit_chain.append(conn, [dict(at=stamp, case_id=case_id, candidate_id=candidate_id,
-                                                   reader=reader, tag=tag, action=action, old_value=old,
-                                                   new_value=value, shown=shown, note=note)])
-                return old, old_note
+                    return self._write_in(conn, case_id, candidate_id, reader, tag, value, note, action, shown)
             except ProjectError as exc:
                 # Two first labels of one target at once: the loser retries and becomes an update.
                 if isinstance(exc.__cause__, IntegrityError) and attempt < 4:
                     continue
                 raise
         raise AssertionError("unreachable")
+
+    def _write_in(self, conn, case_id, candidate_id, reader, tag, value, note, action, shown, audit_rows=None):
+        """Inside the caller's transaction; the audit row goes to `audit_rows` when given (the caller
+        appends them to the chain at once), else to the chain now. Returns (old value, old note)."""
+        target = ((L.c.case_id == case_id) & (L.c.candidate_id == candidate_id)
+                  & (L.c.reader == reader) & (L.c.tag == tag))
+        if not self._case_exists(conn, case_id):
+            raise UnknownCaseError(f"no case {case_id!r} in this project")
+        row = conn.execute(select(L.c.id, L.c.value, L.c.note).where(target).with_for_update()).first()
+        old, old_note = (row.value, row.note) if row else (None, None)
+        stamp = now()
+        if value is None:
+            if row is not None:
+                conn.execute(delete(L).where(L.c.id == row.id))
+        elif row is None:
+            conn.execute(insert(L), dict(case_id=case_id, candidate_id=candidate_id, reader=reader,
+                                         tag=tag, value=value, note=note, updated_at=stamp))
+        else:
+            conn.execute(update(L).where(L.c.id == row.id).values(value=value, note=note, updated_at=stamp))
+        entry = dict(at=stamp, case_id=case_id, candidate_id=candidate_id, reader=reader, tag=tag, action=action,
+                     old_value=old, new_value=value, shown=shown, note=note)
+        if audit_rows is None:
+            audit_chain.append(conn, [entry])
+        else:
+            audit_rows.append(entry)
+        return old, old_note
+
+    def set_labels(self, items: Iterable[dict], undoable: bool = False) -> list[Any]:
+        """Store many case labels in one transaction (all or none), each audited as `set_label`
+        would: dicts with its keywords (case_id, value, reader, tag, action, shown, note; shown None
+        is stored as None). Returns the old value of each."""
+        rows = []
+        for item in items:
+            tag, reader, action = item.get("tag", "final"), item.get("reader"), item.get("action", "confirm")
+            self._check_tag_reader(tag, reader)
+            if action not in ACTIONS or action in ("undo", "redo"):
+                raise ProjectError(f"unknown action {action!r}; expected confirm, correct, import or adjudicate")
+            rows.append((item["case_id"], normalize(item["value"], self.task, self.classes), reader, tag,
+                         item.get("note"), action, item.get("shown")))
+        olds: list[tuple] = []
+        with self._lock:
+            with store.translated_errors(self._url), store.write(self._engine) as conn, conn.begin():
+                audit_rows: list[dict] = []
+                for case_id, value, reader, tag, note, action, shown in rows:
+                    olds.append(self._write_in(conn, case_id, "", reader, tag, value, note, action, shown,
+                                               audit_rows))
+                audit_chain.append(conn, audit_rows)
+            if undoable:
+                for (case_id, value, reader, tag, note, _action, _shown), (old, old_note) in zip(rows, olds):
+                    self._undo.push(SetLabelCommand(case_id, reader, tag, "", old, value, note, old_note))
+        for case_id in dict.fromkeys(r[0] for r in rows):
+            self.events.label_changed.emit(case_id)
+        return [old for old, _note in olds]
 
     def labels(self, case_id: str | None = None, reader: str | None = None, tag: str | None = None,
                candidates: bool = False, boxes: bool = False) -> list[Label]:
@@ -342,7 +376,8 @@ class Project:
 
     # ---- detection candidates -------------------------------------------------------------------
     def set_candidate_state(self, case_id: str, candidate_id: str | None, state: str, reader: str,
-                            centre=None, diameter: float | None = None, note: str | None = None) -> str:
+                            centre=None, diameter: float | None = None, note: str | None = None,
+                            action: str | None = None, shown: Any = None) -> str:
         """Record a reader's decision on a detection candidate (an audited, undoable label).
         state "added" with no candidate_id makes a new id; it needs centre (world mm) and diameter."""
         if state not in CANDIDATE_STATES:
@@ -366,9 +401,11 @@ class Project:
             value["centre"] = [float(v) for v in centre]
         if diameter is not None:
             value["diameter"] = float(diameter)
-        action = "correct" if state in ("rejected", "added") else "confirm"
+        if action is None:  # the review session passes its decision; this default is the same rule
+            from workstation.core.review.decisions import candidate_action
+            action = candidate_action(state)
         self._edit(case_id, str(candidate_id), reader, "final", value, note, action,
-                   self._shown_for(case_id), True)
+                   self._shown_for(case_id) if shown is None else shown, True)
         return str(candidate_id)
 
     def candidate_states(self, case_id: str, reader: str | None = None) -> dict[str, dict[str, Any]]:
@@ -389,7 +426,7 @@ class Project:
     # ---- localisation boxes --------------------------------------------------------------------
     def set_box(self, case_id: str, box_id: str | None, finding: str | None, x=None, y=None, w=None, h=None,
                 reader: str = "", state: str = "drawn", source: str = "reader", score: float | None = None,
-                note: str | None = None) -> str:
+                note: str | None = None, action: str | None = None, shown: Any = None) -> str:
         """Store a reader's box (x, y, w, h in image pixels) of `finding` as an audited, undoable label;
         returns its id ("box:<n>"; a new one when box_id is None). state "deleted" needs the box_id
         of the reader's own box and keeps its geometry when finding and x, y, w, h are None."""
@@ -411,8 +448,11 @@ class Project:
         value = boxes_mod.box_value(finding, x, y, w, h, state, source, score, self.classes)
         if not box_id:
             box_id = boxes_mod.new_box_id({lab.candidate_id for lab in self.labels(case_id=case_id, boxes=True)})
-        action = "correct" if state == "deleted" or source == "reader" else "confirm"
-        self._edit(case_id, box_id, reader, "final", value, note, action, self._shown_for(case_id), True)
+        if action is None:  # the review session passes its decision; this default is the same rule
+            from workstation.core.review.decisions import box_action
+            action = box_action(state, source)
+        self._edit(case_id, box_id, reader, "final", value, note, action,
+                   self._shown_for(case_id) if shown is None else shown, True)
         return box_id
 
     def delete_box(self, case_id: str, box_id: str, reader: str, note: str | None = None) -> str:
@@ -489,6 +529,8 @@ class Project:
         """{case_id: truth label} for every case with one (or only for `case_ids`); see evaluation.py
         for what "final", "consensus", "original", "report" and a reader's name mean."""
         with store.translated_errors(self._url):
+            from workstation.core.project import evaluation  # numpy: not for a scripted label
+
             return evaluation.truth_values(self._engine, truth, self.task, self.classes, case_ids)
 
     def evaluation_table(self, truth: str = "final", plugin_id: str | None = None) -> EvaluationTable:
@@ -500,6 +542,8 @@ class Project:
             raise ProjectError("detection projects are scored per candidate (FROC), not with an evaluation table")
         with store.translated_errors(self._url), self._engine.connect() as conn:
             matrix = self._prediction_matrix(conn, plugin_id) if plugin_id else None
+        from workstation.core.project import evaluation
+
         return evaluation.build_table(matrix, self.truth(truth), self.task, self.classes, truth, plugin_id)
 
 

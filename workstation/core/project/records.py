@@ -3,16 +3,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy only for annotations: a scripted label need not import it
+    import numpy as np
 
-UNCERTAIN = "uncertain"
-NOT_ASSESSABLE = "not_assessable"
-STATES = (UNCERTAIN, NOT_ASSESSABLE)
-TAGS = ("original", "final", "adjudicated", "report")
-ACTIONS = ("confirm", "correct", "import", "adjudicate", "undo", "redo")
-CANDIDATE_STATES = ("proposed", "confirmed", "rejected", "added")
+from workstation.core.vocab import Action, CandidateState, LabelState, Tag
+
+UNCERTAIN = LabelState.UNCERTAIN.value
+NOT_ASSESSABLE = LabelState.NOT_ASSESSABLE.value
+STATES = LabelState.values()
+TAGS = Tag.values()
+ACTIONS = tuple(a for a in Action.values() if a != Action.CLEAR)  # "clear" is clear_label's alone
+CANDIDATE_STATES = CandidateState.values()
 
 
 def now() -> str:
