@@ -1,14 +1,20 @@
 """The main window: a shell of docks around the image viewer.
 
 Other parts of the application join it through `add_dock`, and talk to it through `load_paths`,
-`show_volume`, `overlays`, `set_crosshair`, `open_project` / `open_case` and the signals below."""
+`show_volume`, `overlays`, `set_crosshair`, `open_project` / `open_case` and the signals below.
+
+The image gets the screen: a dock is shown only while it has something to show (the project
+panels while a project is open, the layers while there are overlays), all of them in one side
+bar. Where the user moves, hides or resizes them is remembered per user (in `core.settings`), for
+plain images and per project task, together with the layout volumes open in."""
 from __future__ import annotations
 
+import base64
 import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
@@ -19,12 +25,23 @@ from workstation.core import settings
 from workstation.core.review.overlays import OverlayList
 from workstation.core.volume import Volume
 from workstation.qt.viewer import display
+from workstation.qt.viewer.icons import icon
 from workstation.qt.viewer.loader import LoadJob
 from workstation.qt.viewer.viewer_widget import LAYOUTS, Viewer
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
 LAYOUT_TITLES = {"2d": "2D", "mpr": "MPR", "mpr3d": "MPR + 3D"}
+LAYOUT_KEYS = {"2d": "Ctrl+1", "mpr": "Ctrl+2", "mpr3d": "Ctrl+3"}
+SETTINGS_KEY = "main_window"  # in core.settings: {"layout_3d": ..., "states": {mode: base64 state}}
+SIDEBAR_WIDTH = (260, 360)    # the side bar's width: a quarter of the window within these bounds
+# when a dock has something to show: (window, project) -> bool; not listed: a project is open
+DOCK_WANTED = {
+    "Layers": lambda window, project: len(window.overlays) > 0,
+    "Candidates": lambda window, project: project is not None and _task(project) == "detection",
+    "Boxes": lambda window, project: project is not None and _task(project) != "detection",
+    "Report": lambda window, project: project is not None and _task(project) != "detection",
+}
 
 
 class MainWindow(QMainWindow):
@@ -55,12 +72,20 @@ class MainWindow(QMainWindow):
         self._job_volumes: list[Volume] = []
         self._job_errors: list[str] = []
         self._message_box: QMessageBox | None = None
+        self.remember_layout = True  # False: this window's layout changes are not saved (screenshots)
+        self._mode: str | None = None  # "image" or "project:<task>": the dock arrangement in use
+        self._preset_windows: list[tuple[str, tuple[float, float]]] = []
         self._build_status_bar()
         self._build_menus()
         self._build_toolbar()
         from workstation.qt.viewer.layers_dock import LayersPanel
 
         self.layers_dock = self.add_dock("Layers", LayersPanel(self.overlays), Qt.RightDockWidgetArea)
+        self.overlays.events.connect(self._overlays_changed)
+        self.project_changed.connect(lambda _project: self.update_docks())
+        self.viewer.preferred_3d = self._preferences().get("layout_3d", "mpr")
+        if self.viewer.preferred_3d not in LAYOUTS:
+            self.viewer.preferred_3d = "mpr"
         self.docks_installed = False
         if docks:
             self.install_docks()
@@ -74,28 +99,93 @@ class MainWindow(QMainWindow):
 
         docks.install_all(self)
         self.fit_docks()
+        self._mode = None
+        self.update_docks()
 
     def fit_docks(self) -> None:
-        """Keep the side panels out of the images' way: more than two panels on a side become
-        tabs of one stack, and the sides are kept narrow."""
-        width = max(240, min(400, self.width() // 5))
-        for area in (Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea):
-            panels = [d for d in self.findChildren(QDockWidget)
-                      if self.dockWidgetArea(d) == area and not d.isFloating()]
-            if len(panels) > 2:
-                for panel in panels[1:]:
-                    self.tabifyDockWidget(panels[0], panel)
-                panels[0].raise_()
-            if panels:
-                self.resizeDocks(panels, [width] * len(panels), Qt.Horizontal)
+        """One side bar on the left, out of the images' way: the worklist on top, every other
+        panel a tab of one stack below it (the arrangement before the user changes it)."""
+        panels = [d for d in self.findChildren(QDockWidget) if not d.isFloating()]
+        if not panels:
+            return
+        first = next((d for d in panels if d.objectName() == "dock-Worklist"), None)
+        rest = [d for d in panels if d is not first]
+        for dock in panels:
+            self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        if first is not None and rest:
+            self.splitDockWidget(first, rest[0], Qt.Vertical)
+        for panel in rest[1:]:
+            self.tabifyDockWidget(rest[0], panel)
+        if rest:
+            rest[0].raise_()
+        width = max(SIDEBAR_WIDTH[0], min(SIDEBAR_WIDTH[1], self.width() // 4))
+        self.resizeDocks(panels, [width] * len(panels), Qt.Horizontal)
+        if first is not None and rest:
+            self.resizeDocks([first, rest[0]], [3, 2], Qt.Vertical)
+
+    # -- which docks show, and the remembered arrangement -----------------------------------
+    def dock_wanted(self, dock: QDockWidget) -> bool:
+        """Whether a dock has something to show now."""
+        title = dock.objectName().removeprefix("dock-")
+        rule = DOCK_WANTED.get(title, lambda window, project: project is not None)
+        return bool(rule(self, self.project))
+
+    def update_docks(self) -> None:
+        """Show the docks that have something to show; when the mode (plain images, or a project
+        of some task) changes, save the old mode's arrangement and restore the new one's."""
+        mode = "image" if self.project is None else f"project:{_task(self.project)}"
+        docks = self.findChildren(QDockWidget)
+        if mode != self._mode:
+            if self._mode is not None:
+                self._save_state()
+            self._mode = mode
+            for dock in docks:
+                wanted = self.dock_wanted(dock)
+                dock.setProperty("wanted", wanted)
+                dock.setVisible(wanted)
+            saved = self._preferences().get("states", {}).get(mode)
+            if saved:
+                self.restoreState(QByteArray(base64.b64decode(saved)))
+        for dock in docks:
+            wanted = self.dock_wanted(dock)
+            if not wanted:  # nothing to show: it goes, whatever the saved state said
+                dock.hide()
+            elif dock.property("wanted") is not True:  # it has just got something to show
+                dock.show()
+            dock.setProperty("wanted", wanted)
+
+    def _overlays_changed(self, *args) -> None:
+        QTimer.singleShot(0, self.update_docks)  # after the list has settled
+
+    def _preferences(self) -> dict:
+        try:
+            return dict(settings.load().get(SETTINGS_KEY) or {})
+        except (OSError, ValueError, TypeError):
+            return {}
+
+    def _save_state(self) -> None:
+        if not self.remember_layout or self._mode is None:
+            return
+        values = self._preferences()
+        states = dict(values.get("states") or {})
+        states[self._mode] = base64.b64encode(bytes(self.saveState())).decode("ascii")
+        values.update(states=states, layout_3d=self.viewer.preferred_3d)
+        try:
+            settings.update(**{SETTINGS_KEY: values})
+        except OSError as exc:
+            log.warning("could not save the window layout: %s", exc)
 
     # -- public API --------------------------------------------------------------------------
     def add_dock(self, title: str, widget, area=Qt.RightDockWidgetArea) -> QDockWidget:
+        """Add a panel; it shows while it has something to show (see DOCK_WANTED)."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title}")
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks_menu.addAction(dock.toggleViewAction())
+        wanted = self.dock_wanted(dock)
+        dock.setProperty("wanted", wanted)
+        dock.setVisible(wanted)
         return dock
 
     def load_paths(self, paths, case_id: str | None = None) -> LoadJob | None:
@@ -282,9 +372,13 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction("&Open files…", QKeySequence.Open, self._ask_files)
-        file_menu.addAction("Open &folder…", self._ask_folder)
-        file_menu.addAction("Open &project…", self._ask_project)
+        self.open_action = file_menu.addAction(icon("open-file"), "&Open files…", QKeySequence.Open, self._ask_files)
+        self.open_folder_action = file_menu.addAction(icon("open-folder"), "Open &folder…", self._ask_folder)
+        self.open_project_action = file_menu.addAction(icon("open-project"), "Open &project…", self._ask_project)
+        for action, tip in ((self.open_action, "Open image files (DICOM, NIfTI, NRRD, pictures)"),
+                            (self.open_folder_action, "Open a folder: every DICOM series in it"),
+                            (self.open_project_action, "Open a review project")):
+            action.setToolTip(tip)
         self.recent_menu = file_menu.addMenu("&Recent")
         self._fill_recent()
         file_menu.addSeparator()
@@ -293,44 +387,61 @@ class MainWindow(QMainWindow):
         group = QActionGroup(self)
         self.layout_actions = {}
         for name in LAYOUTS:
-            action = QAction(LAYOUT_TITLES[name], self, checkable=True)
+            action = QAction(icon(f"layout-{name}"), LAYOUT_TITLES[name], self, checkable=True)
+            action.setShortcut(LAYOUT_KEYS[name])
+            action.setToolTip(f"Layout: {LAYOUT_TITLES[name]} ({LAYOUT_KEYS[name]})")
             action.triggered.connect(lambda _=False, n=name: self.set_layout(n))
             group.addAction(action)
             view.addAction(action)
             self.layout_actions[name] = action
         view.addSeparator()
-        self.invert_action = QAction("&Invert", self, checkable=True, shortcut="I")
+        self.invert_action = QAction(icon("invert"), "&Invert", self, checkable=True, shortcut="I")
+        self.invert_action.setToolTip("Invert the grey scale (I)")
         self.invert_action.toggled.connect(self.viewer.state.set_invert)
         self.viewer.state.invert_changed.connect(self.invert_action.setChecked)
         view.addAction(self.invert_action)
-        self.reset_action = QAction("&Reset view", self, shortcut="R")
+        self.reset_action = QAction(icon("reset"), "&Reset view", self, shortcut="R")
+        self.reset_action.setToolTip("Reset window, zoom and pan (R)")
         self.reset_action.triggered.connect(self.viewer.reset)
         view.addAction(self.reset_action)
         view.addSeparator()
         self.docks_menu = view.addMenu("&Panels")
 
     def _build_toolbar(self) -> None:
+        """One slim row of icons: open, layout, window preset, invert, reset, series."""
         bar = QToolBar("Display", self)
         bar.setObjectName("display-toolbar")
+        bar.setMovable(False)
+        bar.setIconSize(bar.iconSize().scaled(20, 20, Qt.KeepAspectRatio))
+        bar.setToolButtonStyle(Qt.ToolButtonIconOnly)
         self.addToolBar(bar)
-        self.layout_box = QComboBox()
+        self.toolbar = bar
+        for action in (self.open_action, self.open_folder_action, self.open_project_action):
+            bar.addAction(action)
+        bar.addSeparator()
         for name in LAYOUTS:
-            self.layout_box.addItem(LAYOUT_TITLES[name], name)
-        self.layout_box.activated.connect(lambda i: self.set_layout(self.layout_box.itemData(i)))
-        bar.addWidget(QLabel(" Layout "))
-        bar.addWidget(self.layout_box)
+            bar.addAction(self.layout_actions[name])
+        bar.addSeparator()
+        window_label = QLabel()
+        window_label.setPixmap(icon("window-level").pixmap(18, 18))
+        window_label.setToolTip("Window/level preset (right drag in a view sets it by hand)")
+        bar.addWidget(window_label)
         self.preset_box = QComboBox()
-        self.preset_box.setMinimumContentsLength(14)
+        self.preset_box.setMinimumContentsLength(16)
+        self.preset_box.setPlaceholderText("Custom")
+        self.preset_box.setToolTip("Window/level presets for this modality")
         self.preset_box.activated.connect(self._preset_chosen)
-        bar.addWidget(QLabel(" Window "))
         bar.addWidget(self.preset_box)
         bar.addAction(self.invert_action)
         bar.addAction(self.reset_action)
+        bar.addSeparator()
+        self.series_label = QLabel()
+        self.series_label.setPixmap(icon("series").pixmap(18, 18))
+        self.series_label.setToolTip("Series read from the paths opened")
         self.series = QComboBox()
         self.series.setMinimumContentsLength(24)
         self.series.activated.connect(lambda i: self.show_volume(self.volumes[i]))
-        bar.addWidget(QLabel(" Series "))
-        bar.addWidget(self.series)
+        self._series_actions = [bar.addWidget(self.series_label), bar.addWidget(self.series)]
         self.viewer.state.window_changed.connect(self._window_changed)
         self._sync_controls()
 
@@ -342,6 +453,8 @@ class MainWindow(QMainWindow):
             name = " ".join(part for part in (volume.modality, volume.description) if part)
             self.series.addItem(f"{n + 1}. {name or 'image'} ({size})")
         self.series.blockSignals(False)
+        for action in self._series_actions:  # one series needs no chooser
+            action.setVisible(len(self.volumes) > 1)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -351,32 +464,31 @@ class MainWindow(QMainWindow):
 
     def _sync_controls(self) -> None:
         volume = self.viewer.volume
-        self.preset_box.clear()
-        self.preset_box.addItems(display.preset_names(volume))
-        self.preset_box.setEnabled(volume is not None and not volume.is_rgb)
+        if volume is not getattr(self, "_preset_volume", None):
+            self._preset_volume = volume
+            self._preset_windows = display.preset_windows(volume) if volume is not None and not volume.is_rgb else []
+        names = [name for name, _ in self._preset_windows]
+        if names != [self.preset_box.itemText(i) for i in range(self.preset_box.count())]:
+            self.preset_box.clear()
+            self.preset_box.addItems(names)
+        self.preset_box.setEnabled(bool(names))
         layout = self.viewer.layout_name
-        self.layout_box.setCurrentIndex(LAYOUTS.index(layout))
-        self.layout_box.setEnabled(volume is None or volume.kind == "3d")
+        for name, action in self.layout_actions.items():
+            action.setEnabled(volume is None or volume.kind == "3d")
         self._window_changed(*self.viewer.state.window)
         self.layout_actions[layout].setChecked(True)
 
     def _window_changed(self, center: float, width: float) -> None:
-        """Show the preset the window matches, or nothing when it was set by hand."""
-        volume = self.viewer.volume
-        if volume is None:
-            return
-        match = -1
-        for index in range(self.preset_box.count()):
-            name = self.preset_box.itemText(index)
-            # the box may still list the previous image's presets while a new image arrives
-            if name in display.CT_PRESETS or (name == display.HEADER_PRESET and volume.window is not None):
-                if np.allclose(display.preset_window(volume, name), (center, width)):
-                    match = index
-                    break
+        """Show the preset the window matches, or "Custom" when it was set by hand."""
+        match = next((index for index, (_, window) in enumerate(self._preset_windows)
+                      if np.allclose(window, (center, width))), -1)
+        if match >= self.preset_box.count():
+            match = -1
         self.preset_box.setCurrentIndex(match)
 
     def _preset_chosen(self, index: int) -> None:
-        self.viewer.apply_preset(self.preset_box.itemText(index))
+        if 0 <= index < len(self._preset_windows):
+            self.viewer.state.set_window(*self._preset_windows[index][1])
 
     def _ask_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Open images")
@@ -413,11 +525,16 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def closeEvent(self, event) -> None:
+        self._save_state()
         if self._job is not None:
             self._job.cancel()
             self._job.wait(5000)
         self.viewer.dispose()
         super().closeEvent(event)
+
+
+def _task(project) -> str:
+    return str(getattr(project, "task", "") or "")
 
 
 def _is_project(path: str) -> bool:

@@ -27,6 +27,7 @@ class Viewer(QWidget):
                       for name in ("axial", "coronal", "sagittal", "native")}
         self.volume_view = None  # built on first use: VTK's volume rendering is heavy to import
         self.layout_name = "mpr"
+        self.preferred_3d = "mpr"  # the layout a volume opens in: the last one chosen for a volume
         self.maximised: QWidget | None = None
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(0, 0, 0, 0)
@@ -47,8 +48,7 @@ class Viewer(QWidget):
         if volume is not None:
             self.state.set_invert(bool(getattr(volume, "invert", False)))
         if layout is None:
-            layout = "2d" if volume is not None and volume.kind == "2d" else (
-                self.layout_name if self.layout_name != "2d" else "mpr")
+            layout = "2d" if volume is None or volume.kind == "2d" else self.preferred_3d
         self.set_layout(layout)
 
     # -- layout ------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ class Viewer(QWidget):
         """The panes of the current layout (one when a view is maximised)."""
         if self.maximised is not None:
             return [self.maximised]
-        if self.layout_name == "2d" or (self.volume is not None and self.volume.kind == "2d"):
+        if self.layout_name == "2d" or self.volume is None or self.volume.kind == "2d":
             return [self.single_view()]
         panes = [self.views["axial"], self.views["sagittal"], self.views["coronal"]]
         if self.layout_name == "mpr3d":
@@ -83,6 +83,8 @@ class Viewer(QWidget):
         if name not in LAYOUTS:
             raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {name!r}")
         self.layout_name = name
+        if self.volume is not None and self.volume.kind == "3d":
+            self.preferred_3d = name
         self.maximised = None
         self._arrange()
         self.layout_changed.emit(name)
