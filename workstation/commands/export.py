@@ -19,8 +19,10 @@ def register(subparsers) -> None:
     p.add_argument("--format", choices=["csv", "monai", "imagefolder", "nifti"],
                    help="required, except for `workstation export verify OUT`")
     p.add_argument("--deidentify", action="store_true",
-                   help="DICOM copies with the PS3.15 basic profile (pseudonyms, shifted dates, new UIDs, "
-                        "no private tags); case and patient ids become pseudonyms")
+                   help="DICOM to the whole of PS3.15 Table E.1-1 (basic profile: pseudonyms, no dates, new "
+                        "UIDs, no private tags; the options below add to it), other images without their "
+                        "metadata, pseudonymous case, patient and file names, a deidentification.json report")
+    _add_profile_options(p)
     p.add_argument("--deid-key", metavar="FILE", default=None,
                    help="secret for pseudonyms/dates/UIDs, to link two exports (default: random per export, "
                         "never stored)")
@@ -34,6 +36,28 @@ def register(subparsers) -> None:
     p.add_argument("--force", action="store_true", help="replace an earlier export in OUT")
     p.add_argument("--json", action="store_true", help="print the manifest (without the file list) as JSON")
     p.set_defaults(func=run)
+
+
+_PROFILE_FLAGS = (
+    ("retain-safe-private", "keep the private attributes of PS3.15 Table E.3.10-1 (and their creators)"),
+    ("retain-uids", "keep the original UIDs"),
+    ("retain-device-identity", "keep device serial numbers, station names and other device identity"),
+    ("retain-institution-identity", "keep institution names, addresses and departments"),
+    ("retain-patient-characteristics", "keep sex, age, size, weight, ethnic group, smoking, pregnancy status"),
+    ("clean-descriptors", "keep descriptions and comments with the dataset's own identifiers, dates, long "
+                          "numbers, e-mail addresses and phone numbers blanked out (best effort)"),
+    ("clean-structured-content", "keep structured-report content, cleaned by the same rules"),
+    ("clean-graphics", "keep graphic annotations, cleaned (overlay and curve bitmaps are still removed)"),
+)
+
+
+def _add_profile_options(parser) -> None:
+    group = parser.add_argument_group("de-identification options (PS3.15 E.3; default: the basic profile alone)")
+    group.add_argument("--retain-dates", choices=["full", "modified"], default=None,
+                       help="keep dates: full = unchanged, modified = every date of a patient moved back by "
+                            "one keyed number of days (intervals survive); default: dates removed or emptied")
+    for flag, text in _PROFILE_FLAGS:
+        group.add_argument("--" + flag, action="store_true", help=text)
 
 
 def _fail(message: str) -> int:
@@ -83,11 +107,17 @@ def run(args: argparse.Namespace) -> int:
             return _fail(f"{args.deid_key}: cannot read the key ({exc.strerror})")
         if len(secret) < 16:
             return _fail(f"{args.deid_key}: a key needs at least 16 bytes")
+    from workstation.core.export.deid.cli import profile_options
+
+    try:
+        deid_options = profile_options(args)
+    except ValueError as exc:
+        return _fail(str(exc))
     try:
         with Project.open(args.dir) as project:
             result = export_project(project, args.out, args.format, truth=args.truth, splits=splits,
                                     seed=args.seed, deidentify=args.deidentify, secret=secret,
-                                    force=args.force, plugin_id=args.plugin)
+                                    force=args.force, plugin_id=args.plugin, deid_options=deid_options)
     except (ExportError, ProjectError) as exc:
         return _fail(str(exc))
     manifest = result.manifest

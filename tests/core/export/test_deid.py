@@ -8,11 +8,13 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from workstation.core.export.deid import Deidentifier, burned_in_status
+from workstation.core.export.deid import DeidOptions, Deidentifier, burned_in_status
+
+LONGITUDINAL = DeidOptions(retain_dates="modified", retain_patient_characteristics=True)
 
 
-def _deidentify_all(patients, tmp_path, secret=b"k" * 32):
-    deid = Deidentifier(secret)
+def _deidentify_all(patients, tmp_path, secret=b"k" * 32, options=LONGITUDINAL):
+    deid = Deidentifier(secret, options=options)
     out = {}
     for p in patients:
         for i, src in enumerate(p.files):
@@ -73,8 +75,9 @@ def test_pseudonym_and_date_shift_consistent_per_patient(two_patients, tmp_path)
         for src in p.files:
             before, after = pydicom.dcmread(src), pydicom.dcmread(copies[src])
             ids.add((after.PatientID, str(after.PatientName)))
-            for keyword in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate", "PatientBirthDate"):
+            for keyword in ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate"):
                 offsets.add(_days(getattr(after, keyword), getattr(before, keyword)))
+            assert before.PatientBirthDate and after.PatientBirthDate == ""  # Z: emptied, not shifted
             nested = after.ReferencedSeriesSequence[0]
             offsets.add(_days(nested.ReviewDate, before.ReferencedSeriesSequence[0].ReviewDate))
             assert after.StudyTime == before.StudyTime  # whole-day shifts keep the times
@@ -158,7 +161,7 @@ def test_unparsable_dates_are_emptied_not_kept():
     ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     ds.StudyDate = "2004-01-19"
     ds.AcquisitionDateTime = "20040119072730.123456+0100"
-    Deidentifier(b"s").deidentify(ds)
+    Deidentifier(b"s", options=DeidOptions(retain_dates="modified")).deidentify(ds)
     assert ds.StudyDate == ""
     assert ds.AcquisitionDateTime.endswith("072730.123456+0100")
     assert not ds.AcquisitionDateTime.startswith("20040119")

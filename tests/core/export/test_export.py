@@ -16,6 +16,7 @@ from pydicom.data import get_testdata_file
 from workstation.core.export import ExportCase, ExportError, ExportOptions, Point, export, verify_manifest
 from workstation.core.export import images as images_mod
 from workstation.core.export import output as output_mod
+from workstation.core.export.deid import DeidOptions
 
 CLASSES = ["normal", "abnormal"]
 
@@ -81,7 +82,8 @@ def test_no_patient_in_two_splits_and_csv_columns(two_patients, tmp_path):
 
 def test_deidentified_export_leaks_nothing_and_keeps_pixels(two_patients, tmp_path, dicom_tools):
     out = tmp_path / "out"
-    result = export(_cases(two_patients), out, _options("monai", deidentify=True, splits=(0.5, 0.5, 0.0)))
+    result = export(_cases(two_patients), out, _options("monai", deidentify=True, splits=(0.5, 0.5, 0.0),
+                                                        deid_options=DeidOptions(retain_dates="modified")))
     forbidden = set()
     for p in two_patients:
         forbidden |= {p.name, p.patient_id, p.birth_date, p.other_id, "Elsewhere", "Kildare"}
@@ -107,9 +109,8 @@ def test_deidentified_export_leaks_nothing_and_keeps_pixels(two_patients, tmp_pa
             np.testing.assert_array_equal(before.pixel_array, after.pixel_array)
             assert after.PatientID == str(after.PatientName) == row["patient_id"]
             shift = (datetime.strptime(after.StudyDate, "%Y%m%d") - datetime.strptime(before.StudyDate, "%Y%m%d")).days
-            birth = (datetime.strptime(after.PatientBirthDate, "%Y%m%d")
-                     - datetime.strptime(before.PatientBirthDate, "%Y%m%d")).days
-            shifts.setdefault(case.patient_id, set()).update({shift, birth})
+            assert before.PatientBirthDate and after.PatientBirthDate == ""  # Z in E.1-1: emptied, never shifted
+            shifts.setdefault(case.patient_id, set()).add(shift)
     assert rows[0]["patient_id"] == rows[1]["patient_id"] != rows[2]["patient_id"]
     assert all(len(s) == 1 for s in shifts.values()), shifts  # one shift per patient
     datalist = json.loads((out / "datalist.json").read_text())
@@ -235,7 +236,7 @@ def test_imagefolder_tree_from_real_2d_images(tmp_path):
     assert result.manifest["counts"]["training"] + result.manifest["counts"]["validation"] == 4
     flagged = result.manifest["deidentification"]["burned_in_annotation"]
     assert len(flagged) == 2 and all("/abnormal/" in p for p in flagged)  # the US and the secondary capture
-    assert sum("burned" in w for w in result.warnings) == 2
+    assert sum("burned" in w and "not inspected" not in w for w in result.warnings) == 2
 
 
 def test_imagefolder_refuses_3d_and_multilabel(ct_series, tmp_path):

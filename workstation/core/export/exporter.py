@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import workstation
-from workstation.core.export.deid import METHOD, Deidentifier
+from workstation.core.export.deid import Deidentifier, method_text
 
 from workstation.core.export import formats
 from workstation.core.export.output import ExportError, OutputTree, describe_os_error, safe_name
@@ -57,13 +57,14 @@ def export(cases: Sequence[ExportCase], out, options: ExportOptions,
     ids = [c.case_id for c in cases]
     if len(set(ids)) != len(ids):
         raise ExportError("case ids repeat: " + ", ".join(sorted({i for i in ids if ids.count(i) > 1})[:5]))
-    deid = Deidentifier(options.secret) if options.deidentify else None
+    deid = Deidentifier(options.secret, options=options.deid_options) if options.deidentify else None
     items = _plan(cases, options, deid)
     tree = OutputTree(out, options.force)
     try:
         writer = formats.ImageWriter(tree, deid)
         exported = formats.write(options.format, items, tree, options, writer, progress)
         formats.write_cases_csv(exported, tree, options)
+        writer.finish()
         manifest = _manifest(exported, items, options, writer)
         result = tree.commit(manifest)
     except OSError as exc:
@@ -138,7 +139,8 @@ def _manifest(exported: list[Item], planned: list[Item], options: ExportOptions,
     }
     if options.deidentify:
         manifest["deidentification"] = {
-            "method": METHOD,
+            "method": method_text(writer.deid.options),
+            "report": writer.report_name,
             "secret": "supplied key" if options.secret is not None else "random per export, not stored",
             "burned_in_annotation": writer.burned_in,
         }

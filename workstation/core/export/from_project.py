@@ -72,14 +72,16 @@ def cases_from_project(project, truth: str = "final", plugin_id: str | None = No
 
 def export_project(project, out, fmt: str, truth: str = "final", splits=(0.7, 0.15, 0.15), seed: int = 0,
                    deidentify: bool = False, secret: bytes | None = None, force: bool = False,
-                   plugin_id: str | None = None, progress: Progress | None = None) -> ExportResult:
+                   plugin_id: str | None = None, progress: Progress | None = None,
+                   deid_options=None) -> ExportResult:
     """Export an open Project (see `export` for what is written and raised)."""
     cases, source = cases_from_project(project, truth, plugin_id)
     if not cases:
         raise ExportError(f"{project.directory}: the project has no cases to export")
     options = ExportOptions(format=fmt, task=project.task, classes=project.classes,
                             project=project.directory.resolve().name, label_source=source, splits=splits,
-                            seed=seed, deidentify=deidentify, secret=secret, force=force)
+                            seed=seed, deidentify=deidentify, secret=secret, force=force,
+                            deid_options=deid_options)
     return export(cases, out, options, progress)
 
 

@@ -2,7 +2,9 @@
 NIfTI / PNG through the shared readers."""
 from __future__ import annotations
 
+import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,8 @@ import pydicom
 import SimpleITK as sitk
 
 from workstation.core.export.deid import Deidentifier, burned_in_status
+from workstation.core.export.deid.files import MetadataError, out_suffix, strip_metadata
+from workstation.core.export.deid.report import PIXELS_WARNING, REPORT_NAME, build_report
 from workstation.core.io.dicom_headers import looks_like_dicom as is_dicom
 from workstation.core.volume import Volume
 
@@ -43,53 +47,71 @@ def _suffix(path: Path) -> str:
 
 
 class ImageWriter:
-    """Writes image files for one export; one Deidentifier for the whole export when de-identifying."""
+    """Writes image files for one export; one Deidentifier for the whole export when de-identifying.
+    Under de-identification every copied file gets a pseudonymous name, DICOM the PS3.15 profile,
+    other formats their metadata removed; `finish()` writes the report."""
 
     def __init__(self, tree: OutputTree, deid: Deidentifier | None) -> None:
         self.tree, self.deid = tree, deid
         self.warnings: list[str] = []
         self.burned_in: list[str] = []
+        self.images_written = 0
+        self.report_name = REPORT_NAME if deid is not None else None
+        self._non_dicom_removed: Counter = Counter()
+        self._non_dicom_files: Counter = Counter()
 
     def copy_case(self, case: ExportCase, folder: str, patient_key: str) -> list[str]:
-        """Copy every file of the case into `folder`; returns the export-relative paths. With
-        de-identification DICOM files get the profile and every file a neutral name (names of
-        original files can carry identity)."""
+        """Copy every file of the case into `folder`; returns the export-relative paths."""
         out, used = [], set()
         for i, src in enumerate(case_files(case), start=1):
             dicom = is_dicom(src) or src.suffix.lower() in DICOM_SUFFIXES
             if self.deid is not None:
-                name = f"{i:04d}{'.dcm' if dicom else _suffix(src)}"
+                suffix = ".dcm" if dicom else out_suffix(_suffix(src))
+                name = self.deid.file_pseudonym(f"{case.case_id}\0{src.name}") + suffix
             else:
                 name = safe_name(src.name, fallback=f"{i:04d}")
-                if name in used:
-                    name = f"{i:04d}_{name}"
+            if name in used:
+                name = f"{i:04d}_{name}"
             used.add(name)
             rel = f"{folder}/{name}"
             dest = self.tree.path(rel)
-            if self.deid is not None and dicom:
-                try:
-                    report = self.deid.deidentify_file(src, dest, patient_key=patient_key)
-                except OSError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 — pydicom raises many kinds on damaged files
-                    raise ExportError(f"case {case.case_id!r}: cannot de-identify {src.name} ({exc})") from None
-                if report.burned_in:
-                    self.burned_in.append(rel)
-                    self.warnings.append(f"{rel}: {report.warnings[0]}")
-            else:
-                if self.deid is not None:
-                    self.warnings.append(f"{rel}: not DICOM, copied unchanged (its header, if any, "
-                                         f"was not de-identified)")
+            if self.deid is None:
                 shutil.copyfile(src, dest)
+            elif dicom:
+                self._deidentify_dicom(case, src, dest, rel, patient_key)
+            else:
+                self._strip(case, src, dest)
+            self.images_written += 1
             out.append(rel)
         return out
 
+    def _deidentify_dicom(self, case: ExportCase, src: Path, dest: Path, rel: str, patient_key: str) -> None:
+        try:
+            report = self.deid.deidentify_file(src, dest, patient_key=patient_key)
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — pydicom raises many kinds on damaged files
+            raise ExportError(f"case {case.case_id!r}: cannot de-identify {src.name} "
+                              f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        if report.burned_in:
+            self.burned_in.append(rel)
+            self.warnings.append(f"{rel}: {report.warnings[0]}")
+
+    def _strip(self, case: ExportCase, src: Path, dest: Path) -> None:
+        suffix = _suffix(src)
+        try:
+            removed = strip_metadata(src, dest, suffix)
+        except MetadataError as exc:
+            raise ExportError(f"case {case.case_id!r}: cannot de-identify {src.name}: {exc}") from None
+        self._non_dicom_files[suffix or "(none)"] += 1
+        self._non_dicom_removed.update({f"{suffix} {k}": v for k, v in removed.items()})
 
     def check_burned_in(self, case: ExportCase, rel: str) -> None:
         """For conversions (PNG, NIfTI): the headers go, but text in the pixels stays; warn as a
         DICOM copy would."""
         if self.deid is None:
             return
+        self.images_written += 1
         for src in case_files(case):
             if not is_dicom(src):
                 continue
@@ -103,6 +125,15 @@ class ImageWriter:
                     "is of a kind that often has text burned into the pixels"
                 self.warnings.append(f"{rel}: image {what}: pixels were not changed, check them by eye")
                 return
+
+    def finish(self) -> None:
+        """Under de-identification: the one-line pixel warning and the report file."""
+        if self.deid is None:
+            return
+        if self.images_written:
+            self.warnings.append(PIXELS_WARNING.format(n=self.images_written))
+        report = build_report(self.deid, self._non_dicom_removed, self._non_dicom_files, self.warnings)
+        self.tree.path(REPORT_NAME).write_text(json.dumps(report, indent=1) + "\n")
 
 
 def read_case_volume(case: ExportCase) -> Volume:

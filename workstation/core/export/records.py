@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workstation.core.export.deid.table import DeidOptions
+
 FORMATS = ("csv", "monai", "imagefolder", "nifti")
 TASKS = ("binary", "multiclass", "multilabel", "detection")
 
@@ -55,6 +57,7 @@ class ExportOptions:
     seed: int = 0
     deidentify: bool = False
     secret: bytes | None = None      # for --deidentify; None = a fresh random secret, never stored
+    deid_options: DeidOptions | None = None  # the PS3.15 options; None = the basic profile alone
     force: bool = False
 
     def validate(self) -> None:
