@@ -1,6 +1,7 @@
 """`workstation info PATH... [--json]`: every image or series found under the paths, with geometry
-and value statistics. Exit 0 when everything was read, 2 when anything could not be (one line per
-failure on stderr)."""
+and value statistics, and every file or folder refused, with the reason. Exit 0 when everything was
+read, 2 when anything was refused (one line per refusal on stderr; with --json also in the
+"refused" list)."""
 from __future__ import annotations
 
 import json
@@ -53,9 +54,9 @@ def run(args) -> int:
 
     from workstation.core.io import ImageReadError, ReadCancelled, read
 
-    # pydicom warns (two lines each) about harmless header oddities; stderr is for failures only
+    # pydicom warns (two lines each) about harmless header oddities; stderr is for refusals only
     warnings.simplefilter("ignore")
-    records, failures = [], []
+    records, refused = [], []
     for path in args.paths:
         errors: list = []
         try:
@@ -64,20 +65,26 @@ def run(args) -> int:
             errors.append(exc)
             volumes = []
         except Exception as exc:  # noqa: BLE001 - one bad path must not hide the others
-            errors.append(f"{path}: unexpected {type(exc).__name__}: {' '.join(str(exc).split())}")
+            errors.append(ImageReadError(path, f"unexpected {type(exc).__name__}: {exc}"))
             volumes = []
         if not volumes and not errors:
-            errors.append(f"{path}: no images found")
+            errors.append(ImageReadError(path, "no images found"))
         records.extend((describe(v), v.is_rgb) for v in volumes)
-        failures.extend(str(e) for e in errors)
+        refused.extend(_refusal(e, path) for e in errors)
     if args.json:
-        print(json.dumps([record for record, _ in records], indent=2))
+        print(json.dumps({"images": [record for record, _ in records], "refused": refused}, indent=2))
     else:
         for record, rgb in records:
             print(_text(record, rgb))
-    for line in failures:
-        print(f"workstation info: {line}", file=sys.stderr)
-    return 2 if failures else 0
+    for item in refused:
+        print(f"workstation info: {item['path']}: {item['reason']}", file=sys.stderr)
+    return 2 if refused else 0
+
+
+def _refusal(error, given) -> dict:
+    path = getattr(error, "path", given)
+    reason = getattr(error, "reason", None) or " ".join(str(error).split())
+    return {"path": str(path), "reason": reason}
 
 
 def _finite(value: float):

@@ -25,7 +25,9 @@ def test_json_record_of_a_ct_slice(dicom_file):
     path = dicom_file("CT_small.dcm")
     proc = _info(path, "--json")
     assert proc.returncode == 0, proc.stderr
-    (record,) = json.loads(proc.stdout)
+    out = json.loads(proc.stdout)
+    assert list(out) == ["images", "refused"] and out["refused"] == []
+    (record,) = out["images"]
     assert list(record) == FIELDS
     ds = pydicom.dcmread(path)
     values = ds.pixel_array.astype(np.float64) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
@@ -47,7 +49,7 @@ def test_series_folder_and_multiframe(tmp_path, dicom_file, series_writer):
     series_writer(tmp_path / "ct", [(0.0, 0.0, 1.5 * k) for k in range(6)], description="six slices")
     proc = _info(tmp_path / "ct", dicom_file("emri_small.dcm"), "--json")
     assert proc.returncode == 0, proc.stderr
-    series, multiframe = json.loads(proc.stdout)
+    series, multiframe = json.loads(proc.stdout)["images"]
     assert series["kind"] == "3d" and series["size"][2] == 6 and series["frames"] == 6
     assert series["spacing"][2] == pytest.approx(1.5) and series["description"] == "six slices"
     assert series["path"] == str(tmp_path / "ct")
@@ -60,11 +62,15 @@ def test_failures_exit_2_with_one_line_each(tmp_path, dicom_file):
     proc = _info(dicom_file("MR_small.dcm"), tmp_path / "empty.dcm", tmp_path / "text.dcm",
                  tmp_path / "missing.nii.gz", "--json")
     assert proc.returncode == 2
-    assert len(json.loads(proc.stdout)) == 1  # the good file is still listed
+    out = json.loads(proc.stdout)
+    assert len(out["images"]) == 1  # the good file is still listed
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 3
     assert "empty.dcm: empty file" in lines[0] and "text.dcm: not a DICOM file" in lines[1]
     assert "missing.nii.gz: no such file or folder" in lines[2]
+    # the same refusals, with path and reason, in the JSON
+    assert [r["path"] for r in out["refused"]] == [str(tmp_path / n) for n in ("empty.dcm", "text.dcm", "missing.nii.gz")]
+    assert [f"workstation info: {r['path']}: {r['reason']}" for r in out["refused"]] == lines
 
 
 def test_text_output_and_nan_statistics(tmp_path, mni_nifti):
@@ -77,7 +83,7 @@ def test_text_output_and_nan_statistics(tmp_path, mni_nifti):
     nib.Nifti1Image(data, img.affine).to_filename(tmp_path / "nan.nii.gz")
     proc = _info(tmp_path / "nan.nii.gz", "--json")
     assert proc.returncode == 0
-    (record,) = json.loads(proc.stdout)
+    (record,) = json.loads(proc.stdout)["images"]
     finite = data[np.isfinite(data)]
     assert record["min"] == pytest.approx(float(finite.min())) and record["max"] == pytest.approx(float(finite.max()))
     assert record["mean"] == pytest.approx(float(finite.mean(dtype=np.float64)))

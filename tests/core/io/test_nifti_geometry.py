@@ -40,7 +40,7 @@ def _write(path, data, qform=None, sform=None, qcode=1, scode=1, patch=None, hea
     img.set_sform(sform, code=scode if sform is not None else 0)
     raw = bytearray(img.to_bytes())
     for offset, fmt, value in patch or ():
-        struct.pack_into(("<" if raw[0] == 92 else ">") + fmt, raw, offset, value)
+        struct.pack_into(("<" if raw[0] == 92 else ">") + fmt, raw, offset, *(value if isinstance(value, tuple) else (value,)))
     path.write_bytes(gzip.compress(bytes(raw)) if path.name.endswith(".gz") else bytes(raw))
     return path
 
@@ -96,11 +96,8 @@ DIRECT = {
     "metres both differ s1": lambda p: _write(p, _data(), qform=A_OBLIQUE, sform=A_OTHER, patch=[(123, "B", 1)]),
     "microns": lambda p: _write(p, _data(), sform=A_OTHER, patch=[(123, "B", 3)]),
     "4D milliseconds": lambda p: _write(p, _data((7, 6, 5, 2)), qform=A_AXIAL, patch=[(123, "B", 2 | 16), (92, "f", 250.0)]),
-    "negative pixdim": lambda p: _write(p, _data(), qform=A_OBLIQUE, patch=[(80, "f", -0.7)]),
-    "negative pixdim sform": lambda p: _write(p, _data(), sform=A_OTHER, patch=[(84, "f", -1.3)]),
     "zero pixdim": lambda p: _write(p, _data(), qform=A_OBLIQUE, patch=[(88, "f", 0.0)]),
     "sform scales differ from pixdim": lambda p: _write(p, _data(), sform=A_OTHER, patch=[(80, "f", 2.0)]),
-    "qform NaN quaternion": lambda p: _write(p, _data(), qform=A_OBLIQUE, patch=[(256, "f", float("nan"))]),
 }
 DIRECT.update({f"random oblique {seed}": (lambda p, s=seed: _write(
     p, _data(), qform=_affine(_rotation(s) @ (FLIP_X if s % 2 else np.eye(3)), (0.5 + s % 3, 1.0, 2.0 - s % 2 * 0.75),
@@ -124,6 +121,21 @@ DECLINED = {
 # both readers refuse these
 REFUSED = {
     "sheared sform without qform": lambda p: _write(p, _data(), sform=SHEAR, scode=2),
+}
+# ITK reads these (flipping an axis, zeroing a NaN); they are damaged headers and refused here
+DAMAGED = {
+    "negative pixdim": (lambda p: _write(p, _data(), qform=A_OBLIQUE, patch=[(80, "f", -0.7)]), "pixdim is negative"),
+    "negative pixdim sform": (lambda p: _write(p, _data(), sform=A_OTHER, patch=[(84, "f", -1.3)]),
+                              "pixdim is negative"),
+    "NaN pixdim": (lambda p: _write(p, _data(), sform=A_OTHER, patch=[(84, "f", float("nan"))]), "pixdim is not finite"),
+    "qform NaN quaternion": (lambda p: _write(p, _data(), qform=A_OBLIQUE, patch=[(256, "f", float("nan"))]),
+                             "qform is not finite"),
+    "quaternion over 1": (lambda p: _write(p, _data(), qform=A_OBLIQUE, patch=[(256, "3f", (0.8, 0.7, 0.6))]),
+                          "invalid qform quaternion"),
+    "NaN sform": (lambda p: _write(p, _data(), qform=A_OBLIQUE, sform=A_OTHER, patch=[(300, "f", float("nan"))]),
+                  "sform is not finite"),
+    "all-zero sform": (lambda p: _write(p, _data(), sform=A_OTHER, patch=[(280 + 4 * k, "f", 0.0) for k in range(12)]),
+                       "sform is degenerate"),
 }
 
 
@@ -185,6 +197,16 @@ def test_files_itk_refuses_are_refused(name, tmp_path):
         sitk.ReadImage(str(path))
     with pytest.raises(ImageReadError, match="image.nii"):
         read_volume(path)
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+@pytest.mark.parametrize("name", sorted(DAMAGED))
+def test_damaged_geometry_is_refused_with_its_reason(name, suffix, tmp_path):
+    write, reason = DAMAGED[name]
+    path = write(tmp_path / f"image{suffix}")
+    with pytest.raises(ImageReadError, match=reason) as info:
+        read_volume(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
 
 
 def test_permissive_sform_is_left_to_simpleitk(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ MONOCHROME1 images keep their stored values and set `Volume.invert` (see volume.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +15,20 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import get_decoder
 
+from workstation.core.io import checks
 from workstation.core.io import dicom_pixels as px
-from workstation.core.io.dicom_geometry import orientation_matrix, stack_geometry
+from workstation.core.io.capture import capture
+from workstation.core.io.dicom_geometry import stack_geometry
 from workstation.core.io.dicom_headers import DicomHeader, read_dataset
 from workstation.core.io.errors import ImageReadError, check_cancel
+from workstation.core.io.limits import check_size
 from workstation.core.volume import Volume
 
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+# JPEG baseline/extended/lossless, JPEG-LS, JPEG 2000 and HTJ2K: codestreams that end with FFD9
+_CODESTREAMS = {f"1.2.840.10008.1.2.4.{n}" for n in (50, 51, 57, 70, 80, 81, 90, 91, 201, 202, 203)}
+# pydicom's words for pixel data longer than the header describes (native, then RLE segments)
+_PADDING = re.compile(r"contains (\d+) bytes of excess padding|padding - (\d+) vs\. (\d+) bytes")
 
 # Selected tags copied into Volume.metadata (strings or numbers only).
 METADATA_TAGS = [
@@ -33,13 +41,18 @@ METADATA_TAGS = [
 
 
 def open_dataset(path: Path) -> pydicom.Dataset:
-    """Full dcmread with reader errors turned into one-line ImageReadErrors."""
+    """Full dcmread with reader errors turned into one-line ImageReadErrors; a file that ends
+    before its last element does (pydicom only warns) is refused."""
     try:
-        return read_dataset(path)
+        with capture() as said:
+            ds = read_dataset(path)
     except InvalidDicomError:
         raise ImageReadError(path, "not a DICOM file (no DICOM header or elements)") from None
-    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
         raise ImageReadError(path, f"damaged DICOM file: {_first_sentence(exc)}") from None
+    if any("End of file reached" in line for line in said.python):
+        raise ImageReadError(path, "truncated DICOM file: it ends inside an element (the pixel data is incomplete)")
+    return ds
 
 
 def read_file(path: Path, progress=None, cancel=None) -> Volume:
@@ -48,11 +61,12 @@ def read_file(path: Path, progress=None, cancel=None) -> Volume:
     path = Path(path)
     ds = open_dataset(path)
     check_cancel(cancel)
-    frames = _decode(ds, path)  # (frames, rows, cols[, 3]) stored values
-    n = frames.shape[0]
+    notes: list[str] = []
     fg = px.FrameGroups(ds)
-    orientation = fg.orientation()
-    positions = fg.positions(n, orientation)
+    orientation = checks.orientation_cosines(path, fg.orientation())  # refused before decoding
+    frames = _decode(ds, path, notes)  # (frames, rows, cols[, 3]) stored values
+    n = frames.shape[0]
+    positions = [checks.finite_position(path, p) for p in fg.positions(n, orientation)]
     spacing_x, spacing_y, spacing_warning = px.pixel_spacing(ds, fg)
     geo = stack_geometry(positions, orientation, fallback_spacing=px.slice_spacing_hint(ds, fg))
     slopes, intercepts = fg.rescale(n)
@@ -61,10 +75,11 @@ def read_file(path: Path, progress=None, cancel=None) -> Volume:
         slopes, intercepts = [1.0] * n, [0.0] * n
     slopes = slopes or [1.0] * n
     intercepts = intercepts or [0.0] * n
+    checks.finite_rescale(path, slopes, intercepts)
     out = px.rescale_stack(frames, geo.order, slopes, intercepts, header_bits(ds), cancel)
     if progress:
         progress(1.0, path.name)
-    warnings = ([spacing_warning] if spacing_warning else []) + geo.warnings
+    warnings = ([spacing_warning] if spacing_warning else []) + geo.warnings + notes
     origin = px.position_or_zero(ds) if any(p is None for p in positions) else geo.origin
     return _volume(ds, out, (spacing_x, spacing_y, geo.slice_spacing), origin, geo.direction,
                    [path], n, warnings, fg.window())
@@ -79,7 +94,12 @@ def read_series(headers: list[DicomHeader], progress=None, cancel=None, errors: 
     if len(headers) == 1:
         return read_file(headers[0].path, progress, cancel)
     first = headers[0]
-    geo = stack_geometry([h.position for h in headers], first.orientation,
+    orientation = checks.orientation_cosines(first.path, first.orientation)
+    for h in headers:
+        checks.finite_position(h.path, h.position)
+        checks.finite_rescale(h.path, [h.slope], [h.intercept])
+    check_size(Path(first.path).parent, (len(headers), first.rows, first.columns, first.samples), "series")
+    geo = stack_geometry([h.position for h in headers], orientation,
                          tiebreak=[h.instance for h in headers])
     ordered = [headers[k] for k in geo.order]
     n = len(ordered)
@@ -88,11 +108,12 @@ def read_series(headers: list[DicomHeader], progress=None, cancel=None, errors: 
     out = None
     ds0 = None
     failed: list[tuple[int, ImageReadError]] = []
+    notes: list[str] = []
     for k, h in enumerate(ordered):
         check_cancel(cancel)
         try:
             ds = open_dataset(h.path)
-            pixels = _decode(ds, h.path)
+            pixels = _decode(ds, h.path, notes)
             if pixels.shape[0] != 1:
                 raise ImageReadError(h.path, f"has {pixels.shape[0]} frames inside a single-frame series")
             if out is None:
@@ -123,7 +144,7 @@ def read_series(headers: list[DicomHeader], progress=None, cancel=None, errors: 
     del ds0.PixelData  # keep the header only
     fg = px.FrameGroups(ds0)
     spacing_x, spacing_y, spacing_warning = px.pixel_spacing(ds0, fg)
-    warnings = ([spacing_warning] if spacing_warning else []) + geo.warnings
+    warnings = ([spacing_warning] if spacing_warning else []) + geo.warnings + list(dict.fromkeys(notes))
     warnings += [f"slice {k + 1} of {n} unreadable, shown blank: {exc}" for k, exc in failed]
     return _volume(ds0, out, (spacing_x, spacing_y, geo.slice_spacing), geo.origin, geo.direction,
                    [h.path for h in ordered], n, warnings, fg.window())
@@ -133,7 +154,9 @@ def header_bits(ds) -> tuple[int, bool]:
     return (int(ds.get("BitsStored", 0) or 0), int(ds.get("PixelRepresentation", 0) or 0) == 1)
 
 
-def _decode(ds: pydicom.Dataset, path: Path) -> np.ndarray:
+def _decode(ds: pydicom.Dataset, path: Path, notes: list[str] | None = None) -> np.ndarray:
+    """Stored values, (frames, rows, cols[, samples]). What the decoder says about lost data
+    refuses the file; its other messages are appended to `notes`."""
     if not any(k in ds for k in PIXEL_KEYWORDS):
         if len(ds) == 0:
             raise ImageReadError(path, "damaged DICOM file: no data elements could be parsed (truncated?)")
@@ -151,12 +174,22 @@ def _decode(ds: pydicom.Dataset, path: Path) -> np.ndarray:
             raise ImageReadError(path, f"unsupported compression: {syntax.name or syntax} (no decoder exists)") from None
         if not decoder.is_available:
             raise ImageReadError(path, f"unsupported compression: {syntax.name} (decoder not installed)")
+    rows, columns, samples, frames = (_header_int(ds, k, d) for k, d in
+                                      (("Rows", 0), ("Columns", 0), ("SamplesPerPixel", 1), ("NumberOfFrames", 1)))
+    check_size(path, (frames, rows, columns) + ((samples,) if samples > 1 else ()))
+    if syntax is not None and str(syntax) in _CODESTREAMS:
+        _check_codestreams(ds, path, frames)
+    row_bytes = columns * samples * max(_header_int(ds, "BitsAllocated", 8) // 8, 1)
     try:
-        arr = px.stored_pixels(ds)
+        with capture() as said:
+            arr = px.stored_pixels(ds, row_bytes)
     except ImageReadError:
         raise
     except Exception as exc:  # decoders raise many types; the message is what matters
         raise ImageReadError(path, f"cannot decode pixel data: {_first_sentence(exc)}") from None
+    _check_said(said, path, row_bytes, columns)
+    if notes is not None:
+        notes.extend(f"decoder: {line}" for line in said.notes() if not _PADDING.search(line))
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     if frames == 1 and arr.ndim == (2 if samples == 1 else 3):
@@ -170,9 +203,46 @@ def _decode(ds: pydicom.Dataset, path: Path) -> np.ndarray:
     return arr
 
 
+def _check_codestreams(ds, path: Path, frames: int) -> None:
+    """Every JPEG, JPEG-LS and JPEG 2000 frame ends with its end-of-image marker (FFD9; pads of
+    00 or FF may follow): a frame cut short decodes without a word from libjpeg or CharLS."""
+    from pydicom.encaps import generate_frames
+
+    try:
+        for index, frame in enumerate(generate_frames(ds.PixelData, number_of_frames=frames)):
+            if not frame.rstrip(b"\x00\xff").endswith(b"\xff\xd9") and not frame.endswith(b"\xff\xd9"):
+                where = f"frame {index + 1} of {frames}" if frames > 1 else "the image"
+                raise ImageReadError(path, f"truncated compressed pixel data: {where} has no end-of-image marker")
+    except ImageReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken fragment structure
+        raise ImageReadError(path, f"damaged compressed pixel data: {_first_sentence(exc)}") from None
+
+
+def _check_said(said, path: Path, row_bytes: int, columns: int) -> None:
+    damage = said.damage()
+    if damage:
+        raise ImageReadError(path, f"damaged pixel data: the decoder reports: {damage[:200]}")
+    for line in said.python:
+        match = _PADDING.search(line)
+        if not match:
+            continue
+        excess = int(match.group(1)) if match.group(1) else int(match.group(2)) - int(match.group(3))
+        allowed = row_bytes if match.group(1) else columns  # an RLE segment holds one byte per pixel
+        if excess > allowed:
+            raise ImageReadError(path, f"pixel data holds {excess} bytes more than Rows x Columns describe "
+                                       f"(damaged Rows or Columns?)")
+
+
+def _header_int(ds, keyword: str, default: int) -> int:
+    try:
+        return int(ds.get(keyword, default) or default)
+    except (TypeError, ValueError):
+        return default
+
+
 def _volume(ds, array, spacing, origin, direction, sources, frames, warnings, window) -> Volume:
-    if np.linalg.det(direction) == 0:
-        direction = orientation_matrix(None)
+    checks.geometry(sources[0] if sources else "", spacing, origin, direction)
     if array.ndim == 3 and array.dtype.kind == "f":
         bad = array.size - int(np.count_nonzero(np.isfinite(array)))
         if bad:

@@ -1,9 +1,10 @@
 """Geometry of a stack of DICOM slices (files of a series, or frames of a multi-frame file).
 
 Slices are sorted by ImagePositionPatient projected on the slice normal, and the slice spacing is
-the median step between those projections: SliceThickness is the thickness of the excited slab, not
-the distance between slices, and is never used. Irregular stacks are read as they are, with warnings
-(non-uniform spacing, missing slices, duplicated positions, gantry tilt).
+the least-squares fit of those projections against the slice index (`fit_spacing`): SliceThickness is
+the thickness of the excited slab, not the distance between slices, and is never used. Irregular
+stacks are read as they are, with warnings (a slice farther than `residual_tolerance` from the fitted
+grid, missing slices, duplicated positions, gantry tilt).
 """
 from __future__ import annotations
 
@@ -25,11 +26,12 @@ class StackGeometry:
 
 
 def orientation_matrix(orientation) -> np.ndarray:
-    """3x3 direction from ImageOrientationPatient (row cosines, column cosines)."""
-    if orientation is None or len(orientation) != 6:
+    """3x3 direction from ImageOrientationPatient (row cosines, column cosines; 6 values or 2 x 3),
+    identity without one. Readers refuse bad orientations first (`checks.orientation_cosines`)."""
+    values = None if orientation is None else np.asarray(orientation, dtype=float).ravel()
+    if values is None or values.size != 6:
         return np.eye(3)
-    row = np.asarray(orientation[:3], dtype=float)
-    col = np.asarray(orientation[3:], dtype=float)
+    row, col = values[:3].copy(), values[3:].copy()
     if np.linalg.norm(row) < 1e-6 or np.linalg.norm(col) < 1e-6:
         return np.eye(3)
     row /= np.linalg.norm(row)
@@ -71,21 +73,25 @@ def stack_geometry(positions, orientation, tiebreak=None, fallback_spacing: floa
     duplicates = int(np.count_nonzero(steps < _DUPLICATE_MM))
     if duplicates:
         warnings.append(f"{duplicates} slice(s) share a position with another slice (several acquisitions in one series?)")
-    real = steps[steps >= _DUPLICATE_MM]
-    if real.size == 0:
+    if not np.any(steps >= _DUPLICATE_MM):
         warnings.append(f"all slices at one position: slice spacing {spacing:g} mm assumed")
         return StackGeometry(order, origin, direction, spacing, warnings)
-    spacing = float(np.median(real))
-    tolerance = max(0.01 * spacing, 0.005)
-    gaps = [(i, s) for i, s in enumerate(steps) if s > 1.5 * spacing]
-    if gaps:
-        missing = sum(int(round(s / spacing)) - 1 for _, s in gaps)
-        where = ", ".join(f"{proj[order[i]]:.4g}..{proj[order[i + 1]]:.4g} mm" for i, _ in gaps[:3])
-        warnings.append(f"missing slices: about {max(missing, 1)} missing in {len(gaps)} gap(s) along the normal "
+    sorted_proj = proj[order]
+    unique = sorted_proj[np.concatenate([[True], steps >= _DUPLICATE_MM])]
+    spacing, index, residuals = fit_spacing(unique)
+    jumps = np.diff(index)
+    gaps = np.flatnonzero(jumps > 1)
+    if gaps.size:
+        missing = int(np.sum(jumps[gaps] - 1))
+        where = ", ".join(f"{unique[i]:.4g}..{unique[i + 1]:.4g} mm" for i in gaps[:3])
+        warnings.append(f"missing slices: about {missing} missing in {gaps.size} gap(s) along the normal "
                         f"({where}); volume uses the regular spacing {spacing:.4g} mm, so slices after a gap are misplaced")
-    if real.max() - real.min() > tolerance and (not gaps or _irregular_besides_gaps(real, spacing, tolerance)):
-        warnings.append(f"non-uniform slice spacing: steps from {real.min():.4g} to {real.max():.4g} mm; "
-                        f"using the median {spacing:.4g} mm")
+    worst = int(np.argmax(np.abs(residuals)))
+    if abs(residuals[worst]) > residual_tolerance(spacing):
+        regular = np.diff(unique)[jumps == 1]
+        span = f"steps from {regular.min():.4g} to {regular.max():.4g} mm; " if regular.size else ""
+        warnings.append(f"non-uniform slice spacing: {span}slice {worst + 1} of {unique.size} lies "
+                        f"{abs(residuals[worst]):.3g} mm from the least-squares grid (spacing {spacing:.5g} mm)")
 
     span = pos[order[-1]] - pos[order[0]]
     length = float(np.linalg.norm(span))
@@ -98,6 +104,28 @@ def stack_geometry(positions, orientation, tiebreak=None, fallback_spacing: floa
     return StackGeometry(order, origin, direction, spacing, warnings)
 
 
-def _irregular_besides_gaps(steps: np.ndarray, spacing: float, tolerance: float) -> bool:
-    regular = steps[steps <= 1.5 * spacing]
-    return regular.size > 0 and float(regular.max() - regular.min()) > tolerance
+def fit_spacing(projections: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Least-squares slice spacing of sorted, distinct positions along the normal: each slice gets
+    its index on the grid (gaps of missing slices skip indices), then positions are fitted against
+    indices. Returns (spacing, indices, residuals in mm). For evenly spaced slices the spacing is
+    (last - first) / (n - 1), as ITK gives it; jitter in one slice moves it far less than a median
+    step would."""
+    p = np.asarray(projections, dtype=float)
+    spacing, intercept = float(np.median(np.diff(p))), float(p[0])
+    ramp = np.arange(p.size)
+    index = None
+    for _ in range(3):  # indices from the spacing, then the spacing from the indices, until they agree
+        new = np.round((p - p[0]) / spacing)
+        new = np.maximum.accumulate(new - ramp) + ramp  # distinct slices never share an index
+        if index is not None and np.array_equal(new, index):
+            break
+        index = new
+        spacing, intercept = (float(v) for v in np.polyfit(index, p, 1))
+    residuals = p - (intercept + spacing * index)
+    return spacing, index.astype(int), residuals
+
+
+def residual_tolerance(spacing: float) -> float:
+    """How far a slice may lie from the fitted grid without a warning: 0.1 mm, or 1 % of the
+    spacing when that is more (positions are often written rounded to 0.1 mm)."""
+    return max(0.1, 0.01 * spacing)

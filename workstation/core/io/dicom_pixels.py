@@ -14,9 +14,11 @@ from workstation.core.io.rescale import _int_type_for, rescale_into, rescaled_dt
 _NATIVE_LE = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 
 
-def stored_pixels(ds: pydicom.Dataset) -> np.ndarray:
+def stored_pixels(ds: pydicom.Dataset, slack: int = 0) -> np.ndarray:
     """The stored values, as pydicom's `pixel_array` gives them. Plain little-endian greyscale data
-    is viewed straight from the file's bytes (no decoder round trip: the common CT/MR case)."""
+    is viewed straight from the file's bytes (no decoder round trip: the common CT/MR case); there,
+    data longer than the header describes by more than `slack` bytes is refused as pydicom's own
+    padding warning is by the caller."""
     get = ds.get
     bits = int(get("BitsAllocated", 0) or 0)
     if (ds.file_meta.get("TransferSyntaxUID") in _NATIVE_LE and "PixelData" in ds
@@ -29,6 +31,10 @@ def stored_pixels(ds: pydicom.Dataset) -> np.ndarray:
         buf = ds.PixelData
         if len(buf) < count * dtype.itemsize:
             raise ValueError(f"truncated pixel data: {len(buf)} of {count * dtype.itemsize} bytes")
+        excess = len(buf) - count * dtype.itemsize
+        if slack and excess > slack:
+            raise ValueError(f"pixel data holds {excess} bytes more than Rows x Columns describe "
+                             f"(damaged Rows or Columns?)")
         arr = np.frombuffer(buf, dtype=dtype, count=count)
         return arr.reshape((frames, rows, cols) if frames > 1 else (rows, cols))
     return ds.pixel_array

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from workstation.core.io import nifti
+from workstation.core.io import checks, nifti
+from workstation.core.io.capture import capture
+from workstation.core.io.errors import ImageReadError, check_cancel
+from workstation.core.io.limits import check_size
 from workstation.core.io.nifti_geometry import itk_geometry
 from workstation.core.io.rescale import rescale_into, rescaled_dtype
-from workstation.core.io.errors import ImageReadError, check_cancel
 from workstation.core.volume import Volume
 
 VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
@@ -36,44 +38,79 @@ def read_file(path: Path, progress=None, cancel=None) -> Volume:
     path = Path(path)
     check_cancel(cancel)
     suffix = itk_suffix(path)
-    volume = _read_nifti(path) if suffix in (".nii", ".nii.gz") else None
+    try:
+        volume = _read_nifti(path) if suffix in (".nii", ".nii.gz") else None
+    except nifti.DamagedNifti as exc:
+        raise ImageReadError(path, f"cannot read NIfTI file: {exc}") from None
     if volume is None:
-        import SimpleITK as sitk
-
-        reader = sitk.ImageFileReader()
-        reader.SetFileName(str(path))
-        if suffix:
-            reader.SetImageIO(_IO_FOR_SUFFIX[suffix])  # the suffix decides; no probing of every IO
-        try:
-            image = reader.Execute()
-        except RuntimeError as exc:
-            raise ImageReadError(path, _itk_reason(exc, suffix)) from None
-        check_cancel(cancel)
-        volume = volume_from_image(image, path)
+        volume = _read_with_simpleitk(path, suffix, cancel)
     if progress:
         progress(1.0, path.name)
     return volume
 
 
+def _read_with_simpleitk(path: Path, suffix: str | None, cancel) -> Volume:
+    """Header first (the size limit is checked before any pixel is decoded), then the pixels; what
+    ITK's C libraries print (libjpeg's "Premature end of JPEG file", libpng, VNL) is captured, and
+    a message of lost data refuses the file."""
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    if suffix:
+        reader.SetImageIO(_IO_FOR_SUFFIX[suffix])  # the suffix decides; no probing of every IO
+    _itk_call(reader.ReadImageInformation, path, suffix)
+    size = tuple(reader.GetSize())
+    components = reader.GetNumberOfComponents()
+    check_size(path, size[::-1] + ((components,) if components > 1 else ()))
+    check_cancel(cancel)
+    image, notes = _itk_call(reader.Execute, path, suffix)
+    check_cancel(cancel)
+    volume = volume_from_image(image, path)
+    volume.warnings.extend(f"decoder: {line}" for line in notes)
+    return volume
+
+
+def _itk_call(call, path: Path, suffix: str | None):
+    import SimpleITK as sitk
+
+    with capture() as said:
+        shown = sitk.ProcessObject.GetGlobalWarningDisplay()
+        sitk.ProcessObject.SetGlobalWarningDisplay(False)  # ITK's own warnings are not the pixels' state
+        try:
+            result = call()
+        except RuntimeError as exc:
+            raise ImageReadError(path, _itk_reason(exc, suffix)) from None
+        finally:
+            sitk.ProcessObject.SetGlobalWarningDisplay(shown)
+    damage = said.damage()
+    if damage:
+        raise ImageReadError(path, f"damaged image data: the decoder reports: {damage[:200]}")
+    return result, said.notes()
+
+
 def _read_nifti(path: Path) -> Volume | None:
     """Header, geometry (as ITK computes it) and voxels read here; the voxels keep NaN/Inf, which
-    ITK's NIfTI library zeroes. None when the layout is left to SimpleITK entirely."""
+    ITK's NIfTI library zeroes. None when the layout is left to SimpleITK entirely (after checking
+    that the file is complete: ITK would zero-fill what is missing)."""
     try:
         header = nifti.read_header(path)
         size, spacing, origin, direction = itk_geometry(header)
     except nifti.UnsupportedNifti:
+        nifti.verify_complete(path)
         return None
-    try:
-        voxels, (slope, inter) = nifti.read_voxels(path, header)
-    except Exception as exc:  # noqa: BLE001 - gzip backends (zlib, ISA-L) raise their own types
-        raise ImageReadError(path, f"cannot read NIfTI file: {' '.join(str(exc).split())}") from None
+    ndim = header["dims"][0]
+    check_size(path, [int(d) for d in header["dims"][1:ndim + 1]][::-1])
+    voxels, (slope, inter) = nifti.read_voxels(path, header)
     voxels = voxels.reshape(size[::-1])  # ITK drops trailing size-1 axes above the third
     if (slope, inter) != (1.0, 0.0):
         dtype = rescaled_dtype(voxels.dtype, (0, False), [slope], [inter], sample=voxels)
         scaled = np.empty(voxels.shape, dtype=dtype)
         flat_in, flat_out = voxels.reshape(1, -1), scaled.reshape(1, -1)
         voxels = rescale_into(flat_out, 0, flat_in[0], slope, inter).reshape(voxels.shape)
-    return _assemble(voxels, len(size), 1, spacing, origin, direction, size, path, "NiftiImageIO")
+    volume = _assemble(voxels, len(size), 1, spacing, origin, direction, size, path, "NiftiImageIO")
+    volume.warnings[:0] = header["warnings"]
+    return volume
 
 
 def volume_from_image(image, path: Path) -> Volume:
@@ -106,6 +143,7 @@ def _assemble(array, dim, components, spacing, origin, direction, size, path, io
         bad = array.size - int(np.count_nonzero(np.isfinite(array)))
         if bad:
             warnings.append(f"{bad} voxel(s) are NaN or infinite (left as they are; statistics ignore them)")
+    checks.geometry(path, spacing, origin, direction, orthonormal=dim >= 3)
     return Volume(array=array, spacing=spacing, origin=origin, direction=direction,
                   metadata={"format": io_name} if io_name else {},
                   sources=[path], description=path.name, frames=frames, warnings=warnings)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workstation.core.io import itk
-from workstation.core.io.dicom_headers import DICOM_SUFFIXES, DicomHeader, group_series, looks_like_dicom, read_header
-from workstation.core.io.errors import ImageReadError, check_cancel
+from workstation.core.io.dicom_headers import DICOM_SUFFIXES, DicomHeader, group_series, read_header
+from workstation.core.io.errors import ImageReadError, ReadCancelled, check_cancel
 from workstation.core.volume import Volume
 
 SUPPORTED = "DICOM, NIfTI, NRRD, MetaImage, PNG, JPEG, TIFF or BMP"
@@ -36,8 +36,12 @@ class Entry:
             if self.kind == "dicom-file":
                 return dicom.read_file(self.files[0], progress, cancel)
             return itk.read_file(self.files[0], progress, cancel)
+        except (ImageReadError, ReadCancelled):
+            raise
         except MemoryError:
             raise ImageReadError(self.path, "not enough memory to load this image") from None
+        except Exception as exc:  # noqa: BLE001 - a reader's own bug or a library's surprise: still one line
+            raise ImageReadError(self.path, f"cannot read: {type(exc).__name__}: {_one_line(exc)}") from None
 
 
 @dataclass
@@ -69,6 +73,8 @@ def scan(path, progress=None, cancel=None) -> ScanResult:
         suffix = path.suffix.lower()
         reason = "not a DICOM file" if suffix in DICOM_SUFFIXES and suffix else f"not a {SUPPORTED} file"
         return ScanResult([], [ImageReadError(path, reason)], [])
+    except OSError as exc:
+        return ScanResult([], [ImageReadError(path, f"cannot open: {exc.strerror or exc}")], [])
     except Exception as exc:  # noqa: BLE001 - pydicom raises many types on damaged headers
         return ScanResult([], [ImageReadError(path, f"damaged DICOM header: {_one_line(exc)}")], [])
     if not header.is_image:
@@ -89,11 +95,54 @@ def scan_files(paths, progress=None, cancel=None) -> ScanResult:
 
 
 def _scan_folder(folder: Path, progress, cancel) -> ScanResult:
+    problems: list[ImageReadError] = []
+    files = _walk(folder, problems)
+    result = _scan_list(files, progress, cancel)
+    result.errors[:0] = problems
+    return result
+
+
+def _walk(folder: Path, problems: list[ImageReadError]) -> list[Path]:
+    """Files under `folder` in sorted depth-first order, hidden names left out. Links to folders
+    are followed once; a folder that cannot be listed, or a link back to a folder above it (a
+    loop), is reported in `problems` instead of being passed over."""
     files: list[Path] = []
-    for root, dirs, names in os.walk(folder, onerror=None):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        files.extend(Path(root, n) for n in sorted(names) if not n.startswith(".") and n.upper() not in _SKIP_NAMES)
-    return _scan_list(files, progress, cancel)
+    seen: set[tuple[int, int]] = set()
+    stack: list[tuple[Path, tuple]] = [(folder, ())]
+    while stack:
+        current, above = stack.pop()
+        try:
+            info = current.stat()
+        except OSError as exc:
+            problems.append(ImageReadError(current, f"cannot read folder: {exc.strerror or exc}"))
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in above:
+            problems.append(ImageReadError(current, "symlink loop: this link points back to a folder above it"))
+            continue
+        if key in seen:
+            continue  # reached again through another link: its files are listed once
+        seen.add(key)
+        try:
+            with os.scandir(current) as listing:
+                names = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(ImageReadError(current, f"cannot read folder: {exc.strerror or exc}"))
+            continue
+        subfolders = []
+        for entry in names:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_folder = entry.is_dir()  # follows links; a dangling link is a file that fails later
+            except OSError:
+                is_folder = False
+            if is_folder:
+                subfolders.append(Path(entry.path))
+            elif entry.name.upper() not in _SKIP_NAMES:
+                files.append(Path(entry.path))
+        stack.extend((sub, above + (key,)) for sub in reversed(subfolders))
+    return files
 
 
 def _scan_list(files: list[Path], progress, cancel) -> ScanResult:
@@ -138,9 +187,16 @@ def _classify(f: Path, entries, errors, skipped, headers) -> None:
         (errors.append(ImageReadError(f, "empty file (0 bytes)")) if suffix in (".dcm", ".dicom", ".ima")
          else skipped.append(f))
         return
-    if not dicom_named and not looks_like_dicom(f):
-        skipped.append(f)
-        return
+    if not dicom_named:  # DICOM-named files are opened once, by read_header
+        try:
+            with open(f, "rb") as handle:
+                head = handle.read(132)
+        except OSError as exc:
+            errors.append(ImageReadError(f, f"cannot open: {exc.strerror or exc}"))
+            return
+        if head[128:132] != b"DICM":
+            skipped.append(f)
+            return
     from pydicom.errors import InvalidDicomError
 
     try:
@@ -150,6 +206,9 @@ def _classify(f: Path, entries, errors, skipped, headers) -> None:
             errors.append(ImageReadError(f, "not a DICOM file"))
         else:
             skipped.append(f)
+        return
+    except OSError as exc:
+        errors.append(ImageReadError(f, f"cannot open: {exc.strerror or exc}"))
         return
     except Exception as exc:  # noqa: BLE001
         errors.append(ImageReadError(f, f"damaged DICOM header: {_one_line(exc)}"))
