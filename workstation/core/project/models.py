@@ -1,74 +1,85 @@
-"""SQLAlchemy models of the project database. The schema is created and changed only by the
-alembic migrations in `migrations/versions`; these classes must match the latest one."""
+"""The tables of the project database, as SQLAlchemy Core tables (the ORM is never imported: a
+scripted `workstation label` must start fast). The schema is created and changed only by the
+alembic migrations in `migrations/versions`; these tables must match the latest one.
+
+`CaseRow.__table__` etc. and `Base.metadata` keep the names the code and the migrations use."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (JSON, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint)
+
+metadata = MetaData()
 
 
-class Base(DeclarativeBase):
-    pass
+class Base:
+    metadata = metadata
 
 
-class CaseRow(Base):
-    __tablename__ = "cases"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # insertion order
-    case_id: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
-    paths: Mapped[list] = mapped_column(JSON, nullable=False)
-    patient_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    study_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    meta: Mapped[dict] = mapped_column("metadata", JSON, nullable=False, default=dict)
-    added_at: Mapped[str] = mapped_column(String(40), nullable=False)
+class CaseRow:
+    __table__ = Table(
+        "cases", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),  # insertion order
+        Column("case_id", String(255), unique=True, nullable=False),
+        Column("paths", JSON, nullable=False),
+        Column("patient_id", String(255), index=True),
+        Column("study_id", String(255), index=True),
+        Column("metadata", JSON, nullable=False, default=dict),
+        Column("added_at", String(40), nullable=False),
+    )
 
 
-class LabelRow(Base):
+class LabelRow:
     """The current label of one case (or one detection candidate) by one reader under one tag.
     `candidate_id` is "" for a case-level label (a NULL would escape the unique constraint)."""
-    __tablename__ = "labels"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False)
-    candidate_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
-    reader: Mapped[str] = mapped_column(String(255), nullable=False)
-    tag: Mapped[str] = mapped_column(String(64), nullable=False)
-    value: Mapped[object] = mapped_column(JSON, nullable=False)
-    note: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[str] = mapped_column(String(40), nullable=False)
-    __table_args__ = (
+    __table__ = Table(
+        "labels", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("case_id", String(255), ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False),
+        Column("candidate_id", String(255), nullable=False, default=""),
+        Column("reader", String(255), nullable=False),
+        Column("tag", String(64), nullable=False),
+        Column("value", JSON, nullable=False),
+        Column("note", Text),
+        Column("updated_at", String(40), nullable=False),
         UniqueConstraint("case_id", "candidate_id", "reader", "tag", name="uq_label_target"),
         Index("ix_labels_tag_reader", "tag", "reader"),
     )
 
 
-class AuditRow(Base):
+class AuditRow:
     """Append-only: database triggers refuse UPDATE and DELETE."""
-    __tablename__ = "audit"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[str] = mapped_column(String(40), nullable=False)
-    case_id: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
-    candidate_id: Mapped[str] = mapped_column(String(255), nullable=False, default="")
-    reader: Mapped[str] = mapped_column(String(255), nullable=False)
-    tag: Mapped[str] = mapped_column(String(64), nullable=False)
-    action: Mapped[str] = mapped_column(String(32), nullable=False)
-    old_value: Mapped[object | None] = mapped_column(JSON)
-    new_value: Mapped[object | None] = mapped_column(JSON)
-    shown: Mapped[object | None] = mapped_column(JSON)
-    note: Mapped[str | None] = mapped_column(Text)
-    prev_hash: Mapped[str | None] = mapped_column(String(64))  # the hash chain (migration 0003)
-    row_hash: Mapped[str | None] = mapped_column(String(64))
+    __table__ = Table(
+        "audit", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", String(40), nullable=False),
+        Column("case_id", String(255), nullable=False, index=True),
+        Column("candidate_id", String(255), nullable=False, default=""),
+        Column("reader", String(255), nullable=False),
+        Column("tag", String(64), nullable=False),
+        Column("action", String(32), nullable=False),
+        Column("old_value", JSON),
+        Column("new_value", JSON),
+        Column("shown", JSON),
+        Column("note", Text),
+        Column("prev_hash", String(64)),  # the hash chain (migration 0003)
+        Column("row_hash", String(64)),
+    )
 
 
-class PredictionRow(Base):
-    __tablename__ = "predictions"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # later = newer
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False)
-    plugin_id: Mapped[str] = mapped_column(String(255), nullable=False)
-    plugin_version: Mapped[str] = mapped_column(String(64), nullable=False, default="")
-    weights_sha256: Mapped[str] = mapped_column(String(64), nullable=False, default="")
-    device: Mapped[str] = mapped_column(String(64), nullable=False, default="")
-    created_at: Mapped[str] = mapped_column(String(40), nullable=False)
-    probabilities: Mapped[dict] = mapped_column(JSON, nullable=False)
-    candidates: Mapped[list | None] = mapped_column(JSON)
-    heatmap_path: Mapped[str | None] = mapped_column(Text)
-    top_score: Mapped[float | None] = mapped_column(Float)
-    scores: Mapped[str | None] = mapped_column(Text)  # "p1,p2,..." in project class order (migration 0002)
-    __table_args__ = (Index("ix_predictions_case_plugin", "case_id", "plugin_id", "id"),)
+class PredictionRow:
+    __table__ = Table(
+        "predictions", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),  # later = newer
+        Column("case_id", String(255), ForeignKey("cases.case_id", ondelete="CASCADE"), nullable=False),
+        Column("plugin_id", String(255), nullable=False),
+        Column("plugin_version", String(64), nullable=False, default=""),
+        Column("weights_sha256", String(64), nullable=False, default=""),
+        Column("device", String(64), nullable=False, default=""),
+        Column("created_at", String(40), nullable=False),
+        Column("probabilities", JSON, nullable=False),
+        Column("candidates", JSON),
+        Column("heatmap_path", Text),
+        Column("top_score", Float),
+        Column("scores", Text),  # "p1,p2,..." in project class order (migration 0002)
+        Index("ix_predictions_case_plugin", "case_id", "plugin_id", "id"),
+    )

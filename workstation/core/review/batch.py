@@ -1,9 +1,11 @@
-"""Many labels at once (`workstation label DIR --from CSV`): each row decided exactly as a single
-label is (session.decide), written one transaction per batch."""
+"""Many labels at once (`workstation label DIR --from CSV`): every row is decided exactly as a
+single label is (`ReviewSession.decide`: action and what was shown), all rows are checked before
+anything is written, then they are written one transaction per batch."""
 from __future__ import annotations
 
 from typing import Iterable
 
+from workstation.core.errors import WorkstationError
 from workstation.core.vocab import Action, Tag
 
 
@@ -13,44 +15,31 @@ def label_many(session, items: Iterable, batch_size: int = 2000) -> int:
     project = session.project
     if project is None:
         raise ReviewError("no project is open")
-    session.worklist.data()  # one bulk read of predictions instead of one query per row
-    stored = 0
-    batch: list[tuple[int, LabelItem, object]] = []
-
-    def flush() -> None:
-        nonlocal stored
-        if not batch:
-            return
-        rows = [dict(case_id=it.case_id, value=d.value, reader=reader, tag=it.tag, action=action, shown=d.shown,
-                     note=it.note) for _n, it, (d, reader, action) in batch]
-        olds = project.set_labels(rows)
-        for (_n, it, (d, reader, action)), old in zip(batch, olds):
-            session._announce(Change(it.case_id, reader, str(it.tag), old, d.value, action, shown=d.shown,
-                                     note=it.note))
-        stored += len(batch)
-        batch.clear()
-
+    if batch_size < 1:
+        raise ReviewError("the batch size must be at least 1")
+    session.worklist.data()  # one bulk read of cases, labels and predictions, not a query per row
+    planned = []
     for n, item in enumerate(items, start=1):
-        if isinstance(item, dict):
-            item = LabelItem(**item)
         try:
+            if isinstance(item, dict):
+                item = LabelItem(**item)
             reader = session.require_reader(item.reader)
             tag = Tag(item.tag or Tag.FINAL)
-            item.tag = tag
             if not session.worklist.has_case(item.case_id):
                 raise ReviewError(f"no case {item.case_id!r} in this project")
-            decision = session.decide(item.case_id, item.value, tag)
+            decision = session.decide(item.case_id, item.value, tag, reader)
             action = Action(item.action) if item.action else decision.action
-        except ValueError as exc:
-            raise ReviewError(f"row {n}: {exc}") from None
-        except Exception as exc:
-            from workstation.core.errors import WorkstationError
-
-            if isinstance(exc, WorkstationError):
-                raise ReviewError(f"row {n}: {exc}") from None
-            raise
-        batch.append((n, item, (decision, reader, action)))
-        if len(batch) >= batch_size:
-            flush()
-    flush()
+        except (WorkstationError, ValueError, TypeError) as exc:
+            where = getattr(item, "where", None) or f"row {n}"
+            raise ReviewError(f"{where}: {exc}") from None
+        planned.append((item.case_id, reader, tag, item.note, decision, action))
+    stored = 0
+    for start in range(0, len(planned), batch_size):
+        chunk = planned[start:start + batch_size]
+        olds = project.set_labels([dict(case_id=c, value=d.value, reader=r, tag=t, action=a, shown=d.shown, note=note)
+                                   for c, r, t, note, d, a in chunk])
+        for (case_id, reader, tag, note, decision, action), old in zip(chunk, olds):
+            session._announce(Change(case_id, reader, tag, old, decision.value, action, shown=decision.shown,
+                                     note=note))
+        stored += len(chunk)
     return stored

@@ -51,6 +51,10 @@ class Change:
     shown: Any = None
     note: str | None = None
 
+    def __post_init__(self) -> None:  # enums whatever the caller passed: equal to the stored strings
+        object.__setattr__(self, "tag", Tag(self.tag))
+        object.__setattr__(self, "action", Action(self.action))
+
     @property
     def kind(self) -> str:
         """"label", "candidate" or "box"."""
@@ -78,6 +82,7 @@ class LabelItem:
     tag: str = Tag.FINAL
     note: str | None = None
     action: str | None = None
+    where: str | None = None   # where the row came from ("labels.csv:12"), for error messages
 
 
 class ReviewSession:
@@ -103,13 +108,14 @@ class ReviewSession:
 
     # ---- project, reader, blinded ----------------------------------------------------------------
     def set_project(self, project, plugin_id: str | None = None) -> None:
-        """Review this project (None: none). The current case becomes the first of the worklist."""
+        """Review this project (None: none). No case is current until `go_to` or `move` (a view
+        selects its first row; `move(1)` from no case goes to the first). Nothing is read yet."""
         self.project = project
         self.plugin_id = plugin_id
         self.thresholds = {}
         self.worklist.reset()
+        self._set_current(None)
         self.events.project_changed.emit(project)
-        self._set_current(self.worklist.first())
         self.events.worklist_changed.emit()
 
     @property
@@ -216,24 +222,25 @@ class ReviewSession:
         """The reader's own label of the case under `tag` (None: not labelled)."""
         return self.worklist.reader_label(case_id, reader or self._reader, tag)
 
-    def hidden(self, case_id: str) -> bool:
-        """Blinded and the reader has not labelled the case yet: the model's output is not shown."""
-        return self._blinded and self.reader_label(case_id) is None
+    def hidden(self, case_id: str, reader: str | None = None) -> bool:
+        """Blinded and the reader (default: the session's) has not labelled the case yet: the
+        model's output is not shown."""
+        return self._blinded and self.reader_label(case_id, reader) is None
 
-    def shown(self, case_id: str) -> Any:
+    def shown(self, case_id: str, reader: str | None = None) -> Any:
         """What the reader sees of the model for this case (stored with every decision):
         {"blinded": True} while hidden, else the prediction's `shown()` (None without one)."""
-        return decisions.shown(self.prediction(case_id), self.hidden(case_id))
+        return decisions.shown(self.prediction(case_id), self.hidden(case_id, reader))
 
     def flags(self, case_id: str) -> flags_mod.Flags:
         """The worklist flags of a case (disagree, low confidence, uncertain, note)."""
         return self.worklist.flags(case_id)
 
-    def decide(self, case_id: str, value: Any, tag: str = Tag.FINAL) -> Decision:
+    def decide(self, case_id: str, value: Any, tag: str = Tag.FINAL, reader: str | None = None) -> Decision:
         """The one rule, without storing anything: the stored form of `value`, the action (adjudicate
         for tag "adjudicated"; confirm when it equals the model's suggestion, compared in the
         project's class order, or there is no suggestion; else correct) and what was shown."""
-        return decisions.decide(self.project, value, tag, self.suggestion(case_id), self.shown(case_id))
+        return decisions.decide(self.project, value, tag, self.suggestion(case_id), self.shown(case_id, reader))
 
     # ---- labelling -----------------------------------------------------------------------------
     def label(self, value: Any, case_id: str | None = None, *, reader: str | None = None,
@@ -284,7 +291,7 @@ class ReviewSession:
 
     def mark(self, state: str, case_id: str | None = None) -> Change:
         """U / X: the case is uncertain or not assessable (and move on)."""
-        return self.label(LabelState(state), case_id)
+        return self.label(_member(LabelState, state, "label state"), case_id)
 
     def clear(self, case_id: str | None = None, reader: str | None = None, tag: str = Tag.FINAL) -> Change:
         """Remove the reader's label of the case (audited "clear", undoable)."""
@@ -292,7 +299,7 @@ class ReviewSession:
         reader = self.require_reader(reader)
         old = self.reader_label(case_id, reader, tag)
         self.project.clear_label(case_id, reader, tag=tag)
-        return self._announce(Change(case_id, reader, str(tag), old, None, Action.CLEAR))
+        return self._announce(Change(case_id, reader, tag, old, None, Action.CLEAR))
 
     def adjudicate(self, case_id: str, value: Any, note: str | None = None) -> Change:
         """Store the adjudicated label (tag "adjudicated", under the session's reader)."""
@@ -310,11 +317,11 @@ class ReviewSession:
     def _store_label(self, case_id, value, reader, tag, note, action) -> Change:
         reader = self.require_reader(reader)
         old = self.reader_label(case_id, reader, tag)
-        decision = self.decide(case_id, value, tag)
+        decision = self.decide(case_id, value, tag, reader)
         action = Action(action) if action else decision.action
         stored = self.project.set_label(case_id, decision.value, reader=reader, tag=tag, action=action,
                                         shown=decision.shown, note=note)
-        change = Change(case_id, reader, str(tag), old, stored, action, shown=decision.shown, note=note)
+        change = Change(case_id, reader, tag, old, stored, action, shown=decision.shown, note=note)
         return self._announce(change)
 
     # ---- undo ----------------------------------------------------------------------------------
@@ -359,7 +366,7 @@ class ReviewSession:
         state = _member(CandidateState, state, "candidate state")
         old = (self.project.candidate_states(case_id, reader=reader).get(candidate_id) if candidate_id else None)
         action = decisions.candidate_action(state)
-        shown = self.shown(case_id)
+        shown = self.shown(case_id, reader)
         cid = self.project.set_candidate_state(case_id, candidate_id, state, reader, centre=centre,
                                                diameter=diameter, note=note, action=action, shown=shown)
         new = {"state": str(state)}
@@ -391,7 +398,7 @@ class ReviewSession:
 
     def _box(self, case_id, box_id, reader, action, note, fields) -> Change:
         before = {b.box_id: b for b in self.project.boxes(case_id, reader=reader, deleted=True)}
-        shown = self.shown(case_id)
+        shown = self.shown(case_id, reader)
         if fields is None:
             new_id = self.project.set_box(case_id, box_id, None, reader=reader, state=BoxState.DELETED, note=note,
                                           action=action, shown=shown)
