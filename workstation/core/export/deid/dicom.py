@@ -20,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import struct
 import warnings
+from io import BytesIO
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -43,6 +45,7 @@ from workstation.core.export.deid.table import (DeidOptions, code_for, lookup, r
 
 _STANDARD_UID_ROOT = "1.2.840.10008."
 _PATIENT_NAME, _PATIENT_ID = 0x00100010, 0x00100020
+_IDENTIFYING_VRS = frozenset({"PN", "LO", "SH", "AE", "DA", "DT", "LT", "ST", "UC"})
 _DE_ID_TAGS = (0x00120062, 0x00120063, 0x00120064, 0x00280303)
 # SOP classes whose pixels are often screenshots or photos with text in them
 _LIKELY_BURNED_IN_SOP_PREFIXES = ("1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.77.1")
@@ -59,6 +62,44 @@ _OPTION_CODES = {  # option column -> CID 7050 concept
 }
 # Where a rule comes from, in the report
 FROM_TABLE, NOT_IN_TABLE, UNKNOWN, GROUP_0000 = "E.1-1", "not in E.1-1", "unknown tag", "group 0000/0002"
+
+
+def _has_header(ds: Dataset) -> bool:
+    return any(k in ds for k in ("SOPClassUID", "SOPInstanceUID", "PatientID", "StudyInstanceUID"))
+
+
+def read_tolerant(src: str | Path) -> Dataset:
+    """The dataset of a DICOM file, even when bytes follow its pixel data (a real GE series pads
+    after it; zeros parse as group 0000 elements, which the profile drops, but other bytes can make
+    the parser lose the whole dataset, so the file is then read again up to the pixel data's end)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(src, force=True)
+        if _has_header(ds):
+            return ds
+        data = Path(src).read_bytes()
+        with open(src, "rb") as f:
+            head = pydicom.dcmread(f, stop_before_pixels=True, force=True)
+            at = f.tell()
+        end = _pixel_data_end(data, at, head)
+        if end is None:
+            return head
+        return pydicom.dcmread(BytesIO(data[:end]), force=True)
+
+
+def _pixel_data_end(data: bytes, at: int, head: Dataset) -> int | None:
+    """Where the element starting at `at` (Pixel Data) ends, or None when there is none."""
+    little = getattr(head, "original_encoding", (False, True))[1] is not False
+    order = "<" if little else ">"
+    if len(data) < at + 8 or struct.unpack(order + "HH", data[at:at + 4]) != (0x7FE0, 0x0010):
+        return None
+    implicit = data[at + 4:at + 6] not in (b"OB", b"OW")
+    length = struct.unpack(order + "I", data[at + 4:at + 8] if implicit else data[at + 8:at + 12])[0]
+    start = at + (8 if implicit else 12)
+    if length != 0xFFFFFFFF:
+        return start + length
+    close = data.find(b"\xfe\xff\xdd\xe0\x00\x00\x00\x00", start)  # sequence delimitation item
+    return None if close < 0 else close + 8
 
 
 def method_codes(options: DeidOptions) -> list[tuple[str, str]]:
@@ -204,9 +245,7 @@ class Deidentifier:
         """De-identify a DICOM file into `dst`. Files without the DICM preamble or file meta (older
         raw datasets) are read too and written as standard DICOM files. Raises ValueError for a
         file that holds no DICOM dataset."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # padding after the data: parsed, then dropped below
-            ds = pydicom.dcmread(src, force=True)
+        ds = read_tolerant(src)
         if not any(k in ds for k in ("SOPClassUID", "SOPInstanceUID", "PatientID", "StudyInstanceUID")):
             raise ValueError(f"{Path(src).name} holds no DICOM image header")
         report = self.deidentify(ds, patient_key)
@@ -232,14 +271,16 @@ class Deidentifier:
         return meta
 
     def _identifiers(self, ds: Dataset) -> frozenset[str]:
-        """Words of the values this profile removes or replaces (names, ids, places), to scrub
-        from the free text the clean options keep."""
+        """Words of the identifying values this profile removes or replaces (names, ids, places,
+        dates), to scrub from the free text the clean options keep. Descriptors themselves (rows
+        with a C option) are what gets cleaned, so they are not a source."""
         found = []
         for elem in ds.iterall():
-            if elem.VR in ("SQ", "OB", "OW", "UN") or not elem.value:
+            if elem.VR not in _IDENTIFYING_VRS or not elem.value:
                 continue
             row = lookup(int(elem.tag))
-            if (row is not None and code_for(row, ()) not in ("K", "U")) or elem.VR == "PN":
+            if elem.VR == "PN" or (row is not None and code_for(row, ()) not in ("K", "U")
+                                   and not any(code == "C" for _, code in row.options)):
                 found.append(elem.value)
         return values.identifier_words(found)
 
@@ -345,8 +386,8 @@ class Deidentifier:
         if action == "D":
             if t in (_PATIENT_ID, _PATIENT_NAME):
                 ds[tag] = DataElement(tag, vr, ctx.pseudonym)
-            elif vr == "UI":
-                return self._apply(ds, tag, t, vr, "U", ctx)
+            elif vr == "UI":  # a dummy UID: the keyed remapping, so references still agree
+                self._apply(ds, tag, t, vr, "U", ctx)
             elif vr == "SQ":
                 ds[tag] = DataElement(tag, vr, Sequence([Dataset()]))  # one empty item: nothing inside
             else:

@@ -173,10 +173,12 @@ def _nifti(src: Path, dst: Path, compressed: bool) -> Counter:
             if len(block) >= header + 4 and block[header] != 0:
                 removed["extensions"] += 1
                 block[header:max(vox_offset, header + 4)] = bytes(max(vox_offset, header + 4) - header)
-            writer = gzip.GzipFile(dst, "wb", mtime=0, filename="") if compressed else open(dst, "wb")
-            with writer as out:
-                out.write(bytes(block))
-                shutil.copyfileobj(f, out, 1 << 20)
+            with open(dst, "wb") as target:
+                # no original file name and no time in the gzip header
+                writer = gzip.GzipFile(filename="", mode="wb", fileobj=target, mtime=0) if compressed else target
+                with writer as out:
+                    out.write(bytes(block))
+                    shutil.copyfileobj(f, out, 1 << 20)
     except (OSError, EOFError, gzip.BadGzipFile, struct.error) as exc:
         raise MetadataError(f"NIfTI cannot be read ({exc})") from None
     return removed

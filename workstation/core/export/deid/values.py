@@ -11,7 +11,7 @@ DUMMY_TEXT = "ANONYMIZED"
 _DUMMIES = {
     "AE": DUMMY_TEXT, "AS": "000D", "CS": DUMMY_TEXT, "DA": "19000101", "DS": "0", "DT": "19000101000000",
     "IS": "0", "LO": DUMMY_TEXT, "LT": DUMMY_TEXT, "PN": DUMMY_TEXT, "SH": DUMMY_TEXT, "ST": DUMMY_TEXT,
-    "TM": "000000", "UC": DUMMY_TEXT, "UR": "", "UT": DUMMY_TEXT, "FL": 0.0, "FD": 0.0, "SL": 0, "SS": 0,
+    "TM": "000000", "UC": DUMMY_TEXT, "UR": "urn:anonymized", "UT": DUMMY_TEXT, "FL": 0.0, "FD": 0.0, "SL": 0, "SS": 0,
     "UL": 0, "US": 0, "SV": 0, "UV": 0, "AT": 0, "OB": b"\0\0", "OW": b"\0\0", "OD": b"\0" * 8,
     "OF": b"\0" * 4, "OL": b"\0" * 4, "OV": b"\0" * 8, "UN": b"\0\0",
 }
