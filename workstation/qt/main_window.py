@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
     QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
     QPushButton, QToolBar,
@@ -24,6 +24,11 @@ from PySide6.QtWidgets import (
 from workstation.core import settings
 from workstation.core.review.overlays import OverlayList
 from workstation.core.volume import Volume
+from workstation.core.review.session import ReviewSession
+from workstation.qt import actions as shortcuts
+from workstation.qt.context import ask_reader, make_context
+from workstation.qt.notify import Notifier
+from workstation.qt.threads import connect_in_gui
 from workstation.qt.viewer import display
 from workstation.qt.viewer.icons import icon
 from workstation.qt.viewer.loader import LoadJob
@@ -32,7 +37,7 @@ from workstation.qt.viewer.viewer_widget import LAYOUTS, Viewer
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
 LAYOUT_TITLES = {"2d": "2D", "mpr": "MPR", "mpr3d": "MPR + 3D"}
-LAYOUT_KEYS = {"2d": "Ctrl+1", "mpr": "Ctrl+2", "mpr3d": "Ctrl+3"}
+LAYOUT_KEYS = {name: shortcuts.SHORTCUTS[f"layout {name}"].keys[0] for name in LAYOUT_TITLES}  # qt/actions.py
 SETTINGS_KEY = "main_window"  # in core.settings: {"layout_3d": ..., "states": {mode: base64 state}}
 SIDEBAR_WIDTH = (260, 360)    # the side bar's width: a quarter of the window within these bounds
 # when a dock has something to show: (window, project) -> bool; not listed: a project is open
@@ -71,11 +76,19 @@ class MainWindow(QMainWindow):
         self._job_case: str | None = None
         self._job_volumes: list[Volume] = []
         self._job_errors: list[str] = []
-        self._message_box: QMessageBox | None = None
         self.remember_layout = True  # False: this window's layout changes are not saved (screenshots)
         self._mode: str | None = None  # "image" or "project:<task>": the dock arrangement in use
         self._preset_windows: list[tuple[str, tuple[float, float]]] = []
         self._build_status_bar()
+        # the review session and what every dock is given (qt/context.py)
+        self.session = ReviewSession(ask_reader=lambda: ask_reader(self))
+        self.notify = Notifier(self.statusBar(), self, self.status_text)
+        self.context = make_context(self, self.session, self.overlays, self.viewer, self.notify)
+        self.panels: dict = {}  # the docks' panels by name (docks.install_all)
+        self._requested_case: str | None = None
+        self._open_timer = QTimer(self, singleShot=True, interval=120)  # paging fast through cases loads one
+        self._open_timer.timeout.connect(self._open_current)
+        connect_in_gui(self.session.events.current_changed, lambda _case: self._open_timer.start(), self)
         self._build_menus()
         self._build_toolbar()
         from workstation.qt.viewer.layers_dock import LayersPanel
@@ -97,7 +110,7 @@ class MainWindow(QMainWindow):
         self.docks_installed = True
         from workstation.qt import docks
 
-        docks.install_all(self)
+        self.panels = docks.install_all(self.context)
         self.fit_docks()
         self._mode = None
         self.update_docks()
@@ -272,7 +285,9 @@ class MainWindow(QMainWindow):
         if self.project is not None and hasattr(self.project, "close"):
             self.project.close()
         self.project = project
+        self._requested_case = None
         self._remember(path)
+        self.session.set_project(project)
         self.project_changed.emit(project)
         return project
 
@@ -287,10 +302,19 @@ class MainWindow(QMainWindow):
             except Exception as exc:  # noqa: BLE001
                 self._error(str(exc))
                 return None
-            worklist = getattr(self, "worklist", None)
-            if worklist is not None:
-                worklist.follow(case_id)
+        self._requested_case = case_id
+        if self.project is not None and self.session.project is self.project and self.session.current != case_id:
+            try:
+                self.session.go_to(case_id)
+            except Exception as exc:  # noqa: BLE001 - a case outside the project is still shown
+                log.info("%s", exc)
         return self.load_paths(paths, case_id=case_id)
+
+    def _open_current(self) -> None:
+        """Show the images of the session's current case (once it has stayed current 120 ms)."""
+        case_id = self.session.current
+        if case_id is not None and self.project is not None and case_id != self._requested_case:
+            self.open_case(case_id)
 
     # -- loading -----------------------------------------------------------------------------
     def _on_progress(self, job, fraction: float, text: str) -> None:
@@ -334,13 +358,11 @@ class MainWindow(QMainWindow):
 
     def _error(self, message: str) -> None:
         """Show a problem without blocking: status bar plus a non-modal message box."""
-        log.warning("%s", message)
-        self.status_text.setText(message.splitlines()[0])
-        if self._message_box is None:
-            self._message_box = QMessageBox(QMessageBox.Warning, "workstation", "", parent=self)
-            self._message_box.setWindowModality(Qt.NonModal)
-        self._message_box.setText(message)
-        self._message_box.show()
+        self.notify.error(message)
+
+    @property
+    def _message_box(self) -> QMessageBox | None:
+        return self.notify.message_box
 
     def _remember(self, path) -> None:
         path = str(Path(path).resolve())
@@ -372,7 +394,8 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self.open_action = file_menu.addAction(icon("open-file"), "&Open files…", QKeySequence.Open, self._ask_files)
+        self.open_action = file_menu.addAction(icon("open-file"), "&Open files…", shortcuts.keys("open files")[0],
+                                                self._ask_files)
         self.open_folder_action = file_menu.addAction(icon("open-folder"), "Open &folder…", self._ask_folder)
         self.open_project_action = file_menu.addAction(icon("open-project"), "Open &project…", self._ask_project)
         for action, tip in ((self.open_action, "Open image files (DICOM, NIfTI, NRRD, pictures)"),
@@ -382,7 +405,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("&Recent")
         self._fill_recent()
         file_menu.addSeparator()
-        file_menu.addAction("&Quit", QKeySequence.Quit, self.close)
+        file_menu.addAction("&Quit", shortcuts.keys("quit")[0], self.close)
         view = self.menuBar().addMenu("&View")
         group = QActionGroup(self)
         self.layout_actions = {}
@@ -395,12 +418,12 @@ class MainWindow(QMainWindow):
             view.addAction(action)
             self.layout_actions[name] = action
         view.addSeparator()
-        self.invert_action = QAction(icon("invert"), "&Invert", self, checkable=True, shortcut="I")
+        self.invert_action = QAction(icon("invert"), "&Invert", self, checkable=True, shortcut=shortcuts.keys("invert")[0])
         self.invert_action.setToolTip("Invert the grey scale (I)")
         self.invert_action.toggled.connect(self.viewer.state.set_invert)
         self.viewer.state.invert_changed.connect(self.invert_action.setChecked)
         view.addAction(self.invert_action)
-        self.reset_action = QAction(icon("reset"), "&Reset view", self, shortcut="R")
+        self.reset_action = QAction(icon("reset"), "&Reset view", self, shortcut=shortcuts.keys("reset view")[0])
         self.reset_action.setToolTip("Reset window, zoom and pan (R)")
         self.reset_action.triggered.connect(self.viewer.reset)
         view.addAction(self.reset_action)

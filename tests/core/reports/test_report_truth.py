@@ -65,17 +65,17 @@ def test_cli_metrics_truth_report(project_dir, capsys):
 
 @pytest.mark.gui
 def test_metrics_panel_and_worklist(qtbot, project_dir):
-    from workstation.qt.review import keyboard as review
     from workstation.qt.main_window import MainWindow
     from workstation.qt.review.worklist_model import REPORT
 
     window = MainWindow()
-    review.set_session_reader("alice")
+    window.session.set_reader("alice")
     window.open_project(str(project_dir))
     window.show()
     qtbot.waitExposed(window)
     try:
-        panel, model = window.metrics_panel, window.worklist.model
+        panel, worklist = window.panels["metrics_panel"], window.panels["worklist"]
+        model = worklist.model
         qtbot.waitUntil(lambda: panel.result is not None, timeout=5000)
         choices = [panel.truth_box.itemText(i) for i in range(panel.truth_box.count())]
         assert "report" in choices
@@ -85,13 +85,13 @@ def test_metrics_panel_and_worklist(qtbot, project_dir):
         shown = {model.case_at(r): model.data(model.index(r, REPORT)) for r in range(model.rowCount())}
         assert shown == {"c0": "Effusion", "c1": "Pneumothorax, Cardiomegaly", "c2": "(none)", "c3": "? uncertain",
                          "c4": "", "c5": "Cardiomegaly"}
-        window.worklist.set_blinded(True)  # machine output, hidden until the reader has labelled the case
+        worklist.set_blinded(True)  # machine output, hidden until the reader has labelled the case
         shown = {model.case_at(r): model.data(model.index(r, REPORT)) for r in range(model.rowCount())}
         assert (shown["c0"], shown["c1"]) == ("Effusion", "")
-        window.worklist.set_blinded(False)
+        worklist.set_blinded(False)
     finally:
-        review.set_session_reader(None)
         opened, window.project = window.project, None
+        window.session.set_project(None)
         window.project_changed.emit(None)
         qtbot.wait(200)
         window.close()

@@ -20,23 +20,23 @@ def chest_project(tmp_path):
 
 @pytest.fixture
 def box_window(qtbot, chest_project):
-    from workstation.qt.review import keyboard as review
     from workstation.qt.main_window import MainWindow
 
     window = MainWindow()
     window.resize(1300, 850)
-    review.set_session_reader("alice")
+    window.session.set_reader("alice")
     with qtbot.waitSignal(window.case_opened, timeout=60000):
         window.open_project(str(chest_project))
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
     qtbot.waitUntil(lambda: window.isActiveWindow())
+    window.box_panel, window.box_dock = window.panels["box_panel"], window.panels["box_dock"]
     window.box_dock.raise_()
     qtbot.waitUntil(lambda: window.box_panel.case_id == "chest" and window.box_panel.draw.isEnabled())
     yield window
-    review.set_session_reader(None)
     project, window.project = window.project, None
+    window.session.set_project(None)
     window.project_changed.emit(None)
     qtbot.wait(100)
     window.close()

@@ -44,23 +44,25 @@ def detection_project(tmp_path, phantom_case):
 
 @pytest.fixture
 def review_window(qtbot, detection_project):
-    from workstation.qt.review import keyboard as review
     from workstation.qt.main_window import MainWindow
 
     folder, truth, candidates = detection_project
     window = MainWindow()
     window.resize(1300, 850)
-    review.set_session_reader("alice")
+    window.session.set_reader("alice")
     with qtbot.waitSignal(window.case_opened, timeout=60000):
         window.open_project(str(folder))
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
     qtbot.waitUntil(lambda: window.isActiveWindow())
+    panels = window.panels
+    window.candidates_panel, window.froc_tab = panels["candidates_panel"], panels["froc_tab"]
+    window.metrics_panel = panels["metrics_panel"]
     qtbot.waitUntil(lambda: len(window.candidates_panel.rows) == len(candidates), timeout=10000)
     window.truth, window.candidates = truth, candidates
     yield window
-    review.set_session_reader(None)
+    window.session.set_project(None)
     window.project_changed.emit(None)
     qtbot.wait(200)
     window.close()
@@ -69,4 +71,3 @@ def review_window(qtbot, detection_project):
     for job in window.findChildren(LoadJob):
         job.cancel()
         job.wait(10000)
-

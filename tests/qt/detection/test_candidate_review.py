@@ -152,12 +152,12 @@ def test_other_tasks_get_no_froc_tab_and_keep_n_for_next_case(qtbot, review_wind
     from workstation.core.project import Project
 
     w = review_window
-    assert [s.toString() for s in w.review.actions["next"].shortcuts()] == ["Down"]  # N belongs to the candidates here
+    assert [s.toString() for s in w.context.actions.get("next").shortcuts()] == ["Down"]  # N belongs to the candidates here
     binary = Project.create(tmp_path / "bin", "binary", ["normal", "abnormal"])
     binary.add_case([get_testdata_file("CT_small.dcm")], case_id="ct")
     binary.close()
     w.open_project(str(tmp_path / "bin"))
     assert w.metrics_panel.tabs.indexOf(w.froc_tab) < 0
     assert not w.candidates_panel.actions["reject candidate"].isEnabled()
-    assert [s.toString() for s in w.review.actions["next"].shortcuts()] == ["N", "Down"]
+    assert [s.toString() for s in w.context.actions.get("next").shortcuts()] == ["N", "Down"]
     assert w.overlays.find("candidates") is None

@@ -17,15 +17,15 @@ def window(qtbot):
     from workstation.qt.main_window import MainWindow
 
     win = MainWindow()
-    if getattr(win, "export_action", None) is None:  # until docks.py lists the module
-        export_dialog.install(win)
+    win.export = win.panels["export"]
     win.show()
     yield win
-    dialog = getattr(win, "export_dialog", None)
+    dialog = win.export.dialog
     if dialog is not None:
         dialog.shutdown()
         dialog.close()
     project, win.project = win.project, None
+    win.session.set_project(None)
     win.project_changed.emit(None)
     win.close()
     win.deleteLater()
@@ -64,11 +64,11 @@ def test_menu_action_follows_the_project_and_offers_fitting_choices(qtbot, windo
     assert export_dialog.ACTION_TEXT in _file_menu_texts(window)
     texts = _file_menu_texts(window)
     assert texts.index(export_dialog.ACTION_TEXT) < texts.index("&Quit")
-    assert not window.export_action.isEnabled()
+    assert not window.export.action.isEnabled()
     window.open_project(labelled_project.directory)
-    assert window.export_action.isEnabled()
-    window.export_action.trigger()
-    dialog = window.export_dialog
+    assert window.export.action.isEnabled()
+    window.export.action.trigger()
+    dialog = window.export.dialog
     assert dialog.isVisible()
     # 2D single-file DICOM cases of a binary project: ImageFolder fits, NIfTI does not
     assert dialog.offered_formats() == ["csv", "monai", "imagefolder"]
@@ -88,8 +88,8 @@ def test_deidentified_export_then_refused_then_forced(qtbot, window, labelled_pr
     from workstation.core.export import verify_manifest
 
     window.open_project(labelled_project.directory)
-    window.export_action.trigger()
-    dialog = window.export_dialog
+    window.export.action.trigger()
+    dialog = window.export.dialog
     out = tmp_path / "export"
     dialog.out.setText(str(out))
     dialog.set_format("monai")
@@ -122,8 +122,8 @@ def test_deidentified_export_then_refused_then_forced(qtbot, window, labelled_pr
     assert dialog.summary.isVisible()
     summary = dialog.summary.toPlainText()
     assert "4 case(s) of 4 patient(s)" in summary
-    burned = [line for line in summary.splitlines() if line.startswith("warning:") and "burned" in line.lower()]
-    assert len(burned) == 1 and manifest["deidentification"]["burned_in_annotation"]
+    burned = [line for line in summary.splitlines() if line.startswith("warning:") and "declares burned-in" in line]
+    assert len(burned) == 1 and manifest["deidentification"]["burned_in_annotation"]  # the one image that says so
     assert dialog.progress.value() == 1000
 
     # the same folder again without Force: a clear error, nothing written or changed
@@ -149,7 +149,7 @@ def test_deidentified_export_then_refused_then_forced(qtbot, window, labelled_pr
 
 def test_imagefolder_export_of_the_2d_dicoms(qtbot, window, labelled_project, tmp_path):
     window.open_project(labelled_project.directory)
-    dialog = export_dialog.open_dialog(window)
+    dialog = window.export.open_dialog()
     out = tmp_path / "folder"
     dialog.out.setText(str(out))
     dialog.set_format("imagefolder")
@@ -164,7 +164,7 @@ def test_imagefolder_export_of_the_2d_dicoms(qtbot, window, labelled_project, tm
 
 def test_splits_that_do_not_sum_to_one_are_refused(qtbot, window, labelled_project, tmp_path):
     window.open_project(labelled_project.directory)
-    dialog = export_dialog.open_dialog(window)
+    dialog = window.export.open_dialog()
     out = tmp_path / "never"
     dialog.out.setText(str(out))
     dialog.splits[1].setValue(0.3)
@@ -180,7 +180,7 @@ def test_splits_that_do_not_sum_to_one_are_refused(qtbot, window, labelled_proje
 
 def test_an_unknown_reader_error_is_one_line(qtbot, window, labelled_project, tmp_path):
     window.open_project(labelled_project.directory)
-    dialog = export_dialog.open_dialog(window)
+    dialog = window.export.open_dialog()
     dialog.out.setText(str(tmp_path / "o"))
     dialog.truth.addItem("Reader: carol", "carol")  # a reader the project does not know
     dialog.set_truth("carol")

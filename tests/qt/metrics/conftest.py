@@ -60,7 +60,6 @@ def review_window(qtbot, tmp_path):
 
     from pydicom.data import get_testdata_file
 
-    from workstation.qt.review import keyboard as review
     from workstation.qt.main_window import MainWindow
 
     project = Project.create(tmp_path / "proj", "binary", ["normal", "abnormal"])
@@ -77,13 +76,15 @@ def review_window(qtbot, tmp_path):
         project.set_label(f"r{i + 4}", value, reader="bob")
     project.close()
     window = MainWindow()
-    review.set_session_reader("alice")
+    window.session.set_reader("alice")
     window.open_project(str(tmp_path / "proj"))
     window.show()
     qtbot.waitExposed(window)
+    window.metrics_panel, window.worklist = window.panels["metrics_panel"], window.panels["worklist"]
+    window.review = window.panels["review"]
     yield window
-    review.set_session_reader(None)
     opened, window.project = window.project, None
+    window.session.set_project(None)
     window.project_changed.emit(None)
     qtbot.wait(200)
     window.close()

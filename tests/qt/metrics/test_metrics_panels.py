@@ -2,8 +2,8 @@
 the ROC curve; the threshold, the cell filter and the selectors work."""
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, QPointF, Signal
-from PySide6.QtWidgets import QMainWindow, QWidget
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QDockWidget, QWidget
 from sklearn import metrics as skm
 
 from workstation.qt.metrics.panels import MetricsPanel, install
@@ -84,44 +84,21 @@ def test_threshold_updates_matrix_table_and_operating_point(qtbot, panel, binary
     assert panel.threshold == pytest.approx(b.roc.thresholds[i])
 
 
-class FakeWorklist(QWidget):
-    def __init__(self):
-        super().__init__()
-        self.filters = []
-
-    def set_case_filter(self, case_ids, description):
-        self.filters.append((list(case_ids), description))
-
-
-class Window(QMainWindow):
-    project_changed = Signal(object)
-
-    def __init__(self):
-        super().__init__()
-        self.project = None
-        self.docks = []
-        self.worklist = FakeWorklist()
-
-    def add_dock(self, title, widget, area):
-        self.docks.append((title, widget))
-
-
-def test_clicking_a_cell_filters_the_worklist(qtbot, binary_project):
+def test_clicking_a_cell_filters_the_session_worklist(qtbot, bare_context, binary_project):
     project, y, s = binary_project
-    window = Window()
-    qtbot.addWidget(window)
-    panel = install(window)
-    assert window.docks[0][0] == "Metrics" and window.metrics_panel is panel
-    window.project = project
+    host, ctx = bare_context
+    panels = install(ctx)
+    panel = panels["metrics_panel"]
+    assert [d.windowTitle() for d in host.findChildren(QDockWidget)] == ["Metrics"]
     with qtbot.waitSignal(panel.redrawn, timeout=5000):
-        window.project_changed.emit(project)
+        ctx.session.set_project(project)  # the panel follows the session's project
     assert panel.result is not None
     with qtbot.waitSignal(panel.cases_selected) as sig:
         panel.matrix.click_cell(QPointF(0.5, 1.5))  # truth positive, predicted negative
     ids, desc = sig.args
     expected = [f"c{i:03d}" for i in range(20) if y[i] and s[i] < 0.5]
     assert ids == expected and "false negatives" in desc
-    assert window.worklist.filters == [(expected, desc)]
+    assert ctx.session.case_ids() == expected  # the worklist, whoever shows it, is that cell
 
 
 def test_truth_and_model_selectors(qtbot, panel, binary_project):

@@ -18,19 +18,18 @@ pytestmark = pytest.mark.gui
 def window(qtbot):
     import torch
 
-    from workstation.qt.models import training_dock
     from workstation.qt.main_window import MainWindow
 
     torch.set_num_threads(1)
     win = MainWindow()
-    if getattr(win, "training_dock", None) is None:  # until docks.py lists it
-        training_dock.install(win)
+    win.training_dock, win.model_dock = win.panels["training_dock"], win.panels["model_dock"]
+    win.worklist = win.panels["worklist"]
     win.show()
     yield win
     win.training_dock.shutdown()
-    if getattr(win, "model_dock", None) is not None:
-        win.model_dock.shutdown()
+    win.model_dock.shutdown()
     project, win.project = win.project, None
+    win.session.set_project(None)
     win.project_changed.emit(None)
     qtbot.wait(200)
     win.close()

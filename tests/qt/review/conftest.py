@@ -1,52 +1,11 @@
-"""A review window for the tests: the real MainWindow when the viewer's module exists, else a
-minimal QMainWindow with the same hooks (add_dock, project, project_changed, case_opened)."""
+"""A review window for the tests: the real MainWindow on a project of real DICOM images, its
+session's reader "alice"; `window.panels` holds the docks' panels (worklist, review, ...)."""
 from __future__ import annotations
 
 import shutil
 
 import pytest
 from pydicom.data import get_testdata_file
-
-
-def _host_class():
-    try:
-        from workstation.qt.main_window import MainWindow
-        return MainWindow, True
-    except ModuleNotFoundError as exc:
-        if exc.name != "workstation.qt.main_window":
-            raise
-    from PySide6.QtCore import Signal
-    from PySide6.QtWidgets import QLabel, QMainWindow
-
-    class HostWindow(QMainWindow):
-        project_changed = Signal(object)
-        case_opened = Signal(str)
-
-        def __init__(self):
-            super().__init__()
-            self.project = None
-            self.loaded: list[list[str]] = []
-            self.setCentralWidget(QLabel("viewer"))
-            self.resize(1000, 640)
-            from workstation.qt.review import worklist
-            worklist.install(self)
-
-        def add_dock(self, title, widget, area):
-            from PySide6.QtWidgets import QDockWidget
-            dock = QDockWidget(title, self)
-            dock.setWidget(widget)
-            self.addDockWidget(area, dock)
-            return dock
-
-        def load_paths(self, paths):
-            self.loaded.append(list(paths))
-
-        def open_project(self, path):
-            from workstation.core.project import Project
-            self.project = Project.open(path)
-            self.project_changed.emit(self.project)
-
-    return HostWindow, False
 
 
 @pytest.fixture
@@ -71,29 +30,33 @@ def review_project(tmp_path):
 
 @pytest.fixture
 def review_window(qtbot, review_project):
-    from workstation.qt.review import keyboard as review
-    cls, real = _host_class()
-    window = cls()  # not qtbot.addWidget: pytest-qt would delete it before this fixture's teardown
-    review.set_session_reader("alice")
+    from workstation.qt.main_window import MainWindow
+
+    window = MainWindow()  # not qtbot.addWidget: pytest-qt would delete it before this fixture's teardown
+    window.session.set_reader("alice")
     window.open_project(str(review_project))
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
     qtbot.waitUntil(lambda: window.isActiveWindow())
+    window.worklist = window.panels["worklist"]
+    window.review = window.panels["review"]
     window.worklist.table.setFocus()
     yield window
-    review.set_session_reader(None)
+    close_window(qtbot, window)
+
+
+def close_window(qtbot, window) -> None:
+    """Docks detach from the project, image loads stop, then the window and the project go."""
     project, window.project = window.project, None
-    window.project_changed.emit(None)  # docks detach from the project before the window goes
-    qtbot.wait(300)                    # let debounced panel updates run while their widgets exist
+    window.session.set_project(None)
+    window.project_changed.emit(None)
+    qtbot.wait(300)  # let debounced panel updates run while their widgets exist
     window.close()
-    try:
-        from workstation.qt.viewer.loader import LoadJob
-        for job in window.findChildren(LoadJob):  # image loads started by opening cases
-            job.cancel()
-            job.wait(10000)
-    except ImportError:
-        pass
+    from workstation.qt.viewer.loader import LoadJob
+    for job in window.findChildren(LoadJob):  # image loads started by opening cases
+        job.cancel()
+        job.wait(10000)
     window.deleteLater()
     qtbot.wait(50)
     if project is not None:

@@ -102,11 +102,10 @@ def test_filters_and_case_filter(qtbot, review_window):
 def test_reader_asked_once_and_second_reader_adjudication(qtbot, review_window, monkeypatch):
     from PySide6.QtWidgets import QInputDialog
 
-    from workstation.qt.review import keyboard as review
     from workstation.qt.review.keyboard import AdjudicationDialog
 
     w = review_window
-    review.set_session_reader(None)
+    w.session.set_reader(None)
     asked = []
 
     def fake_get_text(parent, title, label, text=""):
@@ -149,57 +148,41 @@ def test_opening_a_case_loads_it_and_thumbnails_appear(qtbot, review_window):
 
     w = review_window
     model = w.worklist.model
-    if hasattr(w, "volume_shown"):  # the real main window reads the image and says when it is shown
-        with qtbot.waitSignal(w.case_opened, timeout=20000, check_params_cb=lambda c: c == "c2"):
-            w.worklist.select_case("c2")
-    else:
-        w.worklist.select_case("c2")
-        qtbot.waitUntil(lambda: w.loaded and w.loaded[-1][0].endswith("c2.dcm"))
+    with qtbot.waitSignal(w.case_opened, timeout=20000, check_params_cb=lambda c: c == "c2"):
+        w.worklist.select_case("c2")  # the session's current case: the window reads and shows it
+    assert w.session.current == "c2"
     qtbot.waitUntil(lambda: model.data(model.index(model.view_row("c0"), THUMB), Qt.ItemDataRole.DecorationRole)
                     is not None, timeout=20000)
     assert any((w.project.directory / ".thumbnails").glob("*.png"))
 
 
-def test_multilabel_toggles(qtbot, tmp_path):
-    from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
-
+def test_multilabel_toggles(qtbot, tmp_path, bare_context):
     from workstation.core.project import PredictionRecord
-    from workstation.qt.review import keyboard as review
     from workstation.qt.review import worklist
     project = Project.create(tmp_path / "ml", "multilabel", ["effusion", "nodule", "mass"])
     for i in range(2):
         project.add_case([f"/missing/{i}.dcm"], case_id=f"m{i}")  # unreadable: no thumbnail, nothing more
     project.add_predictions([PredictionRecord("m1", {"effusion": 0.8, "nodule": 0.2, "mass": 0.6}, "cxr")])
 
-    class Host(QMainWindow):
-        def add_dock(self, title, widget, area):
-            dock = QDockWidget(title, self)
-            dock.setWidget(widget)
-            self.addDockWidget(area, dock)
-            return dock
-
-    host = Host()
-    host.setCentralWidget(QLabel("viewer"))
-    host.project = None
-    qtbot.addWidget(host)
-    worklist.install(host)
-    review.set_session_reader("dana")
+    host, ctx = bare_context  # the worklist and the keys need no main window: only their context
+    panels = worklist.install(ctx)
+    ctx.session.set_reader("dana")
     try:
-        host.review.set_project(project)
+        ctx.session.set_project(project)
         host.show()
         qtbot.waitExposed(host)
         host.activateWindow()
         qtbot.waitUntil(host.isActiveWindow)
         for key in (K.Key_1, K.Key_3, K.Key_1):
             qtbot.keyClick(host, key)
-        assert project.label("m0", "dana").value == ["mass"] and host.worklist.current_case() == "m0"
+        assert project.label("m0", "dana").value == ["mass"] and panels["worklist"].current_case() == "m0"
         qtbot.keyClick(host, K.Key_Return)      # the reader's own set stands: move on
-        assert host.worklist.current_case() == "m1"
+        assert panels["worklist"].current_case() == "m1"
         qtbot.keyClick(host, K.Key_Return)      # no label yet: take the model's set (p >= 0.5)
         assert project.label("m1", "dana").value == ["effusion", "mass"]
         assert [e.action for e in project.audit("m1")] == ["confirm"]
         qtbot.keyClick(host, K.Key_Z, Qt.KeyboardModifier.ControlModifier)
         assert project.label("m1", "dana") is None
     finally:
-        review.set_session_reader(None)
+        ctx.session.set_project(None)
         project.close()

@@ -2,7 +2,8 @@
 press, drag, release; Escape stops), or take them from the heat map shown by the model dock
 (threshold, largest regions → boxes). Every box is stored at once in the project (audited; Ctrl+Z undoes it through the
 project's undo) and drawn through a `BoxLayer` ("boxes"): readers' boxes green, heat-map and
-detector boxes yellow, the box selected in the table red.
+detector boxes yellow, the box selected in the table red. Boxes are stored and deleted through the
+review session.
 
 Coordinates are image pixels as in `workstation.core.boxes.localisation.Box` (x, y the column and row of the
 top-left corner); a drawn box is snapped to whole pixels and clipped to the image.
@@ -12,12 +13,16 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from workstation.core.review.overlays import Box as OverlayBox
+from workstation.core.errors import WorkstationError
 from workstation.core.review.overlays import BoxLayer, HeatMapLayer
+from workstation.core.review.session import NoReaderError
+from workstation.core.vocab import BoxSource
+from workstation.qt.threads import Debounce, Subscriptions
 
 log = logging.getLogger(__name__)
 LAYER_NAME = "boxes"
@@ -73,20 +78,26 @@ class BoxPanel(QWidget):
     stored = Signal(str)   # box id, once the store has it
     refreshed = Signal()
 
-    def __init__(self, window, parent=None):
+    def __init__(self, ctx, parent=None):
         super().__init__(parent)
-        self.window = window
+        self.ctx = ctx
+        self.session = ctx.session
         self.project = None
         self.case_id: str | None = None
         self.rows = []   # StoredBox of the open case
         self._start = None  # (view, world point) while a box is being drawn
-        self._refresh_timer = QTimer(self, singleShot=True, interval=30)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._refresh = Debounce(self, 30, self.refresh)
         self._build()
-        for view in getattr(getattr(window, "viewer", None), "views", {}).values():
-            view.installEventFilter(self)
-        window.volume_shown.connect(lambda _v: self._enable())
-        self.set_project(None)
+        self._project_subs = Subscriptions(self)
+        subs = Subscriptions(self)
+        subs.add(self.session.events.project_changed, self.set_project)
+        subs.add(self.session.events.current_changed, self._on_current)
+        subs.add(self.session.events.changed, self._on_change)
+        if ctx.viewer is not None:
+            for view in ctx.viewer.views.values():
+                view.installEventFilter(self)
+            ctx.viewer.state.volume_changed.connect(lambda _v: self._enable())
+        self.set_project(self.session.project)
 
     def _build(self) -> None:
         self.note = QLabel("")
@@ -138,18 +149,24 @@ class BoxPanel(QWidget):
 
     # ---- project and case ----------------------------------------------------------------------
     def set_project(self, project) -> None:
-        if self.project is not None:
-            try:
-                self.project.events.label_changed.disconnect(self._label_changed)
-            except Exception:  # noqa: BLE001
-                pass
+        self._project_subs.clear()
         self.project, self.case_id = project, None
         self.finding.clear()
         if project is not None:
             self.finding.addItems(project.classes)
-            project.events.label_changed.connect(self._label_changed)
-        self.window.overlays.remove_named(DRAFT_LAYER)
+            self._project_subs.add(project.events.label_changed, self._label_changed)  # undo, other tools
+        self.ctx.overlays.remove_named(DRAFT_LAYER)
         self.refresh()
+        if project is not None and self.session.current is not None:
+            self.set_case(self.session.current)
+
+    def _on_current(self, case_id) -> None:
+        if case_id is not None:
+            self.set_case(case_id)
+
+    def _on_change(self, change) -> None:
+        if change.case_id == self.case_id and change.kind == "box":
+            self._refresh.trigger()
 
     def set_case(self, case_id: str) -> None:
         self.cancel_drawing()
@@ -159,10 +176,10 @@ class BoxPanel(QWidget):
 
     def _label_changed(self, case_id: str) -> None:
         if case_id == self.case_id:
-            self._refresh_timer.start()
+            self._refresh.trigger()
 
     def _on_2d_image(self) -> bool:
-        volume = getattr(self.window, "volume", None)
+        volume = self.ctx.volume
         return volume is not None and volume.kind == "2d"
 
     def _enable(self) -> None:
@@ -187,7 +204,7 @@ class BoxPanel(QWidget):
             try:
                 self.rows = self.project.boxes(self.case_id)
             except Exception as exc:  # noqa: BLE001 - a broken store must not take the window down
-                self._say(f"boxes unavailable: {exc}")
+                self.ctx.notify.error(f"boxes unavailable: {exc}")
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.rows))
         for r, box in enumerate(self.rows):
@@ -206,7 +223,7 @@ class BoxPanel(QWidget):
         return self.rows[row].box_id if 0 <= row < len(self.rows) else None
 
     def _draw_layer(self) -> None:
-        overlays = self.window.overlays
+        overlays = self.ctx.overlays
         if not self.rows:
             overlays.remove_named(LAYER_NAME)
             return
@@ -220,50 +237,39 @@ class BoxPanel(QWidget):
         else:
             overlays.put(BoxLayer(LAYER_NAME, boxes))
 
-    # ---- storing -------------------------------------------------------------------------------
-    def reader(self) -> str | None:
-        review = getattr(self.window, "review", None)
-        if review is not None and hasattr(review, "reader"):
-            return review.reader()
-        from workstation.qt.review.keyboard import session_reader
-
-        return session_reader()
-
-    def store(self, x, y, w, h, source: str = "reader", score=None, finding: str | None = None) -> str | None:
-        from workstation.core.project import ProjectError
-
-        reader = self.reader()
-        if self.project is None or self.case_id is None or reader is None:
+    # ---- storing (through the session) ---------------------------------------------------------
+    def store(self, x, y, w, h, source: str = BoxSource.READER, score=None, finding: str | None = None) -> str | None:
+        if self.project is None or self.case_id is None:
             return None
         finding = finding or self.finding.currentText()
-        try:
-            box_id = self.project.set_box(self.case_id, None, finding, x, y, w, h, reader, source=source, score=score)
-        except ProjectError as exc:
-            self._say(str(exc))
+        change = self._decide(lambda: self.session.set_box(self.case_id, None, finding, x, y, w, h, source=source,
+                                                           score=score))
+        if change is None:
             return None
         self.refresh()
-        self._say(f"{self.case_id} / {box_id}: {finding} at x={x:g} y={y:g} w={w:g} h={h:g} ({reader}, {source})")
-        self.stored.emit(box_id)
-        return box_id
+        self.stored.emit(change.candidate_id)
+        return change.candidate_id
 
     def delete_selected(self) -> None:
-        from workstation.core.project import ProjectError
-
-        box_id, reader = self.selected_id(), self.reader()
-        if box_id is None or reader is None:
-            return
-        try:
-            self.project.delete_box(self.case_id, box_id, reader)
-        except ProjectError as exc:
-            self._say(str(exc))
+        box_id = self.selected_id()
+        if box_id is None or self._decide(lambda: self.session.delete_box(self.case_id, box_id)) is None:
             return
         self.refresh()
-        self._say(f"{self.case_id} / {box_id}: deleted ({reader})")
+
+    def _decide(self, edit):
+        """Run a session edit; its error is shown (one line), None returned."""
+        try:
+            return edit()
+        except NoReaderError as exc:
+            self.ctx.notify.info(str(exc))
+        except WorkstationError as exc:
+            self.ctx.notify.error(exc)
+        return None
 
     def boxes_from_heatmap(self) -> list[str]:
         """Store the boxes of the heat map shown over the image (source "heatmap"); returns their ids."""
-        volume = self.window.volume
-        layer = next((l for l in reversed(list(self.window.overlays)) if isinstance(l, HeatMapLayer)
+        volume = self.ctx.volume
+        layer = next((l for l in reversed(list(self.ctx.overlays)) if isinstance(l, HeatMapLayer)
                       and l.fits(volume)), None) if volume is not None else None
         if layer is None or self.case_id is None:
             self._say("no heat map is shown: run a model with heat maps and tick Show heat map (Model dock)")
@@ -281,20 +287,17 @@ class BoxPanel(QWidget):
         return [i for i in ids if i is not None]
 
     def _say(self, text: str) -> None:
-        log.info("%s", text)
-        bar = getattr(self.window, "statusBar", None)
-        if callable(bar):
-            bar().showMessage(text, 6000)
+        self.ctx.notify.info(text)
 
     # ---- drawing in the view -------------------------------------------------------------------
     def _draw_toggled(self, on: bool) -> None:
         self.cancel_drawing()
-        for view in self.window.viewer.views.values():
+        for view in (self.ctx.viewer.views.values() if self.ctx.viewer is not None else ()):
             view.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor)
 
     def cancel_drawing(self) -> None:
         self._start = None
-        self.window.overlays.remove_named(DRAFT_LAYER)
+        self.ctx.overlays.remove_named(DRAFT_LAYER)
 
     def begin_at(self, view, x: float, y: float) -> None:
         self._start = (view, view.world_at(x, y))
@@ -303,22 +306,22 @@ class BoxPanel(QWidget):
         if self._start is None:
             return None
         view, start = self._start
-        found = pixel_box(self.window.volume, start, view.world_at(x, y))
+        found = pixel_box(self.ctx.volume, start, view.world_at(x, y))
         if found is None:
-            self.window.overlays.remove_named(DRAFT_LAYER)
+            self.ctx.overlays.remove_named(DRAFT_LAYER)
         else:
             draft = [overlay_box(*found, label=self.finding.currentText(), state="added")]
-            layer = self.window.overlays.find(DRAFT_LAYER)
+            layer = self.ctx.overlays.find(DRAFT_LAYER)
             if isinstance(layer, BoxLayer):
                 layer.set_boxes(draft)
             else:
-                self.window.overlays.put(BoxLayer(DRAFT_LAYER, draft))
+                self.ctx.overlays.put(BoxLayer(DRAFT_LAYER, draft))
         return found
 
     def end_at(self, x: float, y: float) -> str | None:
         found = self.drag_to(x, y)
         self._start = None
-        self.window.overlays.remove_named(DRAFT_LAYER)
+        self.ctx.overlays.remove_named(DRAFT_LAYER)
         if found is None:
             self._say("drag to draw a box (it must cover at least one whole pixel)")
             return None
@@ -356,13 +359,11 @@ class BoxPanel(QWidget):
         return False
 
 
-def install(window) -> BoxPanel:
-    from workstation.qt.docks import dock_following_case
-
-    panel = BoxPanel(window)
-    window.box_panel = panel
-    window.box_dock = dock_following_case(window, "Boxes", panel, panel.set_case)
-    return panel
+def install(ctx) -> dict:
+    """The boxes dock (right), following the session."""
+    panel = BoxPanel(ctx)
+    dock = ctx.host.add_dock("Boxes", panel, Qt.DockWidgetArea.RightDockWidgetArea)
+    return {"box_panel": panel, "box_dock": dock}
 
 
 __all__ = ["install", "BoxPanel", "LAYER_NAME", "pixel_box", "overlay_box", "heatmap_boxes"]

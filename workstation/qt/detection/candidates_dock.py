@@ -2,29 +2,33 @@
 sorted by score, drawn in the slice views as a `SphereLayer` ("candidates") coloured by state, and
 the reader's decisions stored in the project (audited, undoable).
 
-Keys (window-wide, only while a detection project is open): Y confirm the selected candidate,
+Keys (qt/actions.py; only while a detection project is open): Y confirm the selected candidate,
 N reject it (a mimic), Tab / Shift+Tab next / previous candidate, A add one at the crosshair with the
-diameter of the spin box ("Add on click" adds at the next click in a view instead). Ctrl+Z / Ctrl+Shift+Z
-are the project's undo and redo (installed by the keyboard review). The per-case count by MARS
+diameter of the spin box ("Add on click" adds at the next click in a view instead). Every decision
+goes through the review session (audited, undone by its Ctrl+Z). The per-case count by MARS
 region (lobar / deep / infratentorial) counts the reader's microbleeds: confirmed plus added.
 """
 from __future__ import annotations
 
 import logging
-import threading
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDockWidget, QDoubleSpinBox, QHBoxLayout, QHeaderView,
+                               QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from workstation.core.errors import WorkstationError
 from workstation.core.review.overlays import STATE_COLOURS, Sphere, SphereLayer
+from workstation.core.review.session import NoReaderError
+from workstation.core.vocab import ACCEPTED_STATES, CandidateState, Task
+from workstation.qt.threads import Debounce, Subscriptions, call_later, run_in_background
 
 log = logging.getLogger(__name__)
 LAYER_NAME = "candidates"
 COLUMNS = ("#", "score", "Ø mm", "state", "region", "centre (LPS mm)")
-STATE_TEXT = {"proposed": "proposed", "confirmed": "microbleed", "rejected": "mimic", "added": "added"}
+STATE_TEXT = {CandidateState.PROPOSED: "proposed", CandidateState.CONFIRMED: "microbleed",
+              CandidateState.REJECTED: "mimic", CandidateState.ADDED: "added"}
 
 
 def _state_text(row: dict) -> str:
@@ -32,47 +36,52 @@ def _state_text(row: dict) -> str:
     return f"{text} (not in the latest run)" if row.get("earlier") else text
 
 
-class _Regions(QObject):
-    """MARS regions computed off the GUI thread (the first call loads the MNI152 maps)."""
-    ready = Signal(str, dict)  # case id, {candidate id: region}
+def _regions(case_id: str, points: dict[str, tuple], matrix) -> tuple[str, dict]:
+    """MARS regions of candidate centres (off the GUI thread: the first call loads the MNI152 maps)."""
+    try:
+        from workstation.core.detection.regions import regions_of
 
-    def request(self, case_id: str, points: dict[str, tuple], matrix) -> None:
-        def work():
-            try:
-                from workstation.core.detection.regions import regions_of
-
-                ids = list(points)
-                found = dict(zip(ids, regions_of([points[i] for i in ids], matrix)))
-            except Exception as exc:  # noqa: BLE001 - regions are informative; never break review
-                log.warning("regions unavailable: %s", exc)
-                found = {i: "?" for i in points}
-            self.ready.emit(case_id, found)
-
-        threading.Thread(target=work, name="cmb-regions", daemon=True).start()
+        ids = list(points)
+        return case_id, dict(zip(ids, regions_of([points[i] for i in ids], matrix)))
+    except Exception as exc:  # noqa: BLE001 - regions are informative; never break review
+        log.warning("regions unavailable: %s", exc)
+        return case_id, {i: "?" for i in points}
 
 
 class CandidatesPanel(QWidget):
     decided = Signal(str, str)   # candidate id, state (after the store has it)
     refreshed = Signal()
 
-    def __init__(self, window, parent=None):
+    def __init__(self, ctx, parent=None):
         super().__init__(parent)
-        self.window = window
+        self.ctx = ctx
+        self.session = ctx.session
         self.project = None
         self.case_id: str | None = None
         self.rows: list[dict] = []      # {id, centre, diameter, score, state}
         self.regions: dict[str, str] = {}
         self._region_cache: dict[tuple, str] = {}
         self._region_pending: set[tuple] = set()
-        self._regions = _Regions(self)
-        self._regions.ready.connect(self._regions_ready)
         self._arming = False
-        self._refresh_timer = QTimer(self, singleShot=True, interval=30)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._centred: str | None = None  # the case whose first candidate the views were moved to
+        self._refresh = Debounce(self, 30, self.refresh)
         self._build()
-        self.actions: dict[str, QAction] = {}
-        self._install_actions()
-        self.set_project(None)
+        self.actions = {name: ctx.actions.add(name, slot) for name, slot in (
+            ("confirm candidate", lambda: self.decide(CandidateState.CONFIRMED)),
+            ("reject candidate", lambda: self.decide(CandidateState.REJECTED)),
+            ("next candidate", lambda: self.move(1)),
+            ("previous candidate", lambda: self.move(-1)),
+            ("add candidate", self.add_at_crosshair))}
+        self._project_subs = Subscriptions(self)
+        subs = Subscriptions(self)
+        ev = self.session.events
+        subs.add(ev.project_changed, self.set_project)
+        subs.add(ev.current_changed, self._on_current)
+        subs.add(ev.changed, self._on_change)
+        subs.add(ev.reader_changed, self._refresh.trigger)
+        if ctx.viewer is not None:
+            ctx.viewer.state.volume_changed.connect(self._volume_shown)
+        self.set_project(self.session.project)
 
     # ---- widgets -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -107,8 +116,8 @@ class CandidatesPanel(QWidget):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             buttons.addWidget(button)
             self.buttons[name] = button
-        self.buttons["confirm"].clicked.connect(lambda: self.decide("confirmed"))
-        self.buttons["reject"].clicked.connect(lambda: self.decide("rejected"))
+        self.buttons["confirm"].clicked.connect(lambda: self.decide(CandidateState.CONFIRMED))
+        self.buttons["reject"].clicked.connect(lambda: self.decide(CandidateState.REJECTED))
         self.buttons["next"].clicked.connect(lambda: self.move(1))
         self.buttons["add"].clicked.connect(self.add_at_crosshair)
         add_row = QHBoxLayout()
@@ -122,61 +131,36 @@ class CandidatesPanel(QWidget):
         layout.addLayout(buttons)
         layout.addLayout(add_row)
         layout.addWidget(self.counts)
-        for view in getattr(getattr(self.window, "viewer", None), "views", {}).values():
-            view.installEventFilter(self)
-
-    def _install_actions(self) -> None:
-        def add(name, keys, slot):
-            action = QAction(name, self.window)
-            action.setShortcuts([QKeySequence(k) for k in keys])
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(slot)
-            action.setEnabled(False)
-            self.window.addAction(action)
-            self.actions[name] = action
-
-        add("confirm candidate", ["Y"], lambda: self.decide("confirmed"))
-        add("reject candidate", ["N"], lambda: self.decide("rejected"))
-        add("next candidate", ["Tab"], lambda: self.move(1))
-        add("previous candidate", ["Shift+Tab", "Backtab"], lambda: self.move(-1))
-        add("add candidate", ["A"], self.add_at_crosshair)
+        if self.ctx.viewer is not None:
+            for view in self.ctx.viewer.views.values():
+                view.installEventFilter(self)
 
     # ---- project and case ----------------------------------------------------------------------
     def set_project(self, project) -> None:
-        if self.project is not None:
-            for signal, slot in ((self.project.events.label_changed, self._label_changed),
-                                 (self.project.events.predictions_changed, self._schedule)):
-                try:
-                    signal.disconnect(slot)
-                except Exception:  # noqa: BLE001
-                    pass
-        detection = project is not None and getattr(project, "task", None) == "detection"
+        self._project_subs.clear()
+        detection = project is not None and project.task == Task.DETECTION
         self.project = project if detection else None
         self.case_id = None
+        self._centred = None
         self._region_cache.clear()
         self._region_pending.clear()
-        for action in self.actions.values():
-            action.setEnabled(detection)
-        self._share_n_key(detection)
-        if detection:
-            project.events.label_changed.connect(self._label_changed)
-            project.events.predictions_changed.connect(self._schedule)
+        if detection:  # a detector run, or decisions made outside this session
+            self._project_subs.add(project.events.label_changed, self._label_changed)
+            self._project_subs.add(project.events.predictions_changed, self._refresh.trigger)
             self.note.setText("open a case from the worklist")
-            dock = getattr(self.window, "candidates_dock", None)
-            if dock is not None:
+            dock = self.parentWidget()
+            if isinstance(dock, QDockWidget):
                 dock.raise_()
         else:
             self.note.setText("candidate review works on detection projects")
-        self.window.overlays.remove_named(LAYER_NAME)
+        self.ctx.overlays.remove_named(LAYER_NAME)
         self.refresh()
+        if detection and self.session.current is not None:
+            self.set_case(self.session.current)
 
-    def _share_n_key(self, detection: bool) -> None:
-        """N rejects a candidate in detection projects; the keyboard review's N (next case) keeps ↓."""
-        review = getattr(self.window, "review", None)
-        action = getattr(review, "actions", {}).get("next") if review is not None else None
-        if action is not None:
-            action.setShortcuts([QKeySequence("Down")] if detection else
-                                [QKeySequence("N"), QKeySequence("Down")])
+    def _on_current(self, case_id) -> None:
+        if case_id is not None:
+            self.set_case(case_id)
 
     def set_case(self, case_id: str) -> None:
         if self.project is None:
@@ -186,22 +170,22 @@ class CandidatesPanel(QWidget):
         if self.rows:
             self.select(0)
 
+    def _volume_shown(self, volume) -> None:
+        """The case's image is on screen: move the views to the selected candidate (once a case)."""
+        if volume is None or self.project is None or self.case_id is None or self._centred == self.case_id:
+            return
+        self._centred = self.case_id
+        call_later(0, lambda: self._row_chosen(self.table.currentRow()), self)  # after the views are laid out
+
+    def _on_change(self, change) -> None:
+        if change.case_id == self.case_id and change.kind == "candidate":
+            self._refresh.trigger()
+
     def _label_changed(self, case_id: str) -> None:
         if case_id == self.case_id:
-            self._schedule()
-
-    def _schedule(self) -> None:
-        self._refresh_timer.start()
+            self._refresh.trigger()
 
     # ---- reading the store ---------------------------------------------------------------------
-    def reader(self, ask: bool = True) -> str | None:
-        review = getattr(self.window, "review", None)
-        if ask and review is not None and hasattr(review, "reader"):
-            return review.reader()
-        from workstation.qt.review.keyboard import session_reader
-
-        return session_reader()
-
     def _load_rows(self) -> list[dict]:
         project, case_id = self.project, self.case_id
         record = project.latest_predictions().get(case_id)
@@ -209,9 +193,9 @@ class CandidatesPanel(QWidget):
         for n, c in enumerate((record.candidates or []) if record is not None else []):
             rows.append({"id": str(c.get("id", f"c{n}")), "centre": tuple(float(v) for v in c["centre"]),
                          "diameter": float(c.get("diameter_mm", 4.0)), "score": float(c.get("score", 0.0)),
-                         "state": "proposed"})
+                         "state": CandidateState.PROPOSED.value})
         by_id = {r["id"]: r for r in rows}
-        for cid, decision in project.candidate_states(case_id, reader=self.reader(ask=False)).items():
+        for cid, decision in project.candidate_states(case_id, reader=self.session.reader).items():
             if cid in by_id:
                 by_id[cid]["state"] = decision["state"]
             elif decision.get("centre") is not None:
@@ -273,7 +257,7 @@ class CandidatesPanel(QWidget):
         self.table.blockSignals(False)
 
     def _draw(self) -> None:
-        overlays = self.window.overlays
+        overlays = self.ctx.overlays
         if self.project is None or self.case_id is None:
             overlays.remove_named(LAYER_NAME)
             return
@@ -309,10 +293,12 @@ class CandidatesPanel(QWidget):
                 matrix = self._case_matrix()
             except Exception:  # noqa: BLE001
                 matrix = None
-            self._regions.request(self.case_id, missing, matrix)
+            run_in_background(_regions, self.case_id, missing, matrix, on_result=self._regions_ready, owner=self,
+                              name="cmb-regions")
         self._fill_regions()
 
-    def _regions_ready(self, case_id: str, found: dict) -> None:
+    def _regions_ready(self, result: tuple[str, dict]) -> None:
+        case_id, found = result
         centres = {row["id"]: row["centre"] for row in self.rows}
         for cid, region in found.items():
             if cid in centres:
@@ -334,14 +320,14 @@ class CandidatesPanel(QWidget):
         from workstation.core.detection.regions import count_by_region
 
         return count_by_region(self.regions.get(r["id"], "") for r in self.rows
-                               if r["state"] in ("confirmed", "added"))
+                               if r["state"] in ACCEPTED_STATES)
 
     def _show_counts(self) -> None:
         if self.project is None or self.case_id is None:
             self.counts.setText("")
             return
         counts = self.region_counts()
-        decided = [r for r in self.rows if r["state"] in ("confirmed", "added")]
+        decided = [r for r in self.rows if r["state"] in ACCEPTED_STATES]
         pending = sum(1 for r in self.rows if r["state"] == "proposed")
         waiting = sum(1 for r in decided if r["id"] not in self.regions)
         text = (f"<b>Microbleeds (MARS)</b>: lobar {counts['lobar']} · deep {counts['deep']} · "
@@ -371,7 +357,7 @@ class CandidatesPanel(QWidget):
                 return
 
     def _mark_selected(self, candidate_id: str | None) -> None:
-        layer = self.window.overlays.find(LAYER_NAME)
+        layer = self.ctx.overlays.find(LAYER_NAME)
         if isinstance(layer, SphereLayer) and (candidate_id is None or candidate_id in layer):
             layer.selected = candidate_id
 
@@ -379,7 +365,8 @@ class CandidatesPanel(QWidget):
         if not 0 <= row < len(self.rows):
             return
         self._mark_selected(self.rows[row]["id"])
-        self.window.set_crosshair(np.asarray(self.rows[row]["centre"]), center=True)
+        if self.ctx.viewer is not None:
+            self.ctx.set_crosshair(np.asarray(self.rows[row]["centre"]), center=True)
 
     def move(self, delta: int) -> None:
         if not self.rows:
@@ -387,58 +374,52 @@ class CandidatesPanel(QWidget):
         row = self.table.currentRow()
         self.select((row + delta) % len(self.rows) if row >= 0 else 0)
 
-    # ---- decisions -----------------------------------------------------------------------------
+    # ---- decisions (through the session) ------------------------------------------------------
     def decide(self, state: str) -> str | None:
         """Confirm or reject the selected candidate; returns its id once stored."""
         row = self.table.currentRow()
         if self.project is None or not 0 <= row < len(self.rows):
             return None
         target = self.rows[row]
-        if target.get("added") and state == "confirmed":
-            state = "added"  # a reader's own finding stays "added"
+        if target.get("added") and state == CandidateState.CONFIRMED:
+            state = CandidateState.ADDED  # a reader's own finding stays "added"
         return self._store(target["id"], state, target["centre"] if target.get("added") else None,
                            target["diameter"] if target.get("added") else None, advance=True)
 
     def add_at_crosshair(self) -> str | None:
-        return self.add_at(self.window.crosshair)
+        return self.add_at(self.ctx.crosshair()) if self.ctx.viewer is not None else None
 
     def add_at(self, point) -> str | None:
-        if self.project is None or self.case_id is None or getattr(self.window, "volume", None) is None:
+        if self.project is None or self.case_id is None or self.ctx.volume is None:
             return None
-        cid = self._store(None, "added", [float(v) for v in point], float(self.diameter.value()), advance=False)
+        cid = self._store(None, CandidateState.ADDED, [float(v) for v in point], float(self.diameter.value()),
+                          advance=False)
         if cid is not None:
-            self.refresh()
             self.select_id(cid)
         return cid
 
     def _store(self, candidate_id, state, centre, diameter, advance: bool) -> str | None:
-        from workstation.core.project import ProjectError
-
-        reader = self.reader()
-        if reader is None:
-            return None
-        try:
-            cid = self.project.set_candidate_state(self.case_id, candidate_id, state, reader,
-                                                   centre=centre, diameter=diameter)
-        except ProjectError as exc:
-            self._say(str(exc))
-            return None
         row = self.table.currentRow()
+        try:
+            change = self.session.decide_candidate(self.case_id, candidate_id, state, centre=centre,
+                                                   diameter=diameter)
+        except NoReaderError as exc:
+            self.ctx.notify.info(str(exc))
+            return None
+        except WorkstationError as exc:
+            self.ctx.notify.error(exc)
+            return None
+        cid = change.candidate_id
         self.refresh()
-        self._say(f"{self.case_id} / {cid}: {STATE_TEXT[state]} ({reader})")
-        self.decided.emit(cid, state)
+        self.decided.emit(cid, str(state))
         if advance:
-            nxt = next((n for n in range(row + 1, len(self.rows)) if self.rows[n]["state"] == "proposed"), None)
+            proposed = CandidateState.PROPOSED
+            nxt = next((n for n in range(row + 1, len(self.rows)) if self.rows[n]["state"] == proposed), None)
             if nxt is None:
-                nxt = next((n for n in range(len(self.rows)) if self.rows[n]["state"] == "proposed"), None)
+                nxt = next((n for n in range(len(self.rows)) if self.rows[n]["state"] == proposed), None)
             if nxt is not None:
                 self.select(nxt)
         return cid
-
-    def _say(self, text: str) -> None:
-        bar = getattr(self.window, "statusBar", None)
-        if callable(bar):
-            bar().showMessage(text, 5000)
 
     # ---- add on click --------------------------------------------------------------------------
     def eventFilter(self, obj, event) -> bool:
@@ -450,19 +431,15 @@ class CandidatesPanel(QWidget):
             elif kind == QEvent.Type.MouseButtonRelease and self._arming:
                 self._arming = False
                 self.click_add.setChecked(False)
-                QTimer.singleShot(0, self.add_at_crosshair)  # after the view has moved the crosshair
+                call_later(0, self.add_at_crosshair, self)  # after the view has moved the crosshair
         return False
 
 
-def install(window) -> CandidatesPanel:
-    from workstation.qt.docks import dock_following_case
-
-    panel = CandidatesPanel(window)
-    window.candidates_panel = panel
-    window.candidates_dock = dock_following_case(window, "Candidates", panel, panel.set_case)
-    from workstation.qt.metrics import froc_tab
-    froc_tab.install(window)
-    return panel
+def install(ctx) -> dict:
+    """The candidate review dock (right), following the session."""
+    panel = CandidatesPanel(ctx)
+    dock = ctx.host.add_dock("Candidates", panel, Qt.DockWidgetArea.RightDockWidgetArea)
+    return {"candidates_panel": panel, "candidates_dock": dock}
 
 
 __all__ = ["install", "CandidatesPanel", "LAYER_NAME"]

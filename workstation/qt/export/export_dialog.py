@@ -2,20 +2,21 @@
 MONAI datalist, ImageFolder tree or NIfTI) through `workstation.core.export.from_project.export_project`,
 in the background, with a progress bar, a one-line error (`ExportError`) and a summary at the end.
 
-`install(window)` adds the menu action as `window.export_action`; the dialog, made on first use,
-is `window.export_dialog`. The export runs on a Python thread with its own connection to the
-project (as training does), so the GUI keeps its connection to itself.
+`install(ctx)` adds the menu action (an `ExportMenu`, whose dialog is made on first use). The
+export runs on a thread of its own with its own connection to the project (as training does), so
+the GUI keeps its connection to itself; the project is the review session's.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar,
+                               QPushButton, QSpinBox, QVBoxLayout)
+
+from workstation.qt.threads import Job, Subscriptions, in_gui, run_in_background
 
 ACTION_TEXT = "Export labelled set…"
 FORMAT_TITLES = {"csv": "CSV table + images", "monai": "MONAI datalist (JSON)",
@@ -74,29 +75,20 @@ def gui_message(error: str) -> str:
     return error.replace("use --force to replace", "tick “Force” to replace")
 
 
-class _Bridge(QObject):
-    progress = Signal(float, str)
-    finished = Signal(object, str)  # ExportResult or None, error text
-
-
 class ExportDialog(QDialog):
     finished_export = Signal(object, str)  # ExportResult or None, one-line error
 
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
         self.setWindowTitle("Export labelled set")
-        self.thread: threading.Thread | None = None
+        self.thread: Job | None = None
         self.result = None
         self.error = ""
-        self._bridge = _Bridge()
-        self._bridge.progress.connect(self._on_progress, Qt.QueuedConnection)
-        self._bridge.finished.connect(self._on_finished, Qt.QueuedConnection)
+        self._progress = in_gui(self._on_progress, self)  # called by the export thread
         self._build()
-        changed = getattr(window, "project_changed", None)
-        if changed is not None:
-            changed.connect(self.refresh)
-        self.refresh(getattr(window, "project", None))
+        Subscriptions(self).add(session.events.project_changed, self.refresh)
+        self.refresh()
 
     # ---- widgets -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -161,11 +153,11 @@ class ExportDialog(QDialog):
         if path:
             self.out.setText(path)
 
-    def refresh(self, project=None) -> None:
+    def refresh(self, *_project) -> None:
         """Fill the choices that depend on the project (formats, readers); kept while exporting."""
         if self.running:
             return
-        project = project if project is not None else getattr(self.window, "project", None)
+        project = self.session.project
         self.format.clear()
         self.truth.clear()
         if project is None:
@@ -209,8 +201,7 @@ class ExportDialog(QDialog):
         self.split_hint.setText("" if ok else f"the three fractions must sum to 1 (now {total:.2f})")
         self._form.setRowVisible(self.split_hint, not ok)
         self.split_hint.setStyleSheet("" if ok else "color: #c0392b")
-        project = getattr(self.window, "project", None)
-        self.export_button.setEnabled(ok and project is not None and not self.running)
+        self.export_button.setEnabled(ok and self.session.project is not None and not self.running)
         return ok
 
     # ---- export --------------------------------------------------------------------------------
@@ -220,7 +211,7 @@ class ExportDialog(QDialog):
 
     def start(self) -> bool:
         """Export in the background; False (with the reason shown) when it cannot start."""
-        project = getattr(self.window, "project", None)
+        project = self.session.project
         if project is None:
             return self._fail("open a project first")
         if self.running:
@@ -239,24 +230,18 @@ class ExportDialog(QDialog):
         self.progress.show()
         self._set_status(f"exporting {Path(project.directory).name} as {kwargs['fmt']}…")
         self.export_button.setEnabled(False)
-        self.thread = threading.Thread(target=self._work, args=(Path(project.directory), Path(out), kwargs),
-                                       name="workstation-export", daemon=True)
-        self.thread.start()
+        self.thread = run_in_background(self._work, Path(project.directory), Path(out), kwargs, owner=self,
+                                        name="workstation-export",
+                                        on_result=lambda result: self._on_finished(result, ""),
+                                        on_error=lambda text: self._on_finished(None, gui_message(text)))
         return True
 
-    def _work(self, directory: Path, out: Path, kwargs: dict) -> None:
-        try:
-            from workstation.core.export.from_project import export_project
-            from workstation.core.project import Project
+    def _work(self, directory: Path, out: Path, kwargs: dict):
+        from workstation.core.export.from_project import export_project
+        from workstation.core.project import Project
 
-            with Project.open(directory) as project:  # its own connection, off the GUI thread
-                result = export_project(project, out, kwargs.pop("fmt"), progress=self._bridge.progress.emit,
-                                        **kwargs)
-        except Exception as exc:  # noqa: BLE001 - ExportError, ProjectError or a bug: shown, never fatal
-            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self._bridge.finished.emit(None, gui_message(text))
-        else:
-            self._bridge.finished.emit(result, "")
+        with Project.open(directory) as project:  # its own connection, off the GUI thread
+            return export_project(project, out, kwargs.pop("fmt"), progress=self._progress, **kwargs)
 
     def _on_progress(self, fraction: float, text: str) -> None:
         self.progress.setValue(int(round(1000 * max(0.0, min(1.0, fraction)))))
@@ -322,43 +307,38 @@ def summary_text(result) -> str:
     return "\n".join(lines)
 
 
-def _file_menu(window):
-    for action in window.menuBar().actions():
-        menu = action.menu()
-        if menu is not None and action.text().replace("&", "") == "File":
-            return menu
-    return window.menuBar().addMenu("&File")
+class ExportMenu(QObject):
+    """File ▸ "Export labelled set…" (enabled while the session has a project) and its dialog."""
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx.host.widget)
+        self.ctx = ctx
+        self.dialog: ExportDialog | None = None
+        menu = ctx.host.menu("File")
+        self.action = QAction(ACTION_TEXT, ctx.host.widget)
+        self.action.triggered.connect(lambda _checked=False: self.open_dialog())
+        separators = [a for a in menu.actions() if a.isSeparator()]
+        if separators:  # before the Quit group
+            menu.insertAction(separators[-1], self.action)
+        else:
+            menu.addAction(self.action)
+        Subscriptions(self).add(ctx.session.events.project_changed, self._project_changed)
+        self._project_changed(ctx.session.project)
+
+    def _project_changed(self, project) -> None:
+        self.action.setEnabled(project is not None)
+
+    def open_dialog(self) -> ExportDialog:
+        if self.dialog is None:
+            self.dialog = ExportDialog(self.ctx.session, self.ctx.host.widget)
+            app = QApplication.instance()
+            if app is not None:
+                app.aboutToQuit.connect(self.dialog.shutdown)
+        self.dialog.refresh()
+        self.dialog.show()
+        self.dialog.raise_()
+        return self.dialog
 
 
-def open_dialog(window) -> ExportDialog:
-    dialog = getattr(window, "export_dialog", None)
-    if dialog is None:
-        dialog = window.export_dialog = ExportDialog(window)
-        from PySide6.QtWidgets import QApplication
-
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(dialog.shutdown)
-    dialog.refresh()
-    dialog.show()
-    dialog.raise_()
-    return dialog
-
-
-def install(window) -> QAction:
-    """Add File ▸ "Export labelled set…" (enabled while a project is open) before the Quit group."""
-    menu = _file_menu(window)
-    action = QAction(ACTION_TEXT, window)
-    action.setEnabled(getattr(window, "project", None) is not None)
-    action.triggered.connect(lambda _checked=False: open_dialog(window))
-    separators = [a for a in menu.actions() if a.isSeparator()]
-    if separators:
-        menu.insertAction(separators[-1], action)
-    else:
-        menu.addAction(action)
-    changed = getattr(window, "project_changed", None)
-    if changed is not None:
-        changed.connect(lambda project: action.setEnabled(project is not None))
-    window.export_action = action
-    window.export_dialog = None
-    return action
+def install(ctx) -> dict:
+    return {"export": ExportMenu(ctx)}

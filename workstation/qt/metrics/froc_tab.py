@@ -1,64 +1,42 @@
 """The FROC tab of the metrics panel for detection projects: the detector against the reader.
 
-Truth: the reader's microbleeds — candidates confirmed plus those the reader added (centre and
-diameter in world mm). Predictions: the detector's candidates with their scores (newest prediction
-per case). A case counts as a subject once the reader has decided at least one of its candidates
-(or added one); candidates still "proposed" in such a case are left out (their truth is not known
-yet) and reported as pending. Matching, FROC, CPM and the operating point come from
-`workstation.core.metrics.detection` (hit within the lesion radius, at least 2 mm; LUNA16 rule).
-The tab follows `label_changed` and `predictions_changed` (debounced)."""
+The inputs (the reader's microbleeds as truth, the detector's candidates as predictions, pending
+candidates left out) come from the session (`session.froc_inputs()`, core/review/froc.py);
+matching, FROC, CPM and the operating point from `workstation.core.metrics.detection` (hit within
+the lesion radius, at least 2 mm; LUNA16 rule). The tab follows the session's candidate decisions
+and the project's predictions (debounced)."""
 from __future__ import annotations
 
 import logging
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
+
+from workstation.core.review.froc import froc_inputs
+from workstation.core.vocab import Task
+from workstation.qt.threads import Debounce, Subscriptions
 
 log = logging.getLogger(__name__)
 TAB_TITLE = "FROC"
 
 
-def froc_inputs(project, reader: str | None = None):
-    """(subject matches, summary dict) from the project's predictions and the reader's decisions."""
-    from workstation.core.metrics import detection
-
-    matches, pending, n_cases = [], 0, 0
-    for case_id, record in sorted(project.latest_predictions().items()):
-        n_cases += 1
-        decisions = project.candidate_states(case_id, reader=reader)
-        if not decisions:
-            continue
-        candidates = {str(c["id"]): c for c in (record.candidates or [])}
-        lesions, sizes = [], []
-        for cid, d in decisions.items():
-            if d["state"] not in ("confirmed", "added"):
-                continue
-            source = d if d.get("centre") is not None else candidates.get(cid)
-            if source is None:
-                continue
-            lesions.append(source["centre"])
-            sizes.append(d.get("diameter") or source.get("diameter_mm") or 4.0)
-        decided = [c for cid, c in candidates.items() if decisions.get(cid, {}).get("state") in ("confirmed", "rejected")]
-        pending += sum(1 for cid in candidates if decisions.get(cid, {}).get("state", "proposed") == "proposed")
-        matches.append(detection.match_subject([c["centre"] for c in decided], [c["score"] for c in decided],
-                                               lesions, sizes, subject_id=case_id))
-    return matches, {"pending": pending, "cases_with_predictions": n_cases}
-
-
 class FrocTab(QWidget):
     updated = Signal()
 
-    def __init__(self, window=None, parent=None):
+    def __init__(self, session, parent=None):
         super().__init__(parent)
-        self.window = window
+        self.session = session
         self.project = None
         self.report = None
         self.summary: dict = {}
-        self._timer = QTimer(self, singleShot=True, interval=50)
-        self._timer.timeout.connect(self.recompute)
+        self._debounce = Debounce(self, 50, self.recompute)
+        self._project_subs = Subscriptions(self)
+        subs = Subscriptions(self)
+        subs.add(session.events.changed, self._on_change)
+        subs.add(session.events.reader_changed, self._debounce.trigger)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("bottom", "false positives per subject")
         self.plot.setLabel("left", "sensitivity")
@@ -93,25 +71,16 @@ class FrocTab(QWidget):
         layout.addWidget(self.table, 1)
 
     def set_project(self, project) -> None:
-        if self.project is not None:
-            for signal in (self.project.events.label_changed, self.project.events.predictions_changed):
-                try:
-                    signal.disconnect(self._schedule)
-                except Exception:  # noqa: BLE001
-                    pass
-        self.project = project if project is not None and project.task == "detection" else None
-        if self.project is not None:
-            self.project.events.label_changed.connect(self._schedule)
-            self.project.events.predictions_changed.connect(self._schedule)
+        self._project_subs.clear()
+        self.project = project if project is not None and project.task == Task.DETECTION else None
+        if self.project is not None:  # a detector run, or decisions made outside this session
+            self._project_subs.add(self.project.events.predictions_changed, self._debounce.trigger)
+            self._project_subs.add(self.project.events.label_changed, self._debounce.trigger)
         self.recompute()
 
-    def _schedule(self, *_args) -> None:
-        self._timer.start()
-
-    def reader(self) -> str | None:
-        from workstation.qt.review.keyboard import session_reader
-
-        return session_reader()
+    def _on_change(self, change) -> None:
+        if self.project is not None and change.kind == "candidate":
+            self._debounce.trigger()
 
     def recompute(self) -> None:
         self.report = None
@@ -121,7 +90,7 @@ class FrocTab(QWidget):
         from workstation.core.metrics import detection
 
         try:
-            matches, self.summary = froc_inputs(self.project, self.reader())
+            matches, self.summary = self.session.froc_inputs()
         except Exception as exc:  # noqa: BLE001 - shown, never fatal
             self._show([], f"FROC unavailable: {exc}")
             return
@@ -176,31 +145,5 @@ def _rate(r: float) -> str:
     return {0.125: "1/8", 0.25: "1/4", 0.5: "1/2"}.get(r, f"{r:g}")
 
 
-def install(window) -> FrocTab | None:
-    """Add the FROC tab to the metrics panel while a detection project is open."""
-    panel = getattr(window, "metrics_panel", None)
-    if panel is None:
-        return None
-    tab = FrocTab(window)
-    window.froc_tab = tab
 
-    def project_changed(project) -> None:
-        index = panel.tabs.indexOf(tab)
-        detection = project is not None and getattr(project, "task", None) == "detection"
-        for widget in (getattr(panel, "matrix", None), getattr(panel, "table", None)):
-            if widget is not None:  # the confusion matrix and its table mean nothing for detection
-                widget.setVisible(not detection)
-        if detection:
-            if index < 0:
-                panel.tabs.setCurrentIndex(panel.add_tab(TAB_TITLE, tab))
-        elif index >= 0:
-            panel.tabs.removeTab(index)
-        tab.set_project(project)
-
-    window.project_changed.connect(project_changed)
-    if getattr(window, "project", None) is not None:
-        project_changed(window.project)
-    return tab
-
-
-__all__ = ["FrocTab", "froc_inputs", "install", "TAB_TITLE"]
+__all__ = ["FrocTab", "froc_inputs", "TAB_TITLE"]

@@ -1,15 +1,13 @@
 """Live evaluation docks: the confusion matrix, ROC/PR/calibration curves and a metrics table that
-follow the project's labels and predictions (through core LiveMetrics), a threshold slider, and
-truth / model / label selectors. Clicking a matrix cell filters the worklist to its cases.
-
-Other areas add tabs with `panel.add_tab(title, widget)` (the FROC tab of the detection task)."""
+follow the project's labels and predictions (through core LiveMetrics, computed off the GUI
+thread), a threshold slider, and truth / model / label selectors. Clicking a matrix cell sets the
+session's worklist filter to its cases. A detection project gets the FROC tab instead."""
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QSlider, QSplitter, QTableWidget,
     QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
@@ -20,7 +18,10 @@ from workstation.core.metrics.confusion import wilson_interval
 from workstation.core.metrics.live import LiveMetrics, LiveResult
 from workstation.core.metrics.multiclass import MulticlassEvaluation
 from workstation.core.metrics.multilabel import MultilabelEvaluation
+from workstation.core.vocab import Task
+from workstation.qt.metrics.froc_tab import TAB_TITLE, FrocTab
 from workstation.qt.metrics.plots import PALETTE, CalibrationPlot, CurvePlot, MatrixPlot, fmt_ci
+from workstation.qt.threads import Subscriptions, call_later, run_in_background
 
 SLIDER_STEPS = 1000
 TABLE_ROWS = [("sensitivity", "Sensitivity"), ("specificity", "Specificity"), ("precision", "PPV (precision)"),
@@ -28,56 +29,26 @@ TABLE_ROWS = [("sensitivity", "Sensitivity"), ("specificity", "Specificity"), ("
               ("balanced_accuracy", "Balanced accuracy"), ("f1", "F1")]
 
 
-class _Worker(QObject):
-    """Runs LiveMetrics' computations off the GUI thread and brings the results back to it.
-    Timers start on the GUI thread whichever thread emitted the project event."""
-    request = Signal(float, object)
-    result = Signal(object, object)   # the LiveMetrics that computed it, LiveResult
-    failed = Signal(object, str)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.request.connect(self._start, Qt.ConnectionType.QueuedConnection)
-
-    def __call__(self, delay: float, fn) -> None:
-        self.request.emit(delay, fn)
-
-    def _start(self, delay: float, fn) -> None:
-        run = lambda: threading.Thread(target=fn, name="live-metrics", daemon=True).start()  # noqa: E731
-        timer = QTimer(self)  # a child timer dies with the panel, so it never fires into a deleted one
-        timer.setSingleShot(True)
-        timer.timeout.connect(run)
-        timer.timeout.connect(timer.deleteLater)
-        timer.start(max(0, int(delay * 1000)))
-
-    def attach(self, live: LiveMetrics) -> None:
-        live.computed.connect(lambda result: self._emit(self.result, live, result))
-        live.failed.connect(lambda text: self._emit(self.failed, live, text))
-
-    @staticmethod
-    def _emit(signal, live, payload) -> None:
-        try:
-            signal.emit(live, payload)  # queued to the GUI thread
-        except RuntimeError:  # the panel was deleted while this was computing
-            pass
-
-
 class MetricsPanel(QWidget):
     redrawn = Signal()                 # after every redraw
     cases_selected = Signal(list, str)  # case ids of a clicked cell, and a description
 
-    def __init__(self, window=None, parent=None):
+    def __init__(self, session=None, parent=None):
+        """`session`: the review session to follow (its project) and to filter (a matrix cell);
+        without one the panel shows what `set_project` gives it."""
         super().__init__(parent)
-        self.window = window
+        self.session = session
         self.live: LiveMetrics | None = None
         self.result: LiveResult | None = None
         self.threshold = 0.5
         self._range = (0.0, 1.0)
-        self._worker = _Worker(self)
-        self._worker.result.connect(self._on_result)
-        self._worker.failed.connect(self._on_failed)
+        self._live_subs = Subscriptions(self)
         self._dirty_tabs: set[int] = set()
         self._build()
+        self.froc = FrocTab(session, self) if session is not None else None
+        if session is not None:
+            Subscriptions(self).add(session.events.project_changed, self.set_project)
+            self.set_project(session.project)
 
     # ---- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -146,22 +117,43 @@ class MetricsPanel(QWidget):
 
     # ---- project and selectors -----------------------------------------------------------------
     def set_project(self, project) -> None:
+        self._live_subs.clear()
         if self.live is not None:
             self.live.close()
             self.live = None
         self.result = None
-        if project is None or getattr(project, "task", None) == "detection":
+        detection = project is not None and project.task == Task.DETECTION
+        self._show_froc(detection, project)
+        if project is None or detection:
             self.status.setText("no project open" if project is None else
                                 "detection project: see the FROC tab")
             return
-        self.live = LiveMetrics(project, scheduler=self._worker)
-        self._worker.attach(self.live)
+        self.live = live = LiveMetrics(project, scheduler=self._schedule)
+        self._live_subs.add(live.computed, lambda result: self._on_result(live, result))
+        self._live_subs.add(live.failed, lambda text: self._on_failed(live, text))
         self.status.setText("computing…")
         try:
             self._fill(self.truth_box, self.live.truth_choices(), "final")
         except Exception as exc:  # noqa: BLE001 - a broken database must not take the window down
             self.status.setText(f"metrics not available: {exc}")
         self.live.reload()
+
+    def _schedule(self, delay: float, fn) -> None:
+        """LiveMetrics' scheduler: after `delay` s, compute on a worker thread (never on the GUI's)."""
+        call_later(int(delay * 1000), lambda: run_in_background(fn, name="live-metrics"), self)
+
+    def _show_froc(self, detection: bool, project) -> None:
+        """The confusion matrix and its table mean nothing for detection: the FROC tab instead."""
+        self.matrix.setVisible(not detection)
+        self.table.setVisible(not detection)
+        if self.froc is None:
+            return
+        index = self.tabs.indexOf(self.froc)
+        if detection and index < 0:
+            self.tabs.setCurrentIndex(self.add_tab(TAB_TITLE, self.froc))
+        elif not detection and index >= 0:
+            self.tabs.removeTab(index)
+        self.froc.set_project(project)
 
     @staticmethod
     def _fill(box: QComboBox, items: list[str], current: str | None) -> None:
@@ -360,29 +352,12 @@ class MetricsPanel(QWidget):
             desc = f"{label}{names[(row, col)]} at threshold {self.threshold:.3f}"
         ids = [c for c, m in zip(r.table.case_ids, mask) if m]
         self.cases_selected.emit(ids, desc)
-        worklist = find_worklist(self.window)
-        if worklist is not None:
-            worklist.set_case_filter(ids, desc)
+        if self.session is not None and self.session.project is not None:
+            self.session.set_filter("cases", ids)
 
 
-def find_worklist(window):
-    """The worklist of the window: its `worklist` attribute, or any child with set_case_filter."""
-    if window is None:
-        return None
-    found = getattr(window, "worklist", None)
-    if found is not None and hasattr(found, "set_case_filter"):
-        return found
-    for child in window.findChildren(QObject):
-        if hasattr(child, "set_case_filter"):
-            return child
-    return None
-
-
-def install(window) -> MetricsPanel:
-    panel = MetricsPanel(window)
-    window.metrics_panel = panel
-    window.add_dock("Metrics", panel, Qt.DockWidgetArea.RightDockWidgetArea)
-    window.project_changed.connect(panel.set_project)
-    if getattr(window, "project", None) is not None:
-        panel.set_project(window.project)
-    return panel
+def install(ctx) -> dict:
+    """The metrics dock (with the FROC tab of detection projects), following the session."""
+    panel = MetricsPanel(ctx.session)
+    ctx.host.add_dock("Metrics", panel, Qt.DockWidgetArea.RightDockWidgetArea)
+    return {"metrics_panel": panel, "froc_tab": panel.froc}

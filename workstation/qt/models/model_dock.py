@@ -2,9 +2,9 @@
 the unlabelled ones, watch progress, cancel; results go into the project (so the worklist and the
 live metrics update through the project's events), and a toggle shows the case's heat map.
 
-`install(window)` adds the dock as `window.model_dock` (a ModelPanel). Inference runs in the
-plugin host's worker process (see workstation/plugin_host/runner.py); this module only forwards
-its callbacks to the GUI thread and stores results there.
+Built by `qt/models/install.py` with the training dock. Inference runs in the plugin host's worker
+process (see workstation/plugin_host/runner.py); its callbacks reach the GUI thread through
+qt/threads.py, and results are stored there.
 """
 from __future__ import annotations
 
@@ -12,36 +12,30 @@ import logging
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
                                QPlainTextEdit, QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget)
+
+from workstation.qt.threads import Subscriptions, in_gui
 
 log = logging.getLogger(__name__)
 HEATMAP_LAYER = "heat map"
 
 
-class _Bridge(QObject):
-    """Carries runner callbacks (runner thread) to the GUI thread as queued signals."""
-    outcomes = Signal(object)
-    progress = Signal(float, int)
-    notice = Signal(str)
-    finished = Signal(object)
-
-
 class ModelPanel(QWidget):
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, ctx, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session = ctx.session
         self.runner = None
         self.future = None
         self.cancel_event = threading.Event()
         self.last_report = None
         self._store_failures = 0
-        self._bridge = _Bridge()
-        self._bridge.outcomes.connect(self._store, Qt.QueuedConnection)
-        self._bridge.progress.connect(self._on_progress, Qt.QueuedConnection)
-        self._bridge.notice.connect(lambda text: self._log(f"notice: {text}"), Qt.QueuedConnection)
-        self._bridge.finished.connect(self._on_finished, Qt.QueuedConnection)
+        # the runner calls these on its own threads
+        self._outcomes = in_gui(self._store, self)
+        self._progress = in_gui(self._on_progress, self)
+        self._notice = in_gui(lambda text: self._log(f"notice: {text}"), self)
+        self._finished = in_gui(self._on_finished, self)
 
         self.plugin = QComboBox()
         self.checkpoint = QLineEdit()
@@ -87,8 +81,11 @@ class ModelPanel(QWidget):
         layout.addWidget(self.show_heatmap)
         layout.addWidget(self.messages)
         self.refresh_plugins()
-        window.case_opened.connect(lambda _case: self.update_heatmap())
-        window.project_changed.connect(self._on_project)
+        self._project_subs = Subscriptions(self)
+        Subscriptions(self).add(self.session.events.project_changed, self._on_project)
+        if ctx.viewer is not None:  # the current case's image is shown: its heat map fits it
+            ctx.viewer.state.volume_changed.connect(lambda _v: self.update_heatmap())
+        self._on_project(self.session.project)
 
     # -- plugins ---------------------------------------------------------------------------------
     def refresh_plugins(self) -> None:
@@ -111,7 +108,8 @@ class ModelPanel(QWidget):
         return self.plugin.currentData()
 
     def _browse(self) -> None:
-        start = str(Path(self.window.project.directory) / "models") if self.window.project else ""
+        project = self.session.project
+        start = str(Path(project.directory) / "models") if project is not None else ""
         path, _ = QFileDialog.getOpenFileName(self, "Choose a checkpoint", start, "Checkpoints (*.pt *.pth)")
         if path:
             self.checkpoint.setText(path)
@@ -123,7 +121,7 @@ class ModelPanel(QWidget):
         from workstation.plugin_host import CaseInput, InferenceRunner, JobSpec
         from workstation.plugin_host.project_sink import case_inputs, default_checkpoint
 
-        project, manifest = self.window.project, self.manifest()
+        project, manifest = self.session.project, self.manifest()
         if manifest is None:
             return self._refuse("no usable plugin is installed")
         if project is None:
@@ -131,10 +129,10 @@ class ModelPanel(QWidget):
         if self.future is not None and not self.future.done():
             return self._refuse("a job is already running")
         if which == "current":
-            case_id = getattr(self.window, "current_case", None)
+            case_id = self.session.current
             if not case_id:
                 return self._refuse("no case is open")
-            volume = self.window.volume
+            volume = self.ctx.volume
             cases = [CaseInput(case_id, volume=volume)] if volume is not None else case_inputs(project, case_ids=[case_id])
         else:
             cases = case_inputs(project, which)
@@ -148,9 +146,9 @@ class ModelPanel(QWidget):
         self.cancel_event = threading.Event()
         self._set_running(True)
         self._log(f"running {manifest.id} on {len(cases)} case(s)…")
-        self.future = self.runner.submit(spec, self._bridge.outcomes.emit, progress=self._bridge.progress.emit,
-                                         notice=self._bridge.notice.emit, cancel=self.cancel_event)
-        self.future.add_done_callback(lambda f: self._bridge.finished.emit(f))
+        self.future = self.runner.submit(spec, self._outcomes, progress=self._progress, notice=self._notice,
+                                         cancel=self.cancel_event)
+        self.future.add_done_callback(self._finished)
         return True
 
     def _refuse(self, reason: str) -> bool:
@@ -167,7 +165,7 @@ class ModelPanel(QWidget):
         """Runs on the GUI thread: the project's events then update the worklist and metrics."""
         from workstation.plugin_host.project_sink import ProjectSink
 
-        project = self.window.project
+        project = self.session.project
         if project is None:
             return
         try:
@@ -176,7 +174,7 @@ class ModelPanel(QWidget):
             self._log(f"could not store {len(outcomes)} prediction(s): {exc}")
             self._store_failures += len(outcomes)
         else:
-            if self.window.current_case in {o.case_id for o in outcomes}:
+            if self.session.current in {o.case_id for o in outcomes}:
                 self.update_heatmap()
 
     def _on_progress(self, done: float, total: int) -> None:
@@ -208,16 +206,29 @@ class ModelPanel(QWidget):
 
     # -- heat map --------------------------------------------------------------------------------
     def _on_project(self, project) -> None:
-        self.window.overlays.remove_named(HEATMAP_LAYER)
+        self._project_subs.clear()
+        self.ctx.overlays.remove_named(HEATMAP_LAYER)
         if project is not None:
-            project.events.predictions_changed.connect(self.update_heatmap)
+            self._project_subs.add(project.events.predictions_changed, self.update_heatmap)
+
+    def use_checkpoint(self, plugin_id: str, checkpoint: str, device: str | None = None, run: bool = True) -> bool:
+        """Choose this plugin and checkpoint (a model just trained) and by default run it on every case."""
+        index = next((i for i in range(self.plugin.count())
+                      if getattr(self.plugin.itemData(i), "id", None) == plugin_id), -1)
+        if index < 0:
+            return self._refuse(f"the model dock does not list {plugin_id}")
+        self.plugin.setCurrentIndex(index)
+        self.checkpoint.setText(str(checkpoint))
+        if device:
+            self.device.setCurrentText(device)
+        return self.start("all") if run else True
 
     def update_heatmap(self, *_args) -> None:
         """Show (or hide) the current case's newest heat map of the chosen plugin."""
         from workstation.core.review.overlays import HeatMapLayer
 
-        overlays = self.window.overlays
-        project, case_id, manifest = self.window.project, self.window.current_case, self.manifest()
+        overlays = self.ctx.overlays
+        project, case_id, manifest = self.session.project, self.session.current, self.manifest()
         record = None
         if self.show_heatmap.isChecked() and project is not None and case_id and manifest is not None:
             record = project.latest_predictions(manifest.id).get(case_id)
@@ -231,7 +242,7 @@ class ModelPanel(QWidget):
         except Exception as exc:  # noqa: BLE001
             self._log(f"cannot show the heat map: {exc}")
             return
-        volume = self.window.volume
+        volume = self.ctx.volume
         grid = volume if volume is not None and volume.array.shape[:3] == heat.array.shape[:3] else heat
         overlays.put(HeatMapLayer(HEATMAP_LAYER, heat.array, grid, value_range=(0.0, 1.0)))
 
@@ -240,13 +251,3 @@ class ModelPanel(QWidget):
         if self.runner is not None:
             self.runner.close()
             self.runner = None
-
-
-def install(window) -> ModelPanel:
-    panel = ModelPanel(window)
-    window.model_dock = panel
-    window.add_dock("Model", panel, Qt.RightDockWidgetArea)
-    app = __import__("PySide6.QtWidgets", fromlist=["QApplication"]).QApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(panel.shutdown)
-    return panel

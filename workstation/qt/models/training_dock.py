@@ -1,53 +1,43 @@
-"""The training dock: train a classifier on the open project in the background (progress, cancel),
-then hand the new checkpoint to the model dock and run it over every case, so that predictions,
-live metrics and the worklist follow the new model. It also orders the worklist for the
-active-learning loop: most uncertain first (entropy or margin) or model-reader disagreement first
-(`workstation.core.review.ordering.order_project`), re-applied whenever predictions or labels change.
+"""The training dock: train a classifier on the open project in the background (progress, cancel);
+`trained` then carries the new checkpoint to the model dock (qt/models/install.py wires the two),
+which runs it over every case, so that predictions, live metrics and the worklist follow the new
+model. It also chooses the session's worklist order for the active-learning loop: most uncertain
+first (entropy or margin) or model-reader disagreement first (core/review/ordering.py); the session
+orders again whenever it reads predictions or labels again.
 
-`install(window)` adds the dock as `window.training_dock` (a TrainingPanel). Training runs on a
-Python thread with its own connection to the project; torch and MONAI are imported there, never
-when the window opens.
+Training runs on a thread of its own with its own connection to the project; torch and MONAI are
+imported there, never when the window opens.
 """
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+
+from workstation.core.vocab import Task
+from workstation.qt.threads import Job, Subscriptions, in_gui, run_in_background
 
 ORDERINGS = [("Project order", None), ("Most uncertain first (entropy)", "entropy"),
              ("Most uncertain first (margin)", "margin"), ("Model–reader disagreement first", "disagreement")]
 
 
-class _Bridge(QObject):
-    progress = Signal(object)  # TrainProgress
-    finished = Signal(object, str)  # TrainResult or None, error text
-
-
 class TrainingPanel(QWidget):
     trained = Signal(str, str)  # plugin id, checkpoint path
 
-    def __init__(self, window) -> None:
-        super().__init__(window)
-        self.window = window
-        self.thread: threading.Thread | None = None
+    def __init__(self, ctx, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session = ctx.session
+        self.thread: Job | None = None
         self.cancel_event = threading.Event()
         self.result = None
         self.error = ""
-        self._bridge = _Bridge()
-        self._bridge.progress.connect(self._on_progress, Qt.QueuedConnection)
-        self._bridge.finished.connect(self._on_finished, Qt.QueuedConnection)
-        self._project = None
-        self._reorder_timer = QTimer(self, singleShot=True, interval=150)
-        self._reorder_timer.timeout.connect(lambda: self.apply_ordering(select_first=False))
+        self._progress = in_gui(self._on_progress, self)  # called by the training thread
         self._build()
-        changed = getattr(window, "project_changed", None)
-        if changed is not None:
-            changed.connect(self._on_project)
-        if getattr(window, "project", None) is not None:
-            self._on_project(window.project)
+        Subscriptions(self).add(self.session.events.project_changed, lambda _p: self.ordering.setCurrentIndex(0))
 
     def _build(self) -> None:
         self.plugin = QComboBox()
@@ -97,27 +87,8 @@ class TrainingPanel(QWidget):
         layout.addLayout(order_row)
         layout.addStretch(1)
 
-    # ---- project -------------------------------------------------------------------------------
-    def _on_project(self, project) -> None:
-        if self._project is not None:
-            ev = self._project.events
-            for signal in (ev.predictions_changed, ev.label_changed):
-                try:
-                    signal.disconnect(self._schedule_reorder)
-                except (RuntimeError, ValueError, TypeError):
-                    pass
-        self._project = project
-        if project is not None:
-            project.events.predictions_changed.connect(self._schedule_reorder)
-            project.events.label_changed.connect(self._schedule_reorder)
-        self.ordering.setCurrentIndex(0)
-
-    def _schedule_reorder(self, *_args) -> None:
-        # psygnal may call from another thread; the timer must start on the GUI thread
-        QTimer.singleShot(0, self, self._reorder_timer.start)
-
     def _browse(self) -> None:
-        project = getattr(self.window, "project", None)
+        project = self.session.project
         start = str(Path(project.directory) / "models") if project is not None else ""
         path, _ = QFileDialog.getOpenFileName(self, "Pretrained weights", start, "Weights (*.pt *.pth)")
         if path:
@@ -133,32 +104,31 @@ class TrainingPanel(QWidget):
 
     def start_training(self, config=None) -> bool:
         """Train in the background; False (with the reason shown) when it cannot start."""
-        project = getattr(self.window, "project", None)
+        project = self.session.project
         if project is None:
             return self._say("open a project first: training uses its final labels")
-        if self.thread is not None and self.thread.is_alive():
+        if self.running:
             return self._say("training is already running")
         config = config or self.config()
         self.cancel_event = threading.Event()
         self.result, self.error = None, ""
         self._set_running(True)
         self._say(f"training {config.plugin} ({config.mode}) on {Path(project.directory).name}…")
-        self.thread = threading.Thread(target=self._work, args=(Path(project.directory), config),
-                                       name="workstation-training", daemon=True)
-        self.thread.start()
+        self.thread = run_in_background(self._work, Path(project.directory), config, name="workstation-training",
+                                        on_result=lambda result: self._on_finished(result, ""),
+                                        on_error=lambda text: self._on_finished(None, text), owner=self)
         return True
 
-    def _work(self, directory: Path, config) -> None:
-        try:
-            from workstation.core.project import Project
-            from workstation.ml.training import train
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
 
-            with Project.open(directory) as project:  # its own connection, off the GUI thread
-                result = train(project, config, self._bridge.progress.emit, self.cancel_event.is_set)
-        except Exception as exc:  # noqa: BLE001 - shown in the dock, never fatal
-            self._bridge.finished.emit(None, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        else:
-            self._bridge.finished.emit(result, "")
+    def _work(self, directory: Path, config):
+        from workstation.core.project import Project
+        from workstation.ml.training import train
+
+        with Project.open(directory) as project:  # its own connection, off the GUI thread
+            return train(project, config, self._progress, self.cancel_event.is_set)
 
     def _on_progress(self, p) -> None:
         self.progress.setValue(int(1000 * p.fraction))
@@ -177,26 +147,7 @@ class TrainingPanel(QWidget):
         auc = result.card["validation"].get("auc")
         self._say(f"trained: best epoch {result.best_epoch}, validation AUC "
                   f"{'undefined' if auc is None else f'{auc:.3f}'}; {Path(result.checkpoint).name}")
-        plugin = result.card["plugin"]
-        self.trained.emit(plugin, result.checkpoint)
-        self.switch_model(plugin, result.checkpoint)
-
-    def switch_model(self, plugin_id: str, checkpoint: str, run: bool = True) -> bool:
-        """Point the model dock at the new checkpoint and (by default) run it on every case."""
-        dock = getattr(self.window, "model_dock", None)
-        if dock is None:
-            return self._say("no model dock: run the new checkpoint with `workstation infer`")
-        if hasattr(dock, "set_checkpoint"):
-            dock.set_checkpoint(plugin_id, checkpoint)
-        else:
-            index = next((i for i in range(dock.plugin.count())
-                          if getattr(dock.plugin.itemData(i), "id", None) == plugin_id), -1)
-            if index < 0:
-                return self._say(f"the model dock does not list {plugin_id}")
-            dock.plugin.setCurrentIndex(index)
-            dock.checkpoint.setText(str(checkpoint))
-        dock.device.setCurrentText(self.device.currentText())
-        return dock.start("all") if run else True
+        self.trained.emit(result.card["plugin"], result.checkpoint)
 
     def _set_running(self, running: bool) -> None:
         self.train_button.setEnabled(not running)
@@ -208,33 +159,27 @@ class TrainingPanel(QWidget):
         self.status.setText(text)
         return False
 
-    # ---- worklist ordering ---------------------------------------------------------------------
+    # ---- worklist ordering (the session's) -----------------------------------------------------
     def apply_ordering(self, key: str | None = "", select_first: bool = True) -> list[str] | None:
-        """Order the worklist by `key` (entropy | margin | disagreement | None for project order;
-        "" keeps the dock's choice). Returns the order applied, or None when there is none."""
+        """Order the session's worklist by `key` (entropy | margin | disagreement | None for project
+        order; "" keeps the dock's choice). Returns the worklist so ordered, or None when there is none."""
         if key != "":
             self.ordering.setCurrentIndex(max(0, self.ordering.findData(key)))
         key = self.ordering.currentData()
-        project = getattr(self.window, "project", None)
-        worklist = getattr(self.window, "worklist", None)
-        if project is None or worklist is None:
+        session = self.session
+        if session.project is None:
             return None
-        if project.task not in ("binary", "multiclass", "multilabel"):
+        if session.task not in (Task.BINARY, Task.MULTICLASS, Task.MULTILABEL):
             self._say("orderings need case-level predictions (not a detection project)")
             return None
-        if key is None:
-            order = project.case_ids()
-        else:
-            from workstation.core.review.ordering import order_project
-
-            reader = getattr(getattr(worklist, "model", None), "reader", "") or ""
-            truth = reader if key == "disagreement" and reader in project.readers() else "final"
-            try:
-                order = order_project(project, key, truth=truth)
-            except ValueError as exc:
-                self._say(str(exc))
-                return None
-        set_worklist_order(worklist, order, select_first)
+        try:
+            session.set_order(key)
+        except ValueError as exc:
+            self._say(str(exc))
+            return None
+        order = session.case_ids()
+        if select_first and order:
+            session.go_to(order[0])
         return order
 
     def shutdown(self) -> None:
@@ -242,21 +187,3 @@ class TrainingPanel(QWidget):
         if self.thread is not None:
             self.thread.join(30)
 
-
-def set_worklist_order(worklist, order: list[str], select_first: bool = True) -> None:
-    """Show the worklist's rows in `order` (cases not in it keep their place after it)."""
-    worklist.set_order(order)
-    if select_first:
-        worklist.select_row(0)
-
-
-def install(window) -> TrainingPanel:
-    panel = TrainingPanel(window)
-    window.training_dock = panel
-    window.add_dock("Training", panel, Qt.RightDockWidgetArea)
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(panel.shutdown)
-    return panel

@@ -1,5 +1,6 @@
 """The report dock: the open case's radiology report beside the image, each finding the report
-labeler found coloured by its value (present, negated, uncertain), and the labels mined from it."""
+labeler found coloured by its value (present, negated, uncertain), and the labels mined from it.
+It follows the review session's project and current case."""
 from __future__ import annotations
 
 import html
@@ -9,6 +10,8 @@ import logging
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from workstation.qt.threads import Subscriptions
+
 log = logging.getLogger(__name__)
 
 COLOURS = {1: "#f4a3a3", 0: "#a8ddb0", -1: "#f7d58a"}  # present, negated, uncertain
@@ -17,8 +20,9 @@ NORMAL_WORDS = {1: "yes", 0: "no", -1: "uncertain"}  # for "No Finding", where "
 
 
 class ReportDock(QWidget):
-    def __init__(self, parent=None) -> None:
+    def __init__(self, session=None, parent=None) -> None:
         super().__init__(parent)
+        self.session = session
         self.project = None
         self.case_id: str | None = None
         self._labeler = None
@@ -38,19 +42,30 @@ class ReportDock(QWidget):
         for widget in (self.source, self.text, self.findings, legend):
             layout.addWidget(widget)
         self.show_report(None)
+        self._project_subs = Subscriptions(self)
+        if session is not None:
+            subs = Subscriptions(self)
+            subs.add(session.events.project_changed, self.set_project)
+            subs.add(session.events.current_changed, self._on_current)
+            self.set_project(session.project)
+            if session.current is not None:
+                self.show_case(session.current)
 
     # ---- wiring ----------------------------------------------------------------------------------
     def set_project(self, project) -> None:
-        if self.project is not None:
-            try:
-                self.project.events.cases_changed.disconnect(self._refresh)
-            except (RuntimeError, ValueError, TypeError):
-                pass
+        self._project_subs.clear()
         self.project = project
         self.case_id = None
         if project is not None:
-            project.events.cases_changed.connect(self._refresh)
+            self._project_subs.add(project.events.cases_changed, self._refresh)  # reports imported
         self.show_report(None)
+
+    def _on_current(self, case_id) -> None:
+        if case_id is None:
+            self.case_id = None
+            self.show_report(None)
+        else:
+            self.show_case(case_id)
 
     def _refresh(self) -> None:
         if self.case_id is not None:
@@ -123,11 +138,8 @@ def highlighted_html(text: str, mentions) -> str:
     return '<div style="white-space: pre-wrap">' + "".join(parts) + "</div>"
 
 
-def install(window) -> ReportDock:
-    """Add the report dock to the main window and follow its project and open case."""
-    from workstation.qt.docks import dock_following_case
-
-    dock = ReportDock(window)
-    window.report_dock = dock
-    dock_following_case(window, "Report", dock, dock.show_case)
-    return dock
+def install(ctx) -> dict:
+    """The report dock (right), following the session's project and current case."""
+    dock = ReportDock(ctx.session)
+    ctx.host.add_dock("Report", dock)
+    return {"report_dock": dock}

@@ -1,10 +1,10 @@
 """Keyboard review: digits pick a class (multi-label: toggle), Enter confirms the model, U uncertain,
 X not assessable, N/P or ↓/↑ move, Ctrl+Z / Ctrl+Shift+Z undo and redo, B blinded mode, F1 or ?
-the shortcut overlay, R readers and adjudication.
+the shortcut overlay, Shift+R readers and adjudication (the keys: qt/actions.py).
 
-Each key stores the label (committed before the worklist row changes) with the reader's name, the
-action (confirm: agrees with the model's suggestion; correct: differs) and what the model showed
-(or {"blinded": true}). The reader's name is asked once per session, the OS user proposed.
+Each key is one call of the review session, which decides the action (confirm / correct), records
+what the model showed (or {"blinded": true}) and the reader (asked once), stores the label before
+the current case moves on, and undoes. Nothing here decides anything.
 """
 from __future__ import annotations
 
@@ -12,199 +12,110 @@ import logging
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter
-from PySide6.QtWidgets import (QDialog, QHBoxLayout, QInputDialog, QLabel, QMessageBox, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
-from workstation.core.project import NOT_ASSESSABLE, UNCERTAIN, ProjectError
-from workstation.qt.review.worklist_model import label_text
+from workstation.core.errors import WorkstationError
+from workstation.core.review.decisions import label_text
+from workstation.core.review.session import NoReaderError, ReviewError
+from workstation.core.vocab import LabelState
+from workstation.qt.actions import help_rows
+from workstation.qt.threads import Subscriptions
 
 log = logging.getLogger(__name__)
-_session_reader: str | None = None
 
-SHORTCUTS = [
-    ("1 … 9", "label with class 1 … 9 (multi-label: toggle that class)"),
-    ("Enter", "confirm the model's suggestion"),
-    ("U", "uncertain"),
-    ("X", "not assessable"),
-    ("N  or  ↓", "next case"),
-    ("P  or  ↑", "previous case"),
-    ("Ctrl+Z", "undo the last label"),
-    ("Ctrl+Shift+Z", "redo"),
-    ("B", "blinded mode: hide the model until you have labelled"),
-    ("R", "readers: agreement and adjudication"),
-    ("F1  or  ?", "show / hide this help"),
-]
-
-
-def session_reader() -> str | None:
-    return _session_reader
-
-
-def set_session_reader(name: str | None) -> None:
-    global _session_reader
-    _session_reader = name.strip() if name else None
+REVIEW_ACTIONS = ("class 1", "class 2", "class 3", "class 4", "class 5", "class 6", "class 7", "class 8",
+                  "class 9", "confirm", "uncertain", "not assessable", "next", "previous", "undo", "redo",
+                  "blinded", "readers", "help")
 
 
 class ReviewController(QObject):
+    """The review keys (qt/actions.py) on the session of `ctx`: every decision is the session's."""
     labelled = Signal(str)          # case_id, after the label is stored
     blinded_changed = Signal(bool)
     reader_changed = Signal(str)
 
-    def __init__(self, window, worklist, advance: bool = True):
-        super().__init__(window)
-        self.window = window
+    def __init__(self, ctx, worklist=None, advance: bool = True):
+        super().__init__(ctx.host.widget)
+        self.ctx = ctx
+        self.session = ctx.session
+        self.session.auto_advance = advance
+        self.window = ctx.host.widget
         self.worklist = worklist
-        self.advance = advance
-        self.project = None
-        self.help = HelpOverlay(window)
+        self.help = HelpOverlay(self.window, lambda: help_rows(self.session.task, REVIEW_ACTIONS))
         self.adjudication: AdjudicationDialog | None = None
         self.actions: dict[str, QAction] = {}
         self._install_actions()
+        subs = Subscriptions(self)
+        subs.add(self.session.events.project_changed, self._project_changed)
+        subs.add(self.session.events.blinded_changed, self.blinded_changed.emit)
+        subs.add(self.session.events.reader_changed, lambda name: self.reader_changed.emit(name or ""))
+
+    @property
+    def project(self):
+        return self.session.project
 
     def _install_actions(self) -> None:
-        def add(name, keys, slot):
-            action = QAction(name, self.window)
-            action.setShortcuts([QKeySequence(k) for k in keys])
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(slot)
-            self.window.addAction(action)
-            self.actions[name] = action
+        s = self.session
+        slots = {f"class {d}": (lambda d=d: self.pick(d)) for d in range(1, 10)}
+        slots.update({
+            "confirm": self.confirm, "uncertain": lambda: self.mark(LabelState.UNCERTAIN),
+            "not assessable": lambda: self.mark(LabelState.NOT_ASSESSABLE),
+            "next": lambda: s.move(1), "previous": lambda: s.move(-1), "undo": self.undo, "redo": self.redo,
+            "blinded": lambda: s.set_blinded(not s.blinded), "help": self.help.toggle,
+            "readers": self.show_adjudication})
+        for name in REVIEW_ACTIONS:
+            self.actions[name] = self.ctx.actions.add(name, slots[name])
+        if self.worklist is not None:
+            self.worklist.adjudicate.clicked.connect(self.show_adjudication)
 
-        for digit in range(1, 10):
-            add(f"class {digit}", [str(digit)], lambda _=False, d=digit: self.pick(d))
-        add("confirm", ["Return", "Enter"], self.confirm)
-        add("uncertain", ["U"], lambda: self.mark(UNCERTAIN))
-        add("not assessable", ["X"], lambda: self.mark(NOT_ASSESSABLE))
-        add("next", ["N", "Down"], lambda: self.worklist.move(1))
-        add("previous", ["P", "Up"], lambda: self.worklist.move(-1))
-        add("undo", ["Ctrl+Z"], self.undo)
-        add("redo", ["Ctrl+Shift+Z", "Ctrl+Y"], self.redo)
-        add("blinded", ["B"], lambda: self.set_blinded(not self.worklist.model.blinded))
-        add("help", ["F1", "?", "Shift+?"], self.help.toggle)
-        add("readers", ["R"], self.show_adjudication)
-        self.worklist.adjudicate.clicked.connect(self.show_adjudication)
-        self.worklist.blinded.toggled.connect(self.blinded_changed.emit)
-
-    def set_project(self, project) -> None:
-        self.project = project
-        self.worklist.set_project(project, session_reader() or "")
+    def _project_changed(self, _project) -> None:
         if self.adjudication is not None:
             self.adjudication.close()
             self.adjudication = None
 
     # ---- reader --------------------------------------------------------------------------------
     def reader(self) -> str | None:
-        """The session's reader; asked once (the OS user or the saved name proposed)."""
-        if session_reader() is None:
-            from workstation.core import settings
+        """The session's reader; asked once (the session's ask_reader) when there is none."""
+        try:
+            return self.session.require_reader()
+        except NoReaderError:
+            return None
 
-            name, ok = QInputDialog.getText(self.window, "Reader", "Your name (recorded with every label):",
-                                            text=settings.default_reader())
-            if not ok or not name.strip():
-                return None
-            set_session_reader(name)
-            try:
-                settings.update(reader=session_reader())
-            except OSError:
-                pass
-        name = session_reader()
-        if self.worklist.model.reader != name:
-            self.worklist.set_reader(name)
-            self.reader_changed.emit(name)
-        return name
-
-    # ---- labelling -----------------------------------------------------------------------------
+    # ---- labelling: the session decides and stores ---------------------------------------------
     def pick(self, digit: int) -> None:
-        if self.project is None or digit > len(self.project.classes):
-            return
-        name = self.project.classes[digit - 1]
-        case_id = self.worklist.current_case()
-        if case_id is None:
-            return
-        if self.project.task == "multilabel":
-            reader = self.reader()
-            if reader is None:
-                return
-            mine = self.worklist.model.mine[self.worklist.model.row_of[case_id]]
-            chosen = set(mine) if isinstance(mine, list) else set()
-            chosen ^= {name}
-            self._store(case_id, sorted(chosen), advance=False)
-        else:
-            self._store(case_id, name)
+        self._do(lambda: self.session.pick(digit))
 
     def confirm(self) -> None:
-        case_id = self.worklist.current_case()
-        if case_id is None or self.project is None:
-            return
-        model = self.worklist.model
-        if self.project.task == "multilabel" and model.mine[model.row_of[case_id]] is not None:
-            self.worklist.move(1)  # the reader's own set stands; Enter moves on
-            return
-        if model.hidden(model.row_of[case_id]):
-            self._say("blinded: label the case first (digits), then the model is shown")
-            return
-        suggestion = model.suggestion(case_id)
-        if suggestion is None:
-            self._say("no model output to confirm for this case")
-            return
-        self._store(case_id, suggestion)
+        self._do(self.session.confirm)
 
     def mark(self, state: str) -> None:
-        case_id = self.worklist.current_case()
-        if case_id is not None:
-            self._store(case_id, state)
-
-    def _store(self, case_id: str, value, advance: bool | None = None) -> bool:
-        if self.project is None:
-            return False
-        reader = self.reader()
-        if reader is None:
-            return False
-        model = self.worklist.model
-        suggestion = model.suggestion(case_id)
-        action = "confirm" if suggestion is None or value == suggestion else "correct"
-        shown = None
-        if model.hidden(model.row_of[case_id]):
-            shown = {"blinded": True}
-        try:
-            stored = self.project.set_label(case_id, value, reader=reader, action=action, shown=shown)
-        except ProjectError as exc:
-            self._say(str(exc), error=True)
-            return False
-        self.labelled.emit(case_id)
-        self._say(f"{case_id}: {label_text(stored)} ({action}, {reader})")
-        if advance if advance is not None else self.advance:
-            self.worklist.move(1)
-        return True
+        self._do(lambda: self.session.mark(state))
 
     def undo(self) -> None:
-        self._undo_redo(self.project.undo if self.project else None, "undo")
+        self._do(self.session.undo)
 
     def redo(self) -> None:
-        self._undo_redo(self.project.redo if self.project else None, "redo")
-
-    def _undo_redo(self, fn, what: str) -> None:
-        if fn is None:
-            return
-        try:
-            command = fn()
-        except ProjectError as exc:
-            self._say(str(exc), error=True)
-            return
-        if command is None:
-            self._say(f"nothing to {what}")
-            return
-        self.worklist.select_case(command.case_id)
-        self._say(f"{what}: {command.describe()}")
+        self._do(self.session.redo)
 
     def set_blinded(self, on: bool) -> None:
-        self.worklist.set_blinded(on)
+        self.session.set_blinded(on)
 
-    def _say(self, text: str, error: bool = False) -> None:
-        bar = getattr(self.window, "statusBar", None)
-        if callable(bar):
-            bar().showMessage(text, 0 if error else 4000)
-        (log.warning if error else log.info)(text)
+    def _do(self, edit) -> None:
+        if self.session.project is None:
+            return
+        try:
+            change = edit()
+        except NoReaderError:
+            return  # the reader cancelled the name prompt
+        except ReviewError as exc:  # nothing to confirm, blinded, no case: a hint, not a failure
+            self.ctx.notify.info(str(exc))
+            return
+        except WorkstationError as exc:
+            self.ctx.notify.error(exc)
+            return
+        if change is not None and change.kind == "label" and change.action not in ("undo", "redo"):
+            self.labelled.emit(change.case_id)
 
     def show_adjudication(self) -> None:
         if self.project is None:
@@ -220,8 +131,9 @@ class ReviewController(QObject):
 class HelpOverlay(QWidget):
     """A translucent sheet over the window listing the shortcuts; any key or click hides it."""
 
-    def __init__(self, window):
+    def __init__(self, window, rows):
         super().__init__(window)
+        self.rows = rows  # () -> [(keys, what)]
         self.hide()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         window.installEventFilter(self)
@@ -253,11 +165,12 @@ class HelpOverlay(QWidget):
         font.setPointSize(max(font.pointSize(), 11))
         painter.setFont(font)
         line = painter.fontMetrics().height() + 8
-        top = max(20, (self.height() - line * (len(SHORTCUTS) + 2)) // 2)
+        rows = self.rows()
+        top = max(20, (self.height() - line * (len(rows) + 2)) // 2)
         left = max(20, self.width() // 2 - 260)
         painter.setPen(QColor(255, 255, 255))
         painter.drawText(left, top, "Keyboard review — press any key to close")
-        for n, (keys, what) in enumerate(SHORTCUTS, start=2):
+        for n, (keys, what) in enumerate(rows, start=2):
             painter.setPen(QColor(255, 210, 90))
             painter.drawText(left, top + n * line, keys)
             painter.setPen(QColor(235, 235, 235))
@@ -321,22 +234,18 @@ class AdjudicationDialog(QDialog):
             values.append(f"{label_text(d.adjudicated)} ({d.adjudicator})" if d.adjudicator else "")
             for c, text in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(text))
-        self.controller.worklist.refresh_agreement()
 
     def selected_case(self) -> str | None:
         row = self.table.currentRow()
         return self.rows[row].case_id if 0 <= row < len(self.rows) else None
 
     def decide(self, value) -> None:
-        from workstation.core.project.readers import adjudicate
-
         case_id = self.selected_case()
-        adjudicator = self.controller.reader()
-        if case_id is None or adjudicator is None:
+        if case_id is None or self.controller.reader() is None:
             return
         try:
-            adjudicate(self.project, case_id, value, adjudicator)
-        except ProjectError as exc:
+            self.controller.session.adjudicate(case_id, value)  # under the session's reader
+        except WorkstationError as exc:
             QMessageBox.warning(self, "Adjudication", str(exc))
             return
         row = self.table.currentRow()
@@ -346,4 +255,4 @@ class AdjudicationDialog(QDialog):
     def _open(self) -> None:
         case_id = self.selected_case()
         if case_id:
-            self.controller.worklist.select_case(case_id)
+            self.controller.session.go_to(case_id)

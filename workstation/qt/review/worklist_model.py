@@ -1,8 +1,13 @@
-"""The worklist's table model: columnar arrays (numpy) for 100,000+ cases, sorting and filtering
-done with numpy on a row index, and one-row updates when a label changes.
+"""The worklist's table model: a view of the review session's worklist.
+
+Which rows, in which order, is the session's (`session.case_ids()`: its order and filter); what a
+row says of the reader's labels, the flags and what blinded mode hides is the session's too. The
+model keeps only what makes 100,000 rows fast to draw and sort: the latest probabilities as a numpy
+matrix, candidate counts and the labels mined from reports, read in one bulk snapshot. A column
+header click sorts all cases by that column and hands the order to the session.
 
 Rows stay where they are when a label changes (a labelled case does not vanish from the
-"unlabelled" filter under the reader's hands); the filter is applied again when it is chosen again.
+"unlabelled" filter under the reader's hands); the filter applies again when it is chosen again.
 """
 from __future__ import annotations
 
@@ -10,58 +15,54 @@ import math
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
-from workstation.core.project.records import NOT_ASSESSABLE, UNCERTAIN
+from workstation.core.review.decisions import label_text
+from workstation.core.review.flags import MODEL_FREE, Flags
+from workstation.core.vocab import Tag, Task
+from workstation.qt.threads import Debounce, Subscriptions
 
 COLUMNS = ["", "Case", "Prediction", "P", "Label", "Report", "Reader", "Flags"]
 THUMB, CASE, PRED, PROB, LABEL, REPORT, READER, FLAGS = range(len(COLUMNS))
-CUSTOM_ORDER = -1  # a sort "column": the order given to set_order (most uncertain first, ...)
-F_DISAGREE, F_LOWCONF, F_UNCERTAIN, F_NOTE = 1, 2, 4, 8
 CaseIdRole = Qt.ItemDataRole.UserRole + 1
 
-
-def label_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if value == UNCERTAIN:
-        return "? uncertain"
-    if value == NOT_ASSESSABLE:
-        return "✗ not assessable"
-    if isinstance(value, list):
-        return ", ".join(value) if value else "(none)"
-    if isinstance(value, dict):
-        return str(value.get("state") or value.get("status") or "reviewed")
-    return str(value)
-
-
-class _Bridge(QObject):
-    """Carries project events (psygnal, any thread) onto the GUI thread."""
-    label_changed = Signal(str)
-    predictions_changed = Signal()
-    cases_changed = Signal()
+__all__ = ["WorklistModel", "COLUMNS", "THUMB", "CASE", "PRED", "PROB", "LABEL", "REPORT", "READER", "FLAGS",
+           "CaseIdRole", "label_text"]
 
 
 class WorklistModel(QAbstractTableModel):
-    low_confidence = 0.65  # top probability below this is "low confidence"
-
-    def __init__(self, parent=None):
+    def __init__(self, session, parent=None):
         super().__init__(parent)
+        self.session = session
         self.project = None
-        self.reader = ""
-        self.blinded = False
-        self.plugin_id: str | None = None
         self.thumbnails = None  # a ThumbnailCache (set by the dock)
-        self._bridge = _Bridge()
-        self._bridge.label_changed.connect(self._on_label_changed)
-        # a plugin run stores predictions batch after batch: reload once they pause
-        from PySide6.QtCore import QTimer
-        self._reload_timer = QTimer(self, singleShot=True, interval=300)
-        self._reload_timer.timeout.connect(self.reload)
-        self._bridge.predictions_changed.connect(self._reload_timer.start)
-        self._bridge.cases_changed.connect(self._reload_timer.start)
-        self._filter: tuple[str, set | None, str] = ("all", None, "")
+        self._outside: set[str] = set()  # cases whose labels changed without a session edit
+        self._session_subs = Subscriptions(self)
+        self._project_subs = Subscriptions(self)
+        # a plugin run stores predictions batch after batch: read again once they pause
+        self._reload = Debounce(self, 300, self.reload)
+        self._refresh = Debounce(self, 300, self._refresh_outside)
         self._clear()
+        ev = session.events
+        self._session_subs.add(ev.project_changed, self.set_project)
+        self._session_subs.add(ev.worklist_changed, self.relist)
+        self._session_subs.add(ev.changed, self._on_change)
+        self._session_subs.add(ev.reader_changed, lambda _r: self._all_rows_changed())
+        self._session_subs.add(ev.blinded_changed, lambda _b: self._all_rows_changed())
+        self.set_project(session.project)
+
+    # ---- what the session says -----------------------------------------------------------------
+    @property
+    def reader(self) -> str:
+        return self.session.reader or ""
+
+    @property
+    def blinded(self) -> bool:
+        return self.session.blinded
+
+    @property
+    def task(self) -> str | None:
+        return self.project.task if self.project is not None else None
 
     # ---- loading -------------------------------------------------------------------------------
     def _clear(self) -> None:
@@ -70,124 +71,89 @@ class WorklistModel(QAbstractTableModel):
         self.classes: list[str] = []
         self.probs = np.zeros((0, 1))
         self.n_candidates = np.zeros(0, dtype=np.int32)
-        self.mine: list[Any] = []          # the session reader's final label
-        self.current: list[Any] = []       # the case's label shown: mine, else adjudicated/newest final
-        self.current_reader: list[str] = []
-        self.report: dict[str, Any] = {}   # case id -> newest label mined from its report (core/reports.py)
-        self.notes = np.zeros(0, dtype=bool)
+        self.report: dict[str, Any] = {}   # case id -> newest label mined from its report
         self.view = np.zeros(0, dtype=np.int64)
-        self.sort_key: tuple[int, Qt.SortOrder] | None = None
-        self.order_rank = np.zeros(0, dtype=np.int64)
 
-    def set_project(self, project, reader: str = "") -> None:
-        self._filter = ("all", None, "")
-        self.sort_key = None
-        if self.project is not None:
-            for signal, slot in self._connections():
-                signal.disconnect(slot)
+    def set_project(self, project) -> None:
+        self._project_subs.clear()
         self.project = project
-        self.reader = reader or self.reader
+        self._outside.clear()
         if project is not None:
-            for signal, slot in self._connections():
-                signal.connect(slot)
-        self.reload()
+            ev = project.events
+            self._project_subs.add(ev.label_changed, self._on_project_label)
+            self._project_subs.add(ev.predictions_changed, self._reload.trigger)
+            self._project_subs.add(ev.cases_changed, self._reload.trigger)
+        self.reload(refresh_session=False)
 
-    def _connections(self):
-        ev = self.project.events
-        return [(ev.label_changed, self._relay_label), (ev.predictions_changed, self._relay_predictions),
-                (ev.cases_changed, self._relay_cases)]
-
-    # psygnal holds these bound methods weakly; a model whose Qt side is gone just stops listening
-    def _relay_label(self, case_id: str) -> None:
-        self._relay(self._bridge.label_changed, case_id)
-
-    def _relay_predictions(self) -> None:
-        self._relay(self._bridge.predictions_changed)
-
-    def _relay_cases(self) -> None:
-        self._relay(self._bridge.cases_changed)
-
-    def _relay(self, signal, *args) -> None:
-        try:
-            signal.emit(*args)
-        except RuntimeError:  # the C++ object was deleted with its window
-            pass
-
-    def set_reader(self, reader: str) -> None:
-        if reader != self.reader:
-            self.reader = reader
-            self.reload()
-
-    def reload(self) -> None:
-        """Read everything again, keeping the filter and the sort order."""
-        self._reload_timer.stop()
-        sort_key = self.sort_key
+    def reload(self, refresh_session: bool = True) -> None:
+        """Read the table's arrays again and show the session's worklist (after predictions or cases
+        changed: the session reads them again too)."""
+        self._reload.stop()
         self.beginResetModel()
         self._clear()
         if self.project is not None:
             self._load()
-            self.sort_key = sort_key
-            self.view = self._filtered(*self._filter)
         self.endResetModel()
+        if refresh_session and self.project is not None:
+            self.session.refresh()  # -> worklist_changed -> relist
+        else:
+            self.relist()
 
     def _load(self) -> None:
         from workstation.core.project import snapshot
 
         p = self.project
         self.classes = p.classes
-        snap = snapshot.read(p, self.plugin_id)
+        snap = snapshot.read(p, self.session.plugin_id)
         self.ids = snap.case_ids
-        n = len(self.ids)
         self.row_of = snap.row_of
         self.probs = snap.probs
         self.n_candidates = snap.n_candidates
-        self.mine = [None] * n
-        self.current = [None] * n
-        self.current_reader = [""] * n
-        self.notes = np.zeros(n, dtype=bool)
-        self._apply_labels(snap.labels)
         self._load_report()
-        self.view = np.arange(n, dtype=np.int64)
 
-    def _apply_labels(self, labels, reset_rows: set[int] | None = None) -> None:
-        rank: dict[int, tuple] = {}
-        for i in reset_rows or ():
-            self.mine[i], self.current[i], self.current_reader[i], self.notes[i] = None, None, "", False
-        me = self.reader
-        for case_id, reader, tag, value, note, updated_at in labels:
-            i = self.row_of.get(case_id)
-            if i is None:
-                continue
-            if note:
-                self.notes[i] = True
-            mine = tag == "final" and reader == me
-            if mine:
-                self.mine[i] = value
-            # shown label: mine first, then adjudicated, then the newest final of anyone
-            key = (mine, tag == "adjudicated", updated_at)
-            if i not in rank or key > rank[i]:
-                rank[i] = key
-                self.current[i] = value
-                self.current_reader[i] = reader + (" (adjudicated)" if tag == "adjudicated" else "")
+    def relist(self) -> None:
+        """The rows of the session's worklist, in its order."""
+        self.beginResetModel()
+        if self.project is None or self.session.project is not self.project:
+            self.view = np.zeros(0, dtype=np.int64)
+        else:
+            row_of = self.row_of
+            self.view = np.fromiter((row_of[c] for c in self.session.case_ids() if c in row_of), dtype=np.int64)
+        self.endResetModel()
 
     def _load_report(self, case_id: str | None = None) -> None:
-        from workstation.core.reports.importing import REPORT_TAG
-
         self.report.pop(case_id, None)
-        for lab in sorted(self.project.labels(case_id=case_id, tag=REPORT_TAG), key=lambda lab: lab.updated_at):
+        for lab in sorted(self.project.labels(case_id=case_id, tag=Tag.REPORT), key=lambda lab: lab.updated_at):
             self.report[lab.case_id] = lab.value
 
-    def _on_label_changed(self, case_id: str) -> None:
-        i = self.row_of.get(case_id)
-        if i is None or self.project is None:
+    # ---- changes -------------------------------------------------------------------------------
+    def _on_change(self, change) -> None:
+        self._outside.discard(change.case_id)
+        self._row_changed(change.case_id)
+
+    def _on_project_label(self, case_id: str) -> None:
+        """Any label of the case changed; one a session edit did not account for (another reader's
+        script, an import) makes the session read the labels again."""
+        if self.project is None:
             return
         self._load_report(case_id)
-        labels = [(lab.case_id, lab.reader, lab.tag, lab.value, lab.note, lab.updated_at)
-                  for lab in self.project.labels(case_id=case_id) if lab.tag in ("final", "adjudicated")]
-        self._apply_labels(labels, reset_rows={i})
+        self._outside.add(case_id)
+        self._refresh.trigger()
+        self._row_changed(case_id)
+
+    def _refresh_outside(self) -> None:
+        if self._outside and self.project is not None:
+            self._outside.clear()
+            self.session.refresh()
+
+    def _row_changed(self, case_id: str) -> None:
         row = self.view_row(case_id)
         if row is not None:
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def _all_rows_changed(self) -> None:
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(COLUMNS) - 1))
 
     # ---- derived values -----------------------------------------------------------------------
     def top(self, i: int) -> tuple[int, float]:
@@ -197,56 +163,40 @@ class WorklistModel(QAbstractTableModel):
         j = int(np.nanargmax(row))
         return j, float(row[j])
 
-    def top_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Top class index (-1: no prediction) and its probability, for every case at once."""
-        missing = np.all(np.isnan(self.probs), axis=1)
-        filled = np.where(np.isnan(self.probs), -1.0, self.probs)
-        top = np.argmax(filled, axis=1) if len(filled) else np.zeros(0, dtype=int)
-        p = filled[np.arange(len(filled)), top] if len(filled) else np.zeros(0)
-        return np.where(missing, -1, top), np.where(missing, np.nan, p)
+    def mine(self, case_id: str) -> Any:
+        """The session reader's own label of the case (None: not labelled)."""
+        return self.session.reader_label(case_id)
 
-    def suggestion(self, case_id: str) -> Any:
-        """The model's label for a case in the project's label form (None without a prediction)."""
-        i = self.row_of.get(case_id)
-        if i is None or np.all(np.isnan(self.probs[i])):
-            return None
-        if self.project.task == "multilabel":
-            return [c for c, p in zip(self.classes, self.probs[i]) if p >= 0.5]
-        if self.project.task == "detection":
-            return None
-        return self.classes[self.top(i)[0]]
+    def shown_label(self, case_id: str) -> Any:
+        return self.session.worklist.shown_label(case_id)
 
-    def hidden(self, i: int) -> bool:
-        return self.blinded and self.mine[i] is None
+    def shown_reader(self, case_id: str) -> str:
+        """Who gave the label shown: the session reader's own, else the adjudicator, else the newest
+        final label's reader (the order of `Worklist.shown_label`)."""
+        found = self.session.worklist.data().labels.get(case_id, {})
+        me, best, who = self.session.reader, None, ""
+        for (reader, tag), (_value, _note, at) in found.items():
+            key = (tag == Tag.FINAL and reader == me, tag == Tag.ADJUDICATED, at)
+            if best is None or key > best:
+                best, who = key, reader + (" (adjudicated)" if tag == Tag.ADJUDICATED else "")
+        return who
 
-    def row_flags(self, i: int) -> int:
-        bits = 0
-        suggestion = self.suggestion(self.ids[i])
-        value = self.current[i]
-        if suggestion is not None and value is not None and value not in (UNCERTAIN, NOT_ASSESSABLE) \
-                and value != suggestion:
-            bits |= F_DISAGREE
-        j, p = self.top(i)
-        if j >= 0 and self.project.task != "detection" and p < self.low_confidence:
-            bits |= F_LOWCONF
-        if value in (UNCERTAIN, NOT_ASSESSABLE):
-            bits |= F_UNCERTAIN
-        if self.notes[i]:
-            bits |= F_NOTE
-        return bits
+    def hidden(self, case_id: str) -> bool:
+        return self.session.hidden(case_id)
+
+    def case_flags(self, case_id: str) -> Flags:
+        bits = self.session.flags(case_id)
+        return bits & MODEL_FREE if self.hidden(case_id) else bits
 
     def _prediction_text(self, i: int) -> tuple[str, str]:
-        if self.project.task == "detection":
-            n = int(self.n_candidates[i])
-            j, p = self.top(i)
-            return (f"{n} candidate{'s' if n != 1 else ''}" if j >= 0 or n else "",
-                    f"{p:.3f}" if j >= 0 else "")
         j, p = self.top(i)
+        if self.task == Task.DETECTION:
+            n = int(self.n_candidates[i])
+            return (f"{n} candidate{'s' if n != 1 else ''}" if j >= 0 or n else "", f"{p:.3f}" if j >= 0 else "")
         if j < 0:
             return "", ""
-        if self.project.task == "multilabel":
-            chosen = [c for c, q in zip(self.classes, self.probs[i]) if q >= 0.5]
-            return (", ".join(chosen) or "(none)"), f"{p:.3f}"
+        if self.task == Task.MULTILABEL:
+            return label_text(self.session.suggestion(self.ids[i])), f"{p:.3f}"
         return self.classes[j], f"{p:.3f}"
 
     # ---- Qt model interface ---------------------------------------------------------------------
@@ -262,41 +212,36 @@ class WorklistModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        if not index.isValid() or not 0 <= index.row() < len(self.view):
             return None
         i = int(self.view[index.row()])
-        column = index.column()
+        case_id, column = self.ids[i], index.column()
         if role == CaseIdRole:
-            return self.ids[i]
+            return case_id
         if role == Qt.ItemDataRole.DisplayRole:
             if column == CASE:
-                return self.ids[i]
+                return case_id
             if column in (PRED, PROB):
-                if self.hidden(i):
+                if self.hidden(case_id):
                     return "(blinded)" if column == PRED else ""
                 return self._prediction_text(i)[column - PRED]
             if column == LABEL:
-                return label_text(self.current[i])
+                return label_text(self.shown_label(case_id))
             if column == READER:
-                return self.current_reader[i]
+                return self.shown_reader(case_id)
             if column == REPORT:
-                return "" if self.hidden(i) else label_text(self.report.get(self.ids[i]))
+                return "" if self.hidden(case_id) else label_text(self.report.get(case_id))
             if column == FLAGS:
-                bits = 0 if self.hidden(i) else self.row_flags(i)
-                hidden_bits = self.row_flags(i) & (F_UNCERTAIN | F_NOTE) if self.hidden(i) else 0
-                bits |= hidden_bits
-                names = [(F_DISAGREE, "disagree"), (F_LOWCONF, "low conf"), (F_UNCERTAIN, "uncertain"),
-                         (F_NOTE, "note")]
-                return " · ".join(name for bit, name in names if bits & bit)
+                return " · ".join(self.case_flags(case_id).names())
             return None
         if role == Qt.ItemDataRole.DecorationRole and column == THUMB and self.thumbnails is not None:
-            return self.thumbnails.get(self.ids[i])
-        if role == Qt.ItemDataRole.ForegroundRole and column == LABEL and self.mine[i] is None \
-                and self.current[i] is not None:
+            return self.thumbnails.get(case_id)
+        if role == Qt.ItemDataRole.ForegroundRole and column == LABEL and self.mine(case_id) is None \
+                and self.shown_label(case_id) is not None:
             from PySide6.QtGui import QColor
             return QColor(130, 130, 130)  # someone else's label: shown, but not this reader's
-        if role == Qt.ItemDataRole.ToolTipRole and column == CASE and self.project is not None:
-            return self.ids[i]
+        if role == Qt.ItemDataRole.ToolTipRole and column == CASE:
+            return case_id
         if role == Qt.ItemDataRole.TextAlignmentRole and column == PROB:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -311,99 +256,30 @@ class WorklistModel(QAbstractTableModel):
     def case_at(self, row: int) -> str | None:
         return self.ids[int(self.view[row])] if 0 <= row < len(self.view) else None
 
-    # ---- sorting and filtering ------------------------------------------------------------------
+    # ---- sorting: a header click orders every case and hands the order to the session ----------
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
-        self.sort_key = (column, order)
-        self.layoutAboutToBeChanged.emit()
-        old_persistent = self.persistentIndexList()
-        old_cases = [self.case_at(ix.row()) for ix in old_persistent]
-        self.view = self._sorted(self.view, column, order)
-        new = [self.index(self.view_row(c) if c else -1, ix.column()) if c else QModelIndex()
-               for c, ix in zip(old_cases, old_persistent)]
-        self.changePersistentIndexList(old_persistent, new)
-        self.layoutChanged.emit()
-
-    def set_order(self, order: list[str]) -> None:
-        """Show rows in this case order (cases not in it after, in project order); filters keep it
-        until a column header is clicked."""
-        rank = np.full(len(self.ids), len(order), dtype=np.int64)
-        for position, case_id in enumerate(order):
-            i = self.row_of.get(case_id)
-            if i is not None:
-                rank[i] = position
-        self.order_rank = rank
-        self.sort(CUSTOM_ORDER)
-
-    def _sorted(self, rows: np.ndarray, column: int, order) -> np.ndarray:
-        if column == CUSTOM_ORDER:
-            keys = self.order_rank[rows] if len(self.order_rank) == len(self.ids) else rows
-        elif column == CASE or column == THUMB:
-            keys = np.array(self.ids, dtype=object)[rows].astype(str)
-        elif column in (PRED, PROB):
-            tops = np.where(np.all(np.isnan(self.probs[rows]), axis=1), -np.inf,
-                            np.nanmax(np.where(np.isnan(self.probs[rows]), -np.inf, self.probs[rows]), axis=1))
-            keys = tops if column == PROB else np.array([self._prediction_text(i)[0] for i in rows], dtype=str)
-        elif column == LABEL:
-            keys = np.array([label_text(self.current[i]) for i in rows], dtype=str)
-        elif column == READER:
-            keys = np.array([self.current_reader[i] for i in rows], dtype=str)
-        elif column == REPORT:
-            keys = np.array([label_text(self.report.get(self.ids[i])) for i in rows], dtype=str)
-        else:
-            keys = np.array([self.row_flags(i) for i in rows])
-        ordering = np.argsort(keys, kind="stable")
+        if self.project is None or not self.ids:
+            return
+        rows = np.arange(len(self.ids), dtype=np.int64)
+        ordering = np.argsort(self._sort_keys(rows, column), kind="stable")
         if order == Qt.SortOrder.DescendingOrder:
             ordering = ordering[::-1]
-        return rows[ordering]
+        self.session.set_order([self.ids[i] for i in rows[ordering]])
 
-    def mask(self, kind: str, case_ids: set | None = None) -> np.ndarray:
-        """Rows matching a filter: all, unlabelled, disagreement, low_confidence, label:<class>,
-        predicted:<class>, cases (the given ids)."""
-        n = len(self.ids)
-        if kind == "all":
-            return np.ones(n, dtype=bool)
-        if kind == "unlabelled":
-            return np.array([m is None for m in self.mine], dtype=bool)
-        if kind == "disagreement":
-            if self.project.task in ("binary", "multiclass"):
-                code = {c: j for j, c in enumerate(self.classes)}
-                label = np.array([code.get(v, -1) if isinstance(v, str) else -1 for v in self.current])
-                top, _ = self.top_arrays()
-                return (label >= 0) & (top >= 0) & (label != top)
-            return np.array([bool(self.row_flags(i) & F_DISAGREE) for i in range(n)], dtype=bool)
-        if kind == "low_confidence":
-            with np.errstate(invalid="ignore"):
-                top = np.nanmax(np.where(np.isnan(self.probs), -1.0, self.probs), axis=1) if n else np.zeros(0)
-            return (top >= 0) & (top < self.low_confidence)
-        if kind.startswith("label:"):
-            name = kind.split(":", 1)[1]
-            return np.array([v == name or (isinstance(v, list) and name in v) for v in self.current], dtype=bool)
-        if kind.startswith("predicted:"):
-            name = kind.split(":", 1)[1]
-            if name not in self.classes:
-                return np.zeros(n, dtype=bool)
-            j = self.classes.index(name)
-            if self.project.task == "multilabel":
-                return self.probs[:, j] >= 0.5
-            return np.array([self.top(i)[0] == j for i in range(n)], dtype=bool)
-        if kind == "cases":
-            wanted = case_ids or set()
-            rows = [self.row_of[c] for c in wanted if c in self.row_of]
-            out = np.zeros(n, dtype=bool)
-            out[rows] = True
-            return out
-        raise ValueError(f"unknown worklist filter {kind!r}")
-
-    def apply_filter(self, kind: str = "all", case_ids: set | None = None, search: str = "") -> None:
-        self.beginResetModel()
-        self._filter = (kind, case_ids, search)
-        self.view = self._filtered(kind, case_ids, search)
-        self.endResetModel()
-
-    def _filtered(self, kind: str, case_ids: set | None, search: str) -> np.ndarray:
-        keep = self.mask(kind, case_ids)
-        if search:
-            needle = search.lower()
-            keep &= np.array([needle in c.lower() for c in self.ids], dtype=bool)
-        view = np.flatnonzero(keep).astype(np.int64)
-        return self._sorted(view, *self.sort_key) if self.sort_key is not None else view
+    def _sort_keys(self, rows: np.ndarray, column: int) -> np.ndarray:
+        ids = self.ids
+        if column in (CASE, THUMB):
+            return np.array(ids, dtype=object)[rows].astype(str)
+        if column == PROB:
+            missing = np.all(np.isnan(self.probs[rows]), axis=1)
+            filled = np.where(np.isnan(self.probs[rows]), -np.inf, self.probs[rows])
+            return np.where(missing, -np.inf, filled.max(axis=1) if len(rows) else np.zeros(0))
+        if column == PRED:
+            return np.array([self._prediction_text(i)[0] for i in rows], dtype=str)
+        if column == LABEL:
+            return np.array([label_text(self.shown_label(ids[i])) for i in rows], dtype=str)
+        if column == READER:
+            return np.array([self.shown_reader(ids[i]) for i in rows], dtype=str)
+        if column == REPORT:
+            return np.array([label_text(self.report.get(ids[i])) for i in rows], dtype=str)
+        return np.array([int(self.case_flags(ids[i])) for i in rows])

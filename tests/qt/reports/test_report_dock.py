@@ -37,6 +37,7 @@ def window(qtbot, project_dir):
     qtbot.waitExposed(win)
     yield win
     project, win.project = win.project, None
+    win.session.set_project(None)
     win.project_changed.emit(None)
     win.close()
     win.deleteLater()
@@ -46,8 +47,7 @@ def window(qtbot, project_dir):
 
 
 def test_report_follows_the_open_case(qtbot, window, project_dir):
-    from workstation.qt.reports import report_dock
-    dock = getattr(window, "report_dock", None) or report_dock.install(window)
+    dock = window.panels["report_dock"]
     window.open_project(str(project_dir))
     with qtbot.waitSignal(window.case_opened, timeout=20000, check_params_cb=lambda case_id: case_id == "chest"):
         window.open_case("chest")
@@ -61,7 +61,7 @@ def test_report_follows_the_open_case(qtbot, window, project_dir):
     with qtbot.waitSignal(window.case_opened, timeout=20000, check_params_cb=lambda case_id: case_id == "ct"):
         window.open_case("ct")
     assert dock.text.toPlainText() == "" and "No report" in dock.source.text()
-    window.project_changed.emit(None)
+    window.session.set_project(None)
     assert dock.project is None
 
 

@@ -1,0 +1,22 @@
+"""A dock context without the main window: a bare QMainWindow host, a real ReviewSession and an
+OverlayList, for tests of one dock at a time (the docks only use their context)."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def bare_context(qtbot):
+    from PySide6.QtWidgets import QLabel, QMainWindow
+
+    from workstation.core.review.overlays import OverlayList
+    from workstation.core.review.session import ReviewSession
+    from workstation.qt.context import make_context
+
+    host = QMainWindow()
+    host.setCentralWidget(QLabel("viewer"))
+    host.resize(1000, 640)
+    qtbot.addWidget(host)
+    ctx = make_context(host, ReviewSession(), OverlayList(), viewer=None)
+    yield host, ctx
+    ctx.session.set_project(None)
