@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 
-BUNDLED = "report-labeler-cxr14"
 
 
 def register(subparsers) -> None:
@@ -14,7 +13,7 @@ def register(subparsers) -> None:
                               description=__doc__)
     p.add_argument("dir", help="project folder")
     p.add_argument("--reports", metavar="CSV", help="first import reports (columns case_id or path, and report)")
-    p.add_argument("--plugin", default=None, help=f"report_labeler plugin id (default {BUNDLED})")
+    p.add_argument("--plugin", default=None, help="report_labeler plugin id (default: the bundled report-labeler-cxr14)")
     p.add_argument("--reader", default=None, help="reader name the labels are stored under (default report-labeler)")
     p.add_argument("--finding", default=None,
                    help="binary projects: the finding the positive class stands for (default: its name)")
@@ -30,28 +29,11 @@ def _fail(message: str) -> int:
     return 2
 
 
-def load_labeler(plugin_id: str | None = None):
-    """(labeler object, manifest) of an enabled report_labeler plugin."""
-    from workstation.plugin_host import discovery
-
-    if plugin_id is None:
-        labelers = [e for e in discovery.discover()
-                    if e.manifest and not e.error and e.enabled and e.manifest.kind == "report_labeler"]
-        if not labelers:
-            raise discovery.PluginUnavailable("no enabled report_labeler plugin is installed")
-        plugin_id = next((e.id for e in labelers if e.id == BUNDLED), labelers[0].id)
-    manifest = discovery.usable_manifest(plugin_id)
-    if manifest.kind != "report_labeler":
-        raise discovery.PluginUnavailable(f"plugin {plugin_id!r} is a {manifest.kind}, not a report_labeler")
-    labeler = discovery.load_factory(manifest)(checkpoint=None, options={})
-    labeler.load("cpu")
-    return labeler, manifest
-
-
 def run(args: argparse.Namespace) -> int:
     from workstation.core.reports import importing as reports
     from workstation.core.project import Project, ProjectError
     from workstation.plugin_host.discovery import PluginNotFound, PluginUnavailable
+    from workstation.plugin_host.labelers import load_labeler
 
     try:
         labeler, manifest = load_labeler(args.plugin)

@@ -118,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--compare compares the multi-task model with the single-task one: add --multitask")
     import torch
 
-    from workstation.ml.training import TrainConfig, TrainingError, compare_multitask, predict_project, train
+    from workstation.ml.training import TrainConfig, TrainingError, compare_multitask, train
+    from workstation.plugin_host.predict import predict_project
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -9,7 +9,8 @@ import pytest
 
 from workstation.core.metrics.live import LiveMetrics
 from workstation.core.review.ordering import order_project
-from workstation.ml.training import TrainConfig, predict_project, train
+from workstation.ml.training import TrainConfig, train
+from workstation.plugin_host.predict import predict_project
 
 from training_shapes import make_shapes_project
 

@@ -19,11 +19,12 @@ from typing import Any, Callable
 import numpy as np
 
 from workstation.core.export.from_project import project_splits
+from workstation.core.vocab import ACCEPTED_STATES
 from workstation.ml import preprocess
 
 SPLITS = ("training", "validation", "test")
 MIN_SIGMA_MM = 3.0
-ACCEPTED = ("confirmed", "added")
+ACCEPTED = ACCEPTED_STATES  # candidate states that make a lesion of the reader's truth
 
 
 @dataclass

@@ -23,11 +23,12 @@ from workstation.ml.checkpoint import save_checkpoint
 from workstation.ml.networks import probabilities
 
 from workstation.ml.training import card as cards
-from workstation.ml.training.config import PLUGINS, TrainConfig, TrainProgress, TrainResult
+from workstation.ml.training.config import TrainConfig, TrainProgress, TrainResult
 from workstation.ml.training.data import Preparation, augmentations, prepare, project_items
 from workstation.ml.training.errors import TrainingCancelled, TrainingError
 from workstation.ml.training.losses import TaskLoss, aux_loss, multilabel_weights
 from workstation.ml.training.model import build_model, parameter_groups, set_train_mode
+from workstation.ml.training.plugin_input import plugin_input
 from workstation.ml.training.pretrained import PretrainedError, load_pretrained
 
 ProgressFn = Callable[[TrainProgress], None]
@@ -82,14 +83,6 @@ class _null:
         return False
 
 
-def _plugin_input(plugin: str):
-    from workstation.plugin_host import usable_manifest
-
-    if plugin not in PLUGINS:
-        raise TrainingError(f"training supports the plugins {', '.join(PLUGINS)}, not {plugin!r}")
-    return usable_manifest(plugin).input
-
-
 def _preparation(config: TrainConfig, spec, pretrained) -> Preparation:
     prep = dict(pretrained.preprocessing) if pretrained else {}
     size = tuple(config.size or prep.get("size") or spec.size or ())
@@ -137,7 +130,7 @@ def train(project, config: TrainConfig, progress: ProgressFn | None = None, canc
                             "--pretrained (our checkpoint or a torchvision densenet121 state dict)")
     if config.tiny and config.pretrained:
         raise TrainingError("the tiny network is for training from scratch; a pretrained file brings its own")
-    spec = _plugin_input(config.plugin)
+    spec = plugin_input(config.plugin)
     try:
         device = devices.choose_device(config.device)
     except devices.DeviceUnavailable as exc:

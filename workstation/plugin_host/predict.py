@@ -1,8 +1,8 @@
-"""The active-learning loop's second half: run the newly trained model over the project through
+"""The active-learning loop's second half: run a (newly trained) model over the project through
 the plugin host (`InferenceRunner`, a worker process, as for any plugin) and store the outputs with
-the plugin host's `ProjectSink`. `Project.add_predictions` emits `predictions_changed`, which the
-live metrics, the worklist and its orderings listen to. (The GUI does the same through the model
-dock, which stores results on the GUI thread.)"""
+`ProjectSink`. `Project.add_predictions` emits `predictions_changed`, which the live metrics, the
+worklist and its orderings listen to. (The GUI does the same through the model dock, which stores
+results on the GUI thread.) It lives in the host, not in `ml`: training never runs plugins."""
 from __future__ import annotations
 
 import threading
