@@ -95,7 +95,7 @@ class ReportDock(QWidget):
         """The report labeler plugin, built on first use; None (with the reason logged) if unavailable."""
         if self._labeler is None and self._labeler_error is None:
             try:
-                from workstation.commands.mine_labels import load_labeler
+                from workstation.plugin_host.labelers import load_labeler
 
                 self._labeler, _ = load_labeler()
             except Exception as exc:  # noqa: BLE001 — the dock shows the text without highlights
