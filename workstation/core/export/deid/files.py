@@ -1,7 +1,7 @@
 """Metadata out of non-DICOM images, pixels untouched: JPEG APPn and COM segments, PNG text, time
-and EXIF chunks, TIFF tags beyond the image structure, NIfTI `descrip`, `aux_file`,
-`intent_name`, the unused text fields and every header extension; MetaImage, NRRD and BMP are
-written anew without their key/value fields. JPEG, PNG and NIfTI are edited byte by byte (the
+and EXIF chunks, NIfTI `descrip`, `aux_file`, `intent_name`, the unused text fields and every
+header extension; TIFF, MetaImage, NRRD and BMP are written anew from their pixels without any
+metadata field (TIFF: structural tags only). JPEG, PNG and NIfTI are edited byte by byte (the
 image data is copied, never decoded and re-encoded). Text burned into the pixels is not looked
 for here."""
 from __future__ import annotations
@@ -21,8 +21,10 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _NIFTI1_TEXT = {"data_type": (4, 10), "db_name": (14, 18), "descrip": (148, 80), "aux_file": (228, 24),
                 "intent_name": (328, 16)}
 _NIFTI2_TEXT = {"descrip": (240, 80), "aux_file": (320, 24), "intent_name": (508, 16)}
-ITK_REWRITTEN = {".mha": ".mha", ".mhd": ".mha", ".nrrd": ".nrrd", ".nhdr": ".nrrd", ".bmp": ".bmp"}
-SUPPORTED = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".nii", ".nii.gz", *ITK_REWRITTEN)
+# written anew by ITK from the pixels with every metadata field erased (TIFF: structural tags only)
+ITK_REWRITTEN = {".mha": ".mha", ".mhd": ".mha", ".nrrd": ".nrrd", ".nhdr": ".nrrd", ".bmp": ".bmp",
+                 ".tif": ".tif", ".tiff": ".tiff"}
+SUPPORTED = (".jpg", ".jpeg", ".png", ".nii", ".nii.gz", *ITK_REWRITTEN)
 
 
 class MetadataError(ValueError):
@@ -40,8 +42,6 @@ def strip_metadata(src: Path, dst: Path, suffix: str) -> Counter:
         return _jpeg(src.read_bytes(), dst)
     if suffix == ".png":
         return _png(src.read_bytes(), dst)
-    if suffix in (".tif", ".tiff"):
-        return _tiff(src, dst)
     if suffix in (".nii", ".nii.gz"):
         return _nifti(src, dst, suffix == ".nii.gz")
     if suffix in ITK_REWRITTEN:
@@ -122,28 +122,6 @@ def _png(data: bytes, dst: Path) -> Counter:
             break
     dst.write_bytes(bytes(out))
     return removed
-
-
-def _tiff(src: Path, dst: Path) -> Counter:
-    """TIFF is rewritten from its pixels (Pillow keeps XMP, IPTC and Photoshop blocks of an image it
-    opened, so the frames are copied into fresh images first): only structural tags remain."""
-    from PIL import Image, ImageSequence
-
-    removed: Counter = Counter()
-    try:
-        with Image.open(src) as im:
-            frames = []
-            for frame in ImageSequence.Iterator(im):
-                removed.update(f"tag {t}" for t in frame.tag_v2 if t not in _TIFF_STRUCTURE)
-                frames.append(Image.frombytes(frame.mode, frame.size, frame.tobytes()))
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise MetadataError(f"TIFF cannot be read ({exc})") from None
-    frames[0].save(dst, format="TIFF", save_all=len(frames) > 1, append_images=frames[1:])
-    return removed
-
-
-_TIFF_STRUCTURE = {254, 256, 257, 258, 259, 262, 273, 277, 278, 279, 284, 317, 320, 338, 339, 282, 283, 296,
-                   322, 323, 324, 325}
 
 
 def _nifti(src: Path, dst: Path, compressed: bool) -> Counter:
