@@ -1,10 +1,14 @@
 """`workstation metrics DIR [--json] [--truth final|consensus|original|report|READER] [--model PLUGIN]
-[--threshold T] [--ci delong|bootstrap]`: a project's model-vs-truth metrics and reader agreement."""
+[--threshold T] [--ci delong|bootstrap]`: a project's model-vs-truth metrics and reader agreement.
+Detection projects are scored per candidate: FROC, CPM and the operating point of the detector
+against the readers' decisions (core/review/froc.py, the same numbers as the FROC tab)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+
+DETECTION_BOOTSTRAP = 1000  # subjects resampled for the detection CIs
 
 
 def register(subparsers) -> None:
@@ -13,48 +17,99 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--truth", default="final",
                    help="final (default), consensus, original, report (labels mined from reports), or a reader's "
-                        "name (that reader's final labels)")
+                        "name (that reader's final labels); detection: final (every reader's newest decision) "
+                        "or a reader's name")
     p.add_argument("--model", default=None, help="plugin id of the predictions (default: the most recent)")
     p.add_argument("--threshold", type=float, default=0.5, help="score >= T is called positive (default 0.5)")
-    p.add_argument("--ci", choices=("delong", "bootstrap"), default="delong", help="AUC interval method")
+    p.add_argument("--ci", choices=("delong", "bootstrap"), default="delong",
+                   help="AUC interval method (detection: always a bootstrap over subjects)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from workstation.commands.evaluate import summary
-    from workstation.core.metrics.report import report
-    from workstation.core.metrics.tables import evaluate_table
+    from workstation.core.errors import WorkstationError
     from workstation.core.project import Project, ProjectError
 
     try:
         with Project.open(args.dir) as project:
-            if project.task == "detection":
-                raise ProjectError("a detection project is scored per candidate (FROC), not with case metrics")
             if args.model is not None and args.model not in project.prediction_plugins():
                 known = ", ".join(project.prediction_plugins()) or "none"
                 raise ProjectError(f"no predictions from model {args.model!r} (models: {known})")
-            table = project.evaluation_table(args.truth, args.model)
-            head = {"project": str(project.directory), "task": project.task, "classes": project.classes,
-                    "truth": args.truth, "model": table.plugin_id, "n_cases": len(project)}
-            if len(table):
-                result = {**head, **report(evaluate_table(table, args.ci), args.threshold)}
-            else:
-                reason = ("no predictions in this project" if table.plugin_id is None
-                          else f"no case has both a {args.truth} label and a prediction")
-                result = {**head, "n": 0, "reason": reason}
-            result["task"] = project.task
+            result = _detection(project, args) if project.task == "detection" else _cases(project, args)
             result["reader_agreement"] = reader_agreement(project)
-    except (ProjectError, ValueError, OSError) as exc:
+    except (WorkstationError, ValueError, OSError) as exc:
         print(f"workstation metrics: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
+    elif project.task == "detection":
+        print(_detection_text(result))
     elif result.get("n"):
+        from workstation.commands.evaluate import summary
+
         print(f"{result['project']}: model {result['model']} vs {result['truth']} labels")
         print(summary(result))
     else:
         print(f"{result['project']}: {result['reason']}")
     return 0
+
+
+def _head(project, args, model) -> dict:
+    return {"project": str(project.directory), "task": project.task, "classes": project.classes,
+            "truth": args.truth, "model": model, "n_cases": len(project)}
+
+
+def _cases(project, args) -> dict:
+    from workstation.core.metrics.report import report
+    from workstation.core.metrics.tables import evaluate_table
+
+    table = project.evaluation_table(args.truth, args.model)
+    head = _head(project, args, table.plugin_id)
+    if len(table):
+        result = {**head, **report(evaluate_table(table, args.ci), args.threshold)}
+    else:
+        reason = ("no predictions in this project" if table.plugin_id is None
+                  else f"no case has both a {args.truth} label and a prediction")
+        result = {**head, "n": 0, "reason": reason}
+    result["task"] = project.task
+    return result
+
+
+def _detection(project, args) -> dict:
+    from workstation.core.metrics.report import clean
+    from workstation.core.project import ProjectError
+    from workstation.core.review.froc import froc_report
+
+    if args.truth in ("consensus", "original", "report"):
+        raise ProjectError(f"a detection project's truth is the readers' decisions: --truth final or a reader's "
+                           f"name, not {args.truth!r}")
+    reader = None if args.truth == "final" else args.truth
+    if reader is not None and reader not in project.readers():
+        raise ProjectError(f"no reader {reader!r} in this project (readers: {', '.join(project.readers()) or 'none'})")
+    model = args.model or next(iter(project.prediction_plugins()), None)
+    froc = froc_report(project, reader, model, args.threshold, bootstrap=DETECTION_BOOTSTRAP)
+    report = froc.pop("report")
+    result = {**_head(project, args, model), **froc, "threshold": args.threshold}
+    if report is not None:
+        result.update(report.to_json())
+    return clean(result)
+
+
+def _detection_text(r: dict) -> str:
+    head = f"{r['project']}: detector {r['model']} vs {r['truth']} decisions"
+    if r.get("reason"):
+        return f"{head}\n  {r['reason']}"
+
+    def fmt(key):
+        ci = r["ci"].get(key)
+        value = r.get(key)
+        text = "—" if value is None else f"{value:.3f}"
+        return text + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and None not in ci else "")
+
+    lines = [head, f"  {r['n_subjects']} reviewed subject(s), {r['n_lesions']} lesion(s), "
+                   f"{r['pending']} candidate(s) still to review; threshold {r['threshold']}"]
+    lines += [f"  {key:15s} {fmt(key)}" for key in ("sensitivity", "precision", "f1", "fp_per_subject", "cpm")]
+    return "\n".join(lines)
 
 
 def reader_agreement(project) -> dict:

@@ -364,7 +364,11 @@ class ReviewSession:
         case_id = self._case(case_id)
         reader = self.require_reader(reader)
         state = _member(CandidateState, state, "candidate state")
-        old = (self.project.candidate_states(case_id, reader=reader).get(candidate_id) if candidate_id else None)
+        old = None
+        if candidate_id:  # the stored decision as it is (undo hands back the same), not located in a run
+            stored = [lab for lab in self.project.labels(case_id=case_id, reader=reader, tag=Tag.FINAL, candidates=True)
+                      if lab.candidate_id == candidate_id]
+            old = stored[-1].value if stored else None
         action = decisions.candidate_action(state)
         shown = self.shown(case_id, reader)
         cid = self.project.set_candidate_state(case_id, candidate_id, state, reader, centre=centre,
@@ -374,7 +378,6 @@ class ReviewSession:
             new["centre"] = [float(v) for v in centre]
         if diameter is not None:
             new["diameter"] = float(diameter)
-        old = {k: v for k, v in old.items() if k in ("state", "centre", "diameter")} if old else None
         return self._announce(Change(case_id, reader, Tag.FINAL, old, new, action, candidate_id=cid,
                                      shown=shown, note=note))
 
@@ -416,7 +419,7 @@ class ReviewSession:
         decisions (default: this session's reader); see core/review/froc.py."""
         from workstation.core.review.froc import froc_inputs
 
-        return froc_inputs(self.project, reader if reader is not None else self._reader)
+        return froc_inputs(self.project, reader if reader is not None else self._reader, self.plugin_id)
 
     # ---- helpers -------------------------------------------------------------------------------
     def _case(self, case_id: str | None) -> str:
