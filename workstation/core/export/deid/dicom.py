@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pydicom
 from pydicom.dataelem import DataElement
-from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.datadict import dictionary_description, dictionary_VR
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
@@ -300,7 +300,7 @@ class Deidentifier:
         """A rule for an element that E.1-1 does not list."""
         if not _known(tag):
             return _label(tag), "unknown", "X", UNKNOWN
-        name = keyword_for_tag(tag) or "unknown"
+        name = dictionary_description(tag) or "unknown"
         dates = self.options.retain_dates
         if vr == "PN":
             code = "Z"
@@ -399,7 +399,12 @@ class Deidentifier:
                     self._clean(item, ctx, t)
             elif vr == "UI":
                 elem = ds[tag]
-                elem.value = values.map_values(elem.value, self.uid)
+                before = elem.value
+                elem.value = values.map_values(before, self.uid)
+                unchanged = elem.value == before or (isinstance(before, str)
+                                                     and elem.value == before.strip().rstrip("\0"))
+                if unchanged and lookup(t) is None:
+                    return "K"  # registry UIDs outside the table (SOP classes, syntaxes) stay as they are
             return "U"
         if action == "C":
             return self._clean_value(ds, tag, t, vr, ctx)
