@@ -96,7 +96,6 @@ DIRECT = {
     "metres both differ s1": lambda p: _write(p, _data(), qform=A_OBLIQUE, sform=A_OTHER, patch=[(123, "B", 1)]),
     "microns": lambda p: _write(p, _data(), sform=A_OTHER, patch=[(123, "B", 3)]),
     "4D milliseconds": lambda p: _write(p, _data((7, 6, 5, 2)), qform=A_AXIAL, patch=[(123, "B", 2 | 16), (92, "f", 250.0)]),
-    "zero pixdim": lambda p: _write(p, _data(), qform=A_OBLIQUE, patch=[(88, "f", 0.0)]),
     "sform scales differ from pixdim": lambda p: _write(p, _data(), sform=A_OTHER, patch=[(80, "f", 2.0)]),
 }
 DIRECT.update({f"random oblique {seed}": (lambda p, s=seed: _write(
@@ -127,6 +126,7 @@ DAMAGED = {
     "negative pixdim": (lambda p: _write(p, _data(), qform=A_OBLIQUE, patch=[(80, "f", -0.7)]), "pixdim is negative"),
     "negative pixdim sform": (lambda p: _write(p, _data(), sform=A_OTHER, patch=[(84, "f", -1.3)]),
                               "pixdim is negative"),
+    "zero pixdim": (lambda p: _write(p, _data(), qform=A_OBLIQUE, patch=[(88, "f", 0.0)]), "pixdim is zero"),
     "NaN pixdim": (lambda p: _write(p, _data(), sform=A_OTHER, patch=[(84, "f", float("nan"))]), "pixdim is not finite"),
     "qform NaN quaternion": (lambda p: _write(p, _data(), qform=A_OBLIQUE, patch=[(256, "f", float("nan"))]),
                              "qform is not finite"),

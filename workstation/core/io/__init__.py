@@ -5,9 +5,12 @@
     scan(path, progress=None, cancel=None) -> ScanResult (headers only; entries have .read())
     scan_files(files, progress=None, cancel=None) -> ScanResult
 
+    sniff(path) -> format name by content (magic bytes) or None; is_image_file(path) -> bool
+
 `progress(fraction, message)` is called with fraction in 0..1; `cancel()` returning True stops the
 read with `ReadCancelled`. Every failure is an `ImageReadError` whose text is one line naming the
-file and the reason. Safe to call from a worker thread.
+file and the reason: damaged files are refused, never read as valid (see docs/readme/io.md for the
+checks and the `WORKSTATION_MAX_VOXELS` limit). Safe to call from a worker thread.
 """
 from __future__ import annotations
 
@@ -15,11 +18,13 @@ import os
 from pathlib import Path
 
 from workstation.core.io.errors import ImageReadError, ReadCancelled, check_cancel
+from workstation.core.io.formats import is_image_file, sniff
 from workstation.core.io.itk import ITK_SUFFIXES
 from workstation.core.io.scan import Entry, ScanResult, scan, scan_files
 from workstation.core.volume import Volume
 
-__all__ = ["read", "read_volume", "scan", "scan_files", "Entry", "ScanResult", "ImageReadError", "ReadCancelled", "ITK_SUFFIXES"]
+__all__ = ["read", "read_volume", "scan", "scan_files", "Entry", "ScanResult", "ImageReadError", "ReadCancelled",
+           "ITK_SUFFIXES", "is_image_file", "sniff"]
 
 
 def read(path, progress=None, cancel=None, errors: list | None = None) -> list[Volume]:

@@ -25,7 +25,7 @@ _STATE = threading.local()
 # TIFF tag) are kept as warnings of the image.
 _DAMAGE = re.compile(r"premature|corrupt|truncat|end of (file|stream|data)|ended before|crc|checksum|"
                      r"error|invalid|not enough|too short|short read|incomplete|bad |extraneous|"
-                     r"less than expected", re.IGNORECASE)
+                     r"less than expected|no matching", re.IGNORECASE)
 _NOT_DAMAGE = re.compile(r"Invalid value for VR", re.IGNORECASE)  # a header value's format, not the pixels
 
 

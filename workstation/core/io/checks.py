@@ -40,9 +40,14 @@ def orientation_cosines(path, orientation, what: str = "ImageOrientationPatient"
 
 
 def finite_position(path, position, what: str = "ImagePositionPatient"):
-    if position is not None and not all(math.isfinite(v) for v in position):
+    """`position` (None when absent) if it is three finite numbers; else refuses the file."""
+    if position is None:
+        return None
+    if len(position) != 3:
+        raise ImageReadError(path, f"{what} has {len(position)} values, not 3")
+    if not all(math.isfinite(v) for v in position):
         raise ImageReadError(path, f"{what} is not finite ({_show(position)})")
-    return position
+    return tuple(float(v) for v in position)
 
 
 def finite_rescale(path, slopes, intercepts) -> None:

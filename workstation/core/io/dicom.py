@@ -52,7 +52,22 @@ def open_dataset(path: Path) -> pydicom.Dataset:
         raise ImageReadError(path, f"damaged DICOM file: {_first_sentence(exc)}") from None
     if any("End of file reached" in line for line in said.python):
         raise ImageReadError(path, "truncated DICOM file: it ends inside an element (the pixel data is incomplete)")
+    _check_last_element(ds, path)
     return ds
+
+
+def _check_last_element(ds, path: Path) -> None:
+    """pydicom reads an element whose declared length runs past the end of the file as whatever
+    bytes are left, without a word; the last element is the one a cut file ends in."""
+    from pydicom.dataelem import RawDataElement
+
+    keys = list(ds.keys())
+    raw = ds.get_item(keys[-1]) if keys else None
+    if isinstance(raw, RawDataElement) and raw.length != 0xFFFFFFFF and raw.value is not None \
+            and len(raw.value) < raw.length:
+        what = "pixel data" if raw.tag == 0x7FE00010 else "DICOM file"
+        raise ImageReadError(path, f"truncated {what}: element {raw.tag} declares {raw.length:,} bytes, "
+                                   f"the file holds {len(raw.value):,}")
 
 
 def read_file(path: Path, progress=None, cancel=None) -> Volume:
@@ -67,7 +82,7 @@ def read_file(path: Path, progress=None, cancel=None) -> Volume:
     frames = _decode(ds, path, notes)  # (frames, rows, cols[, 3]) stored values
     n = frames.shape[0]
     positions = [checks.finite_position(path, p) for p in fg.positions(n, orientation)]
-    spacing_x, spacing_y, spacing_warning = px.pixel_spacing(ds, fg)
+    spacing_x, spacing_y, spacing_warning = px.pixel_spacing(ds, fg, path)
     geo = stack_geometry(positions, orientation, fallback_spacing=px.slice_spacing_hint(ds, fg))
     slopes, intercepts = fg.rescale(n)
     if "ModalityLUTSequence" in ds and frames.ndim == 3 and slopes is None:
@@ -94,10 +109,29 @@ def read_series(headers: list[DicomHeader], progress=None, cancel=None, errors: 
     if len(headers) == 1:
         return read_file(headers[0].path, progress, cancel)
     first = headers[0]
-    orientation = checks.orientation_cosines(first.path, first.orientation)
-    for h in headers:
-        checks.finite_position(h.path, h.position)
-        checks.finite_rescale(h.path, [h.slope], [h.intercept])
+    orientation = checks.orientation_cosines(first.path, first.orientation)  # the series shares it
+    refused: list[ImageReadError] = []
+    placed = []
+    for h in headers:  # a slice that cannot be placed or scaled is left out, and reported
+        try:
+            checks.finite_position(h.path, h.position)
+            checks.finite_rescale(h.path, [h.slope], [h.intercept])
+            placed.append(h)
+        except ImageReadError as exc:
+            refused.append(exc)
+    if not placed:
+        if errors is not None:
+            errors.extend(refused[1:])
+        raise refused[0]
+    if refused:
+        if errors is not None:
+            errors.extend(refused)
+        if len(placed) == 1:
+            volume = read_file(placed[0].path, progress, cancel)
+            volume.warnings.extend(f"slice left out of the series: {exc}" for exc in refused)
+            return volume
+        headers = placed
+        first = headers[0]
     check_size(Path(first.path).parent, (len(headers), first.rows, first.columns, first.samples), "series")
     geo = stack_geometry([h.position for h in headers], orientation,
                          tiebreak=[h.instance for h in headers])
@@ -143,9 +177,10 @@ def read_series(headers: list[DicomHeader], progress=None, cancel=None, errors: 
             errors.extend(exc for _, exc in failed)
     del ds0.PixelData  # keep the header only
     fg = px.FrameGroups(ds0)
-    spacing_x, spacing_y, spacing_warning = px.pixel_spacing(ds0, fg)
+    spacing_x, spacing_y, spacing_warning = px.pixel_spacing(ds0, fg, ordered[0].path)
     warnings = ([spacing_warning] if spacing_warning else []) + geo.warnings + list(dict.fromkeys(notes))
     warnings += [f"slice {k + 1} of {n} unreadable, shown blank: {exc}" for k, exc in failed]
+    warnings += [f"slice left out of the series: {exc}" for exc in refused]
     return _volume(ds0, out, (spacing_x, spacing_y, geo.slice_spacing), geo.origin, geo.direction,
                    [h.path for h in ordered], n, warnings, fg.window())
 
@@ -283,6 +318,7 @@ def _metadata(ds) -> dict:
 
 def _first_sentence(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
+    text = text.replace("Unable to decode as exceptions were raised by all available plugins: ", "")
     cut = text.find(" - ")
     return text[:cut] if 0 < cut < 200 else text[:300]
 

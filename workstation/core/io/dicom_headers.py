@@ -29,7 +29,7 @@ class DicomHeader:
     columns: int
     frames: int
     samples: int
-    position: tuple[float, float, float] | None
+    position: tuple[float, ...] | None  # 3 numbers when valid; damaged values are kept (NaN, wrong count)
     orientation: tuple[float, ...] | None
     instance: int
     description: str
@@ -169,18 +169,23 @@ def group_series(headers: list[DicomHeader]) -> list[list[DicomHeader]]:
 
 
 def _floats(value, n: int):
-    try:
-        values = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
+    """The numbers of a multi-valued tag; None when absent. A value that is present but damaged is
+    kept as such (NaN for what does not parse, and its own count), so the reader can refuse it."""
+    if value is None or (isinstance(value, (list, tuple)) and not value) or value == "":
         return None
-    return values if len(values) == n else None
+    if isinstance(value, (str, bytes)):
+        value = [value]
+    return tuple(_float(v, float("nan")) for v in value)
 
 
 def _float(value, default: float) -> float:
-    try:
-        return float(value) if value not in (None, "") else default
-    except (TypeError, ValueError):
+    """A number; `default` when absent, NaN when present but not a number."""
+    if value in (None, ""):
         return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def _int(value, default: int) -> int:

@@ -3,12 +3,14 @@ files (functional groups, RT dose grids, NM detectors), pixel spacing, VOI windo
 rescale in the dtype rule of `workstation.core.volume`."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pydicom
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from workstation.core.io.dicom_geometry import orientation_matrix
-from workstation.core.io.errors import check_cancel
+from workstation.core.io.errors import ImageReadError, check_cancel
 from workstation.core.io.rescale import _int_type_for, rescale_into, rescaled_dtype  # noqa: F401 (re-exported)
 
 _NATIVE_LE = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
@@ -79,9 +81,9 @@ class FrameGroups:
     def orientation(self):
         item = self.item(0, "PlaneOrientationSequence")
         for source in (item, self.ds, _first(self.ds.get("DetectorInformationSequence"))):
-            value = source.get("ImageOrientationPatient") if source is not None else None
-            if value is not None and len(value) == 6:
-                return tuple(float(v) for v in value)
+            value = _numbers(source.get("ImageOrientationPatient") if source is not None else None)
+            if value is not None:
+                return value  # checked (6 finite cosines) by the reader
         return None
 
     def positions(self, n: int, orientation):
@@ -90,19 +92,18 @@ class FrameGroups:
             out = []
             for k in range(n):
                 item = self.item(k, "PlanePositionSequence")
-                value = item.get("ImagePositionPatient") if item is not None else None
-                out.append(tuple(float(v) for v in value) if value is not None and len(value) == 3 else None)
+                out.append(_numbers(item.get("ImagePositionPatient") if item is not None else None))
             return out
         top = position(ds)
         if top is None:
             return [None] * n
-        if n == 1:
-            return [top]
+        if n == 1 or len(top) != 3:
+            return [top] * n  # a damaged position is refused by the reader
         normal = orientation_matrix(orientation)[:, 2]
         offsets = ds.get("GridFrameOffsetVector")  # RT dose grids
         if offsets is not None and len(offsets) == n:
-            base = float(offsets[0])
-            return [tuple(np.asarray(top) + (float(o) - base) * normal) for o in offsets]
+            offsets = [_strict(o, math.nan) for o in offsets]
+            return [tuple(np.asarray(top) + (o - offsets[0]) * normal) for o in offsets]
         step = _positive(ds.get("SpacingBetweenSlices"))
         if step:  # NM tomography and similar: equally spaced frames from the first position
             return [tuple(np.asarray(top) + k * step * normal) for k in range(n)]
@@ -114,13 +115,13 @@ class FrameGroups:
             for k in range(n):
                 item = self.item(k, "PixelValueTransformationSequence")
                 found |= item is not None
-                slopes.append(_number(item.get("RescaleSlope") if item is not None else None, 1.0))
-                intercepts.append(_number(item.get("RescaleIntercept") if item is not None else None, 0.0))
+                slopes.append(_strict(item.get("RescaleSlope") if item is not None else None, 1.0))
+                intercepts.append(_strict(item.get("RescaleIntercept") if item is not None else None, 0.0))
             if found:
                 return slopes, intercepts
         if "RescaleSlope" in self.ds or "RescaleIntercept" in self.ds:
-            return ([_number(self.ds.get("RescaleSlope"), 1.0)] * n,
-                    [_number(self.ds.get("RescaleIntercept"), 0.0)] * n)
+            return ([_strict(self.ds.get("RescaleSlope"), 1.0)] * n,
+                    [_strict(self.ds.get("RescaleIntercept"), 0.0)] * n)
         return None, None
 
     def window(self):
@@ -138,16 +139,20 @@ class FrameGroups:
         return None
 
 
-def pixel_spacing(ds: pydicom.Dataset, fg: FrameGroups):
+def pixel_spacing(ds: pydicom.Dataset, fg: FrameGroups, path=""):
     """(spacing_x, spacing_y, warning or None). PixelSpacing is (row spacing, column spacing), i.e.
-    (y, x). Projection radiographs often only have ImagerPixelSpacing (at the detector)."""
+    (y, x). Projection radiographs often only have ImagerPixelSpacing (at the detector). A spacing
+    that is present but not two positive numbers refuses the file (ImageReadError)."""
     measures = fg.item(0, "PixelMeasuresSequence")
     for source, keyword in ((measures, "PixelSpacing"), (ds, "PixelSpacing"), (ds, "ImagerPixelSpacing"),
                             (ds, "NominalScannedPixelSpacing")):
-        value = source.get(keyword) if source is not None else None
-        if value is not None and len(value) == 2 and all(_positive(v) for v in value):
-            note = None if keyword == "PixelSpacing" else f"pixel spacing from {keyword}"
-            return float(value[1]), float(value[0]), note
+        value = _numbers(source.get(keyword) if source is not None else None)
+        if value is None or (len(value) == 2 and value == (0.0, 0.0)):
+            continue  # absent, or "0\\0", which real CR writers (RG1_UNCR.dcm) put for "unknown"
+        if len(value) != 2 or not all(math.isfinite(v) and v > 0 for v in value):
+            raise ImageReadError(path, f"{keyword} is not two positive numbers ({' '.join(f'{v:g}' for v in value)})")
+        note = None if keyword == "PixelSpacing" else f"pixel spacing from {keyword}"
+        return value[1], value[0], note
     region = _first(ds.get("SequenceOfUltrasoundRegions"))
     if region is not None and region.get("PhysicalUnitsXDirection") == 3 and region.get("PhysicalUnitsYDirection") == 3:
         dx, dy = _positive(region.get("PhysicalDeltaX")), _positive(region.get("PhysicalDeltaY"))
@@ -167,9 +172,9 @@ def slice_spacing_hint(ds: pydicom.Dataset, fg: FrameGroups):
 
 def position(ds: pydicom.Dataset):
     for source in (ds, _first(ds.get("DetectorInformationSequence"))):
-        value = source.get("ImagePositionPatient") if source is not None else None
-        if value is not None and len(value) == 3:
-            return tuple(float(v) for v in value)
+        value = _numbers(source.get("ImagePositionPatient") if source is not None else None)
+        if value is not None:
+            return value  # checked (3 finite numbers) by the reader
     return None
 
 
@@ -187,6 +192,27 @@ def _first_value(value):
     if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
         value = value[0] if len(value) else None
     return _number(value, None)
+
+
+def _numbers(value):
+    """A multi-valued number tag as floats (NaN where a value does not parse); None when absent."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
+        value = [value]
+    if len(value) == 0:
+        return None
+    return tuple(_strict(v, math.nan) for v in value)
+
+
+def _strict(value, default):
+    """A number; `default` when absent, NaN when present but not a number (refused later)."""
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _number(value, default):

@@ -165,7 +165,12 @@ def check_damage(header: dict) -> list[str]:
         raise DamagedNifti(f"pixdim is not finite ({_show(pixdim[:ndim + 1])})")
     if min(used) < 0:
         raise DamagedNifti(f"pixdim is negative ({_show(pixdim[1:ndim + 1])}): voxel sizes must be positive")
-    warnings = [f"pixdim[{axis}] is 0: 1 mm assumed" for axis in range(1, min(ndim, 3) + 1) if pixdim[axis] == 0]
+    if min(used[:3]) == 0:
+        raise DamagedNifti(f"pixdim is zero ({_show(pixdim[1:ndim + 1])}): voxel sizes must be positive")
+    offset = header["vox_offset_raw"]
+    if not np.isfinite(offset) or offset < 0:
+        raise DamagedNifti(f"vox_offset is {offset}: not where voxel data can start")
+    warnings: list[str] = []
     if header["qform_code"] > 0:
         quatern, qoffset = header["quatern"], header["qoffset"]
         if not all(np.isfinite(quatern)) or not all(np.isfinite(qoffset)):
@@ -205,6 +210,8 @@ def parse_header(head: bytes) -> dict:
         if struct.unpack(endian + "i", head[:4])[0] == 348:
             break
     else:
+        if head[344:348] in (b"n+1\0", b"ni1\0"):  # NIfTI-1 by its magic, with another header size
+            raise DamagedNifti(f"sizeof_hdr is {struct.unpack('<i', head[:4])[0]}, not 348, in a NIfTI-1 header")
         raise UnsupportedNifti("not a NIfTI-1 header")  # NIfTI-2 (540) or not NIfTI at all
 
     def field(fmt: str, offset: int):

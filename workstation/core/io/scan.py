@@ -215,6 +215,8 @@ def _classify(f: Path, entries, errors, skipped, headers) -> None:
         return
     if header.is_image:
         headers.append(header)
+    elif not header.sop_class:  # DICM magic, then nothing a DICOM object needs: damaged
+        errors.append(ImageReadError(f, "damaged DICOM header: no SOP Class UID and no image size"))
     elif "Image Storage" in _sop_name(header):  # an image object whose image part is missing
         errors.append(ImageReadError(f, f"DICOM without pixel data ({_sop_name(header)})"))
     else:  # SR, RT plans, waveforms, presentation states, DICOMDIR: not images, not errors
