@@ -166,6 +166,7 @@ class CandidatesPanel(QWidget):
         if self.project is None:
             return
         self.case_id = case_id
+        self._centred = None
         self.refresh(keep=False)
         if self.rows:
             self.select(0)
@@ -365,7 +366,7 @@ class CandidatesPanel(QWidget):
         if not 0 <= row < len(self.rows):
             return
         self._mark_selected(self.rows[row]["id"])
-        if self.ctx.viewer is not None:
+        if self.ctx.volume is not None:  # (no image yet: the views move there once it is shown)
             self.ctx.set_crosshair(np.asarray(self.rows[row]["centre"]), center=True)
 
     def move(self, delta: int) -> None:
