@@ -30,7 +30,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import pydicom
-from pydicom.dataelem import DataElement
+from pydicom import config
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.multival import MultiValue
 from pydicom.datadict import dictionary_description, dictionary_VR
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
@@ -155,6 +157,41 @@ def _known(tag: int) -> bool:
         return True
     except KeyError:
         return False
+
+
+def _strings(ds: Dataset, tag) -> list[str]:
+    """The values of a string element; an element still raw is decoded as ASCII (UIDs and dates
+    are ASCII by definition), without pydicom's conversion."""
+    elem = ds._dict[tag]
+    if isinstance(elem, RawDataElement):
+        if not elem.value:
+            return []
+        return elem.value.decode("ascii", "replace").rstrip("\0 ").split("\\")
+    value = elem.value
+    if value is None or value == "":
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple, MultiValue)) else [str(value)]
+
+
+def _put(ds: Dataset, tag, vr: str, value) -> None:
+    """Set a value (a str, a list of them, bytes, a number, or None for empty). While the element is still
+    raw and the text is ASCII, the bytes are written in place: nothing decoded, validated or
+    encoded by pydicom (that was most of the time on headers with thousands of elements)."""
+    old = ds._dict[tag]
+    text = None if value is None else "\\".join(value) if isinstance(value, list) else value
+    raw_ok = text is None or isinstance(text, bytes) or (isinstance(text, str) and text.isascii())
+    if isinstance(old, RawDataElement) and raw_ok:
+        data = text if isinstance(text, bytes) else b"" if not text else text.encode("ascii")
+        if len(data) % 2:
+            data += b" " if isinstance(text, str) and vr != "UI" else b"\0"
+        ds._dict[tag] = RawDataElement(old.tag, old.VR, len(data), data, old.value_tell, old.is_implicit_VR,
+                                       old.is_little_endian, True, False)
+        return
+    if vr == "SQ":
+        value = Sequence()
+    elif isinstance(value, list):
+        value = value if len(value) != 1 else value[0]
+    ds[tag] = DataElement(tag, vr, value, validation_mode=config.IGNORE)
 
 
 def _label(tag: int) -> str:
@@ -379,32 +416,30 @@ class Deidentifier:
             return "K"
         if action == "Z":
             if t in (_PATIENT_ID, _PATIENT_NAME):
-                ds[tag] = DataElement(tag, vr, ctx.pseudonym)  # Z allows a dummy: the pseudonym
+                _put(ds, tag, vr, ctx.pseudonym)  # Z allows a dummy: the pseudonym
             else:
-                ds[tag] = DataElement(tag, vr, Sequence() if vr == "SQ" else None)
+                _put(ds, tag, vr, None)
             return "Z"
         if action == "D":
             if t in (_PATIENT_ID, _PATIENT_NAME):
-                ds[tag] = DataElement(tag, vr, ctx.pseudonym)
+                _put(ds, tag, vr, ctx.pseudonym)
             elif vr == "UI":  # a dummy UID: the keyed remapping, so references still agree
                 self._apply(ds, tag, t, vr, "U", ctx)
             elif vr == "SQ":
                 ds[tag] = DataElement(tag, vr, Sequence([Dataset()]))  # one empty item: nothing inside
             else:
-                ds[tag] = DataElement(tag, vr, values.dummy(vr))
+                _put(ds, tag, vr, values.dummy(vr))
             return "D"
         if action == "U":
             if vr == "SQ":  # X/Z/U* on a Type 1 sequence: kept, every UID inside remapped
                 for item in ds[tag].value:
                     self._clean(item, ctx, t)
             elif vr == "UI":
-                elem = ds[tag]
-                before = elem.value
-                elem.value = values.map_values(before, self.uid)
-                unchanged = elem.value == before or (isinstance(before, str)
-                                                     and elem.value == before.strip().rstrip("\0"))
-                if unchanged and lookup(t) is None:
+                before = _strings(ds, tag)
+                after = [self.uid(v) for v in before]
+                if after == [v.strip().rstrip("\0") for v in before] and lookup(t) is None:
                     return "K"  # registry UIDs outside the table (SOP classes, syntaxes) stay as they are
+                _put(ds, tag, vr, after)
             return "U"
         if action == "C":
             return self._clean_value(ds, tag, t, vr, ctx)
@@ -419,8 +454,7 @@ class Deidentifier:
             if self.options.retain_dates != "modified":
                 return "K"
             shift = values.shift_da if vr == "DA" else values.shift_dt
-            elem = ds[tag]
-            elem.value = values.map_values(elem.value, lambda v: shift(v, ctx.offset))
+            _put(ds, tag, vr, [shift(v, ctx.offset) for v in _strings(ds, tag)])
             return "C"
         if vr == "TM":
             return "K"  # dates move by whole days: times of day stay true
