@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import struct
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -157,7 +158,7 @@ def _nifti(src: Path, dst: Path, compressed: bool) -> Counter:
                 with writer as out:
                     out.write(bytes(block))
                     shutil.copyfileobj(f, out, 1 << 20)
-    except (OSError, EOFError, gzip.BadGzipFile, struct.error) as exc:
+    except (EOFError, gzip.BadGzipFile, zlib.error, struct.error, ValueError, OverflowError) as exc:
         raise MetadataError(f"NIfTI cannot be read ({exc})") from None
     return removed
 
@@ -165,12 +166,19 @@ def _nifti(src: Path, dst: Path, compressed: bool) -> Counter:
 def _itk(src: Path, dst: Path) -> Counter:
     import SimpleITK as sitk
 
+    from workstation.core.io.capture import capture
+
     try:
-        image = sitk.ReadImage(str(src))
+        with capture():  # ITK prints to the C streams: keep the one-line reason the only line
+            image = sitk.ReadImage(str(src))
     except RuntimeError as exc:
         raise MetadataError(f"{src.name} cannot be read ({str(exc).strip().splitlines()[-1]})") from None
     removed = Counter(f"field {k}" for k in image.GetMetaDataKeys())
     for key in image.GetMetaDataKeys():
         image.EraseMetaData(key)
-    sitk.WriteImage(image, str(dst), useCompression=True)
+    try:
+        with capture():
+            sitk.WriteImage(image, str(dst), useCompression=True)
+    except RuntimeError as exc:
+        raise MetadataError(f"{src.name} cannot be written again ({str(exc).strip().splitlines()[-1]})") from None
     return removed
