@@ -5,6 +5,7 @@ every attribute got the action its row gives."""
 from __future__ import annotations
 
 import json
+import re
 import struct
 from datetime import date, timedelta
 
@@ -134,6 +135,13 @@ def planted_ct(path, markers: Markers) -> Dataset:
     return ds
 
 
+def _left(data: bytes, markers: Markers) -> list[str]:
+    """Markers found in `data` as whole values: a digit string inside a longer number (a remapped
+    2.25 UID has 39 digits, so six-digit markers turn up in them by chance) is not a marker."""
+    return [m.decode() for m in markers.searchable
+            if m in data and re.search(rb"(?<![0-9.])" + re.escape(m) + rb"(?![0-9])", data)]
+
+
 def _without_pixels(path) -> bytes:
     raw = path.read_bytes()
     pixels = pydicom.dcmread(path).PixelData
@@ -152,7 +160,7 @@ def test_no_marker_survives_and_every_action_is_the_tables(tmp_path):
     deid.deidentify_file(src, dst)
 
     raw = _without_pixels(dst)
-    left = [m.decode() for m in markers.searchable if m in raw]
+    left = _left(raw, markers)
     assert not left, f"{len(left)} markers survive, e.g. {left[:5]}"
     assert UID_ROOT.encode() not in raw
     out = pydicom.dcmread(dst)
@@ -274,3 +282,34 @@ def test_mr_with_padding_after_its_pixel_data_exports(tmp_path, padding):
     np.testing.assert_array_equal(ds.pixel_array, pydicom.dcmread(get_testdata_file("MR_small.dcm")).pixel_array)
     report = json.loads((out / result.manifest["deidentification"]["report"]).read_text())
     assert report["dicom_files"] == 1 and report["table"]["rows"] == 621
+
+
+@pytest.mark.parametrize("fmt", ["csv", "monai", "nifti"])
+def test_planted_markers_through_the_cli_leave_no_trace_in_the_export(tmp_path, capsys, fmt):
+    from workstation.cli import main
+
+    markers = Markers()
+    src = tmp_path / "src" / "MK-planted.dcm"
+    src.parent.mkdir()
+    planted_ct(src, markers)
+    proj, out = tmp_path / "proj", tmp_path / "out"
+    assert main(["project", "init", str(proj), "--task", "binary", "--classes", "a,b"]) == 0
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"path,label\n{src},a\n")
+    assert main(["project", "add", str(proj), str(src.parent), "--labels", str(labels), "--labels-tag", "final"]) == 0
+    capsys.readouterr()
+    code = main(["export", str(proj), str(out), "--format", fmt, "--deidentify", "--splits", "1,0,0"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert len(written) >= 4
+    pixels = pydicom.dcmread(src).PixelData
+    for path in written:
+        data = path.read_bytes()
+        if path.name.endswith(".gz"):
+            import gzip
+            data = gzip.decompress(data)
+        data = data.replace(pixels, b"")
+        left = _left(data, markers)
+        assert not left, f"{path.relative_to(out)} holds {left[:5]}"
+        assert b"MK" not in path.name.encode() and UID_ROOT.encode() not in data
