@@ -16,11 +16,13 @@ COMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of the one module `only` (a script's `workstation label`
+    need not import the other sixteen)."""
     parser = argparse.ArgumentParser(prog="workstation", description=workstation.__doc__)
     parser.add_argument("--version", action="version", version=f"workstation {workstation.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else [only]:
         try:
             module = importlib.import_module(f"workstation.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -36,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv in (["--version"], ["-V"]):
         print(f"workstation {workstation.__version__}")
         return 0
-    parser = build_parser()
+    wanted = argv[0].replace("-", "_") if argv else ""
+    parser = build_parser(wanted if wanted in COMMAND_MODULES else None)  # a command's name is its module's
     args = parser.parse_args(argv)
     if args.command is None:
         from workstation.commands.open import run_gui  # a bare `workstation` opens an empty window
