@@ -130,7 +130,7 @@ def planted_ct(path, markers: Markers) -> Dataset:
     for element in (0x1000, 0x1001):
         uid = markers.value("UI").encode()
         uid += b"\0" * (len(uid) % 2)
-        command += struct.pack("<HH2sH", 0, element, b"UI", len(uid)) + uid
+        command += struct.pack("<HHI", 0, element, len(uid)) + uid  # command sets are implicit VR
     path.write_bytes(raw[:start] + command + raw[start:])
     return ds
 
