@@ -244,7 +244,7 @@ class MainWindow(QMainWindow):
             self.series.setCurrentIndex(index)
             self.series.blockSignals(False)
         for warning in volume.warnings:
-            self.statusBar().showMessage(warning, 8000)
+            self.notify.info(warning, 8000)
         self.volume_shown.emit(volume)
 
     @property

@@ -27,9 +27,16 @@ from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer
-from superqt.utils import ensure_main_thread
 
 log = logging.getLogger(__name__)
+
+
+def _ensure_main_thread():
+    # imported on first use: `import superqt` costs ~0.2 s, which `workstation open` must not pay
+    # before its first frame (nothing crosses threads before then)
+    from superqt.utils import ensure_main_thread
+
+    return ensure_main_thread
 
 
 def on_gui_thread() -> bool:
@@ -61,11 +68,18 @@ def in_gui(fn: Callable, owner: QObject | None = None) -> Callable[..., None]:
         if alive(owner):
             fn(*(args if limit is None else args[:limit]), **kwargs)
 
-    gui = ensure_main_thread(run)
+    gui = None
 
     def call(*args, **kwargs) -> None:
-        if alive(owner):
-            gui(*args, **kwargs)
+        nonlocal gui
+        if not alive(owner):
+            return
+        if on_gui_thread():
+            run(*args, **kwargs)
+            return
+        if gui is None:
+            gui = _ensure_main_thread()(run)
+        gui(*args, **kwargs)
 
     call.__wrapped__ = fn  # type: ignore[attr-defined]
     return call

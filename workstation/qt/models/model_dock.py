@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
                                QPlainTextEdit, QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget)
 
-from workstation.qt.threads import Subscriptions, in_gui
+from workstation.qt.threads import Subscriptions, in_gui, one_line
 
 log = logging.getLogger(__name__)
 HEATMAP_LAYER = "heat map"
@@ -172,6 +172,7 @@ class ModelPanel(QWidget):
             ProjectSink(project)(outcomes)
         except Exception as exc:  # noqa: BLE001 - a storing failure is shown, never fatal
             self._log(f"could not store {len(outcomes)} prediction(s): {exc}")
+            self.ctx.notify.error(f"could not store {len(outcomes)} prediction(s): {one_line(exc)}")
             self._store_failures += len(outcomes)
         else:
             if self.session.current in {o.case_id for o in outcomes}:
@@ -185,8 +186,9 @@ class ModelPanel(QWidget):
         self._set_running(False)
         try:
             report = future.result()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - shown, never fatal
             self._log(f"the job failed: {exc}")
+            self.ctx.notify.error(f"the model run failed: {one_line(exc)}")
             return
         self.last_report = report
         failed, self._store_failures = self._store_failures, 0

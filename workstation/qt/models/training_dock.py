@@ -142,6 +142,8 @@ class TrainingPanel(QWidget):
         self.result, self.error = result, error
         if result is None:
             self._say(f"training stopped: {error}")
+            if not self.cancel_event.is_set():  # a failure, not the reader's Cancel
+                self.ctx.notify.error(f"training stopped: {error}")
             return
         self.progress.setValue(1000)
         auc = result.card["validation"].get("auc")

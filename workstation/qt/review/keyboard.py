@@ -12,7 +12,7 @@ import logging
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter
-from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QTableWidget,
+from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from workstation.core.errors import WorkstationError
@@ -246,7 +246,7 @@ class AdjudicationDialog(QDialog):
         try:
             self.controller.session.adjudicate(case_id, value)  # under the session's reader
         except WorkstationError as exc:
-            QMessageBox.warning(self, "Adjudication", str(exc))
+            self.controller.ctx.notify.error(exc)
             return
         row = self.table.currentRow()
         self.refresh()
