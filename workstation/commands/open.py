@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_gui(paths, args: argparse.Namespace | None = None) -> int:
     """Start the application with a main window on `paths` (none: an empty window)."""
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
     from workstation.qt.app import get_app
     from workstation.qt.viewer.loader import LoadJob
@@ -76,48 +76,100 @@ def run_gui(paths, args: argparse.Namespace | None = None) -> int:
     width, height = getattr(args, "size", None) or (1280, 800)
     window.resize(width, height)
     screenshot = getattr(args, "screenshot", None)
-    outcome = {"code": 0, "first": True}
+    if screenshot is not None:
+        window.remember_layout = False  # a scripted picture does not change the user's layout
+    outcome = {"code": 0, "first": True, "loading": job is not None}
 
     def first_volume(volume) -> None:
         if not outcome["first"]:
             return
         outcome["first"] = False
         _apply_options(window, args)
-        app.processEvents()  # lay the panes out at their real size before the frame counts
+        # lay the panes out at their real size (layout requests only: a queued "load finished"
+        # must not build the other panels before this frame is on screen)
+        QCoreApplication.sendPostedEvents(None, QEvent.LayoutRequest)
         window.viewer.flush()
         if os.environ.get("WORKSTATION_TIMING"):
             print(f"workstation: first frame at {time.time():.3f} (cpu {time.process_time():.2f} s)",
                   file=sys.stderr, flush=True)
-        window.install_docks()
-        window.resize(width, height)  # the panels may have stretched it
+        QTimer.singleShot(0, window.install_docks)
 
     def finished(volumes, errors) -> None:
-        window.install_docks()
         for line in errors:
             print(f"workstation open: {line}", file=sys.stderr)
-        if screenshot is None:
-            return
         if not volumes and window.project is None:
-            outcome["code"] = 1
-            app.exit(1)
-            return
-        QTimer.singleShot(400, lambda: _save_screenshot(app, window, screenshot, outcome))
+            window.install_docks()
+            if screenshot is not None:
+                outcome["code"] = 1
+                _quit(app, window, 1)
 
     window.volume_shown.connect(first_volume)
     window.load_finished.connect(finished)
     window.show()
-    if len(image_paths) < len(paths) or not image_paths:
+    projects = [p for p in paths if str(p) not in image_paths]
+    if projects or not image_paths:
         window.install_docks()  # a project needs its panels (worklist) before it opens
-    for path in paths:
-        if str(path) not in image_paths:
-            if window.open_project(path) is None:
-                outcome["code"] = 1
+    for path in projects:
+        if window.open_project(path) is None:
+            outcome["code"] = 1
     if job is not None:
         window.adopt_load(job)
-    elif screenshot is not None:
-        QTimer.singleShot(400, lambda: _save_screenshot(app, window, screenshot, outcome))
+    if screenshot is not None:
+        window.screenshot_waiter = _ScreenshotWhenReady(app, window, screenshot, outcome)
     code = app.exec()
     return outcome["code"] or code
+
+
+class _ScreenshotWhenReady:
+    """Save the window once the current case's first frame is on screen: every load finished,
+    the panels built and, with a project, its current case opened (or known to have failed)."""
+
+    POLL_MS, SETTLE_MS, GIVE_UP_S = 100, 300, 300
+
+    def __init__(self, app, window, out: str, outcome: dict) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.app, self.window, self.out, self.outcome = app, window, out, outcome
+        self.started = time.monotonic()
+        self.ready_since: float | None = None
+        self.timer = QTimer(window)
+        self.timer.timeout.connect(self.poll)
+        self.timer.start(self.POLL_MS)
+
+    def ready(self) -> bool:
+        window = self.window
+        return window._job is None and window.docks_installed and _case_on_screen(window, self.outcome)
+
+    def poll(self) -> None:
+        now = time.monotonic()
+        if not self.ready():
+            self.ready_since = None
+            if now - self.started < self.GIVE_UP_S:
+                return
+            print(f"workstation open: the image was not on screen after {self.GIVE_UP_S} s; "
+                  "saving the window as it is", file=sys.stderr)
+        elif self.ready_since is None:  # let the last panels and the 3D view draw
+            self.ready_since = now
+            self.window.viewer.flush()
+            return
+        elif (now - self.ready_since) * 1000 < self.SETTLE_MS:
+            return
+        self.timer.stop()
+        _save_screenshot(self.app, self.window, self.out, self.outcome)
+
+
+def _case_on_screen(window, outcome: dict) -> bool:
+    """The image is on screen, or known never to come: with a project, its current case has been
+    opened (or it has no case); without one, the images were read (or failed, or none was given)."""
+    project = window.project
+    if project is None:
+        return window.volume is not None or bool(window.errors) or not outcome["loading"]
+    if window.current_case is not None:
+        return True
+    try:
+        return not project.case_ids()
+    except Exception:  # noqa: BLE001 - a broken project has nothing to wait for
+        return True
 
 
 def _is_project(path) -> bool:
@@ -148,6 +200,7 @@ def _apply_options(window, args) -> None:
 def _save_screenshot(app, window, out: str, outcome: dict) -> None:
     window.viewer.flush()
     app.processEvents()
+    # the screen's pixels: QWidget.grab() would paint the VTK panes black
     pixmap = window.screen().grabWindow(window.winId())
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     if not pixmap.save(out):
@@ -155,5 +208,13 @@ def _save_screenshot(app, window, out: str, outcome: dict) -> None:
         outcome["code"] = 1
     else:
         print(out)
+    _quit(app, window, outcome["code"])
+
+
+def _quit(app, window, code: int) -> None:
+    """Close the window and stop every background thread before the event loop ends."""
+    from workstation.qt.app import stop_threads
+
     window.close()
-    app.exit(outcome["code"])
+    stop_threads()
+    app.exit(code)
