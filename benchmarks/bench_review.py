@@ -210,7 +210,7 @@ def label_calls(tmp: Path, calls: int, cases: int) -> None:
         subprocess.run([sys.executable, "-c", MAKE_LABEL_PROJECT, str(projects[name]), str(cases)], check=True,
                        env=_env(env), cwd=tmp)
     runs: dict[str, list[float]] = {"pass": [], "new": [], "old": []}
-    for k in range(calls):  # interleaved: the three see the same load
+    for k in range(-1, calls):  # interleaved: the three see the same load; k = -1 warms the byte code
         value = "Consolidation;Effusion" if k % 2 else "Mass"
         case = f"c{k % cases:06d}"
         runs["pass"].append(_timed([sys.executable, "-c", "pass"], None, tmp))
@@ -219,8 +219,8 @@ def label_calls(tmp: Path, calls: int, cases: int) -> None:
         if "old" in projects:
             runs["old"].append(_timed([sys.executable, "-m", "workstation.cli", "label", str(projects["old"]), case,
                                        value, "--reader", "bench"], old_root, tmp))
-    med = {k: statistics.median(v) for k, v in runs.items() if v}
-    print(f"workstation label, one call (fresh process, start-up included): median {med['new'] * 1000:.0f} ms "
+    med = {k: statistics.median(v[1:]) for k, v in runs.items() if v}
+    print(f"workstation label, one call (fresh process, start-up included, byte code cached as installed): median {med['new'] * 1000:.0f} ms "
           f"over {calls} calls  goal <= 300 ms  {'PASS' if med['new'] <= 0.3 else 'FAIL'}")
     print(f"  baseline bare `python -c pass`: {med['pass'] * 1000:.0f} ms (ratio {med['new'] / med['pass']:.1f}x)")
     if "old" in med:
@@ -234,8 +234,15 @@ def label_calls(tmp: Path, calls: int, cases: int) -> None:
     print(f"  audited actions of those calls: {with_audit} (Consolidation;Effusion agrees with the model)")
 
 
+PYCACHE = Path(tempfile.gettempdir()) / "bench-review-pycache"
+
+
 def _env(code_root: Path | None) -> dict:
+    """As an installed application runs: byte code cached (pip compiles it at install), here in a
+    private folder, even where PYTHONDONTWRITEBYTECODE is set for development."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     if code_root is not None:
         env["PYTHONPATH"] = str(code_root) + os.pathsep + env.get("PYTHONPATH", "")
     return env
@@ -258,7 +265,7 @@ def csv_throughput(tmp: Path, rows: int, singles: int) -> None:
         f"c{i:06d},{choices[i % 4]},{'alice' if i % 2 else 'bob'}\n" for i in range(rows)))
     t = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "workstation.cli", "label", str(directory), "--from", str(csv_path),
-                           "--json"], check=True, capture_output=True, text=True, cwd=tmp)
+                           "--json"], check=True, capture_output=True, text=True, cwd=tmp, env=_env(None))
     wall = time.perf_counter() - t
     result = json.loads(done.stdout)
     assert result["stored"] == rows, result

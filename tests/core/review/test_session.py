@@ -243,3 +243,23 @@ def test_adjudication_and_change_vocabulary(binary_project):
     change = s.adjudicate("c0", "abnormal")
     assert isinstance(change, Change) and change.tag is Tag.ADJUDICATED and change.action is Action.ADJUDICATE
     assert change.tag == "adjudicated" and binary_project.label("c0", tag="adjudicated").reader == "carol"
+
+
+def test_label_many_chains_repeated_cases_within_a_batch(cxr14_project):
+    """A case labelled before and twice in one batch: three audit rows, each old value the one before."""
+    s = ReviewSession(cxr14_project, reader="alice", auto_advance=False)
+    s.label("Mass", "c0")
+    n = s.label_many([{"case_id": "c0", "value": "Effusion;Consolidation"}, {"case_id": "c1", "value": []},
+                      {"case_id": "c0", "value": "uncertain", "note": "second look"},
+                      {"case_id": "c0", "value": "Mass", "reader": "bob"}], batch_size=10)
+    assert n == 4
+    entries = [(e.case_id, e.reader, e.old_value, e.new_value, e.action, e.note) for e in cxr14_project.audit()]
+    assert entries == [("c0", "alice", None, ["Mass"], "correct", None),
+                       ("c0", "alice", ["Mass"], ["Effusion", "Consolidation"], "confirm", None),
+                       ("c1", "alice", None, [], "correct", None),
+                       ("c0", "alice", ["Effusion", "Consolidation"], "uncertain", "correct", "second look"),
+                       ("c0", "bob", None, ["Mass"], "correct", None)]
+    assert cxr14_project.label("c0", reader="alice").value == "uncertain"
+    assert cxr14_project.label("c0", reader="alice").note == "second look"
+    assert cxr14_project.verify().ok
+    assert s.reader_label("c0") == "uncertain"  # the session's cached labels follow the batch

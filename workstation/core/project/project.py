@@ -297,14 +297,23 @@ class Project:
                 raise ProjectError(f"unknown action {action!r}; expected confirm, correct, import or adjudicate")
             rows.append((item["case_id"], normalize(item["value"], self.task, self.classes), reader, tag,
                          item.get("note"), action, item.get("shown")))
-        olds: list[tuple] = []
+        from workstation.core.project import bulk_labels
+
         with self._lock:
-            with store.translated_errors(self._url), store.write(self._engine) as conn, conn.begin():
-                audit_rows: list[dict] = []
-                for case_id, value, reader, tag, note, action, shown in rows:
-                    olds.append(self._write_in(conn, case_id, "", reader, tag, value, note, action, shown,
-                                               audit_rows))
-                audit_chain.append(conn, audit_rows)
+            for attempt in range(5):
+                try:
+                    with store.translated_errors(self._url), store.write(self._engine) as conn, conn.begin():
+                        olds, audit_rows, missing = bulk_labels.write(conn, rows)
+                        if missing:
+                            raise UnknownCaseError(f"no case {sorted(missing)[0]!r} in this project"
+                                                   + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+                        audit_chain.append(conn, audit_rows)
+                    break
+                except ProjectError as exc:
+                    # a first label of one target written by someone else meanwhile: read again
+                    if isinstance(exc.__cause__, IntegrityError) and attempt < 4:
+                        continue
+                    raise
             if undoable:
                 for (case_id, value, reader, tag, note, _action, _shown), (old, old_note) in zip(rows, olds):
                     self._undo.push(SetLabelCommand(case_id, reader, tag, "", old, value, note, old_note))
