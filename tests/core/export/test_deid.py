@@ -197,3 +197,24 @@ def test_unknown_public_elements_are_dropped():
     assert any(e.VR == "UN" for e in ds)
     Deidentifier().deidentify(ds)
     assert not any(e.VR == "UN" for e in ds.iterall())
+
+
+def test_attributes_outside_the_table_and_the_iod_go_structure_stays():
+    cr = pydicom.dcmread(get_testdata_file("RG1_UNCR.dcm"))
+    assert "CollimatorShape" in cr  # in the file, though the CR IOD does not define it
+    Deidentifier(b"s").deidentify(cr)
+    assert "CollimatorShape" not in cr
+    ct = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ct.PixelSpacing, ct.SliceThickness = [0.5, 0.5], "2.5"
+    structure = ("Rows", "Columns", "BitsAllocated", "PixelRepresentation", "PixelSpacing", "SliceThickness",
+                 "ImagePositionPatient", "ImageOrientationPatient", "RescaleSlope", "RescaleIntercept", "Modality",
+                 "KVP", "SOPClassUID")
+    before = {k: ct.get(k) for k in structure}
+    Deidentifier(b"s").deidentify(ct)
+    assert {k: ct.get(k) for k in structure} == before
+    odd = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    odd.SOPClassUID = "1.2.826.0.1.3680043.10.1.999"  # a SOP class the tables do not know
+    odd.CollimatorShape = "RECTANGULAR"
+    Deidentifier(b"s").deidentify(odd)
+    assert odd.CollimatorShape == "RECTANGULAR"  # nothing to judge by: known attributes stay
+    assert odd.SOPClassUID == "1.2.826.0.1.3680043.10.1.999"  # a class, not an instance: never remapped

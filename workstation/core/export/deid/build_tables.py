@@ -13,6 +13,8 @@ tool; nothing runs it at export time, and it needs no network):
 - `iod_types.json`: for the rows whose basic-profile code is a combination (X/Z, X/D, X/Z/D, Z/D,
   X/Z/U*), the attribute's Type (1, 2 or 3) in each IOD, from highdicom's module tables; that Type
   decides which of the codes keeps the IOD conformant.
+- `iod_attributes.json`: every attribute each IOD defines, from the same tables, so that a standard
+  attribute outside the IOD (not in E.1-1 either) can be told and removed.
 - `safe_private.json`: PS3.15 Table E.3.10-1 (safe private attributes) from an RST copy of PS3.15.
 """
 from __future__ import annotations
@@ -105,6 +107,32 @@ def build_iod_types(e1_1: dict, standard: Path, version: str) -> dict:
             "sop_class_iod": sop_iod, "types": types}
 
 
+# modules whose attributes describe any image and are kept whatever the IOD says: an attribute
+# from them outside its IOD (pixel spacing in a secondary capture) is structure, not identity
+GENERIC_MODULES = ("image-pixel", "image-plane", "multi-frame", "modality-lut", "voi-lut", "general-image",
+                   "sop-common", "general-series", "general-equipment", "frame-of-reference")
+
+
+def build_iod_attributes(standard: Path, version: str) -> dict:
+    """Every attribute each IOD defines (in any of its modules, at any depth), as module lists
+    and per-module tag lists, to tell an attribute outside the IOD."""
+    iod_modules = json.loads((standard / "iod_module_map.json").read_text())
+    module_attrs = json.loads((standard / "module_attribute_map.json").read_text())
+    from pydicom.datadict import RepeatersDictionary
+
+    repeaters = {entry[4]: int(mask.replace("x", "0"), 16) for mask, entry in RepeatersDictionary.items()}
+    modules = {}
+    for key, attrs in module_attrs.items():
+        tags = {tag_for_keyword(a["keyword"]) or repeaters.get(a["keyword"]) for a in attrs}
+        modules[key] = sorted(f"{t:08X}" for t in tags if t is not None)
+    return {"source": {"package": f"highdicom=={version}", "files": "highdicom/_standard/*.json",
+                       "note": "tags of every module, at any depth of its sequences; repeating groups "
+                               "(60xx overlays) under their first group"},
+            "generic_modules": list(GENERIC_MODULES),
+            "iods": {iod: sorted({m["key"] for m in mods}) for iod, mods in iod_modules.items()},
+            "modules": modules}
+
+
 def build_safe_private(rst: Path, commit: str) -> dict:
     text = rst.read_text()
     start = text.index("Safe Private Attributes", text.index("_sect_E.3.10:"))
@@ -152,6 +180,8 @@ def main() -> None:
     (HERE / "e1_1.json").write_text(json.dumps(e1_1, indent=1) + "\n")
     types = build_iod_types(e1_1, a.highdicom_standard, a.highdicom_version)
     (HERE / "iod_types.json").write_text(json.dumps(types, separators=(",", ":")) + "\n")
+    attrs = build_iod_attributes(a.highdicom_standard, a.highdicom_version)
+    (HERE / "iod_attributes.json").write_text(json.dumps(attrs, separators=(",", ":")) + "\n")
     safe = build_safe_private(a.safe_private_rst, a.safe_private_commit)
     (HERE / "safe_private.json").write_text(json.dumps(safe, indent=1) + "\n")
     print(f"{e1_1['row_count']} rows of E.1-1, {len(types['types'])} IODs, {len(safe['rows'])} safe private")

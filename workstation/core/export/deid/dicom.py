@@ -33,7 +33,7 @@ import pydicom
 from pydicom import config
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.multival import MultiValue
-from pydicom.datadict import dictionary_description, dictionary_VR
+from pydicom.datadict import dictionary_description, dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
@@ -42,8 +42,8 @@ from pydicom.uid import (PYDICOM_IMPLEMENTATION_UID, ExplicitVRBigEndian, Explic
 
 import workstation
 from workstation.core.export.deid import values
-from workstation.core.export.deid.table import (DeidOptions, code_for, lookup, resolve, safe_private,
-                                                table)
+from workstation.core.export.deid.table import (DeidOptions, code_for, iod_attributes, lookup, resolve,
+                                                safe_private, table)
 
 _STANDARD_UID_ROOT = "1.2.840.10008."
 _PATIENT_NAME, _PATIENT_ID = 0x00100010, 0x00100020
@@ -64,6 +64,7 @@ _OPTION_CODES = {  # option column -> CID 7050 concept
 }
 # Where a rule comes from, in the report
 FROM_TABLE, NOT_IN_TABLE, UNKNOWN, GROUP_0000 = "E.1-1", "not in E.1-1", "unknown tag", "group 0000/0002"
+NOT_IN_IOD = "not in E.1-1 nor in the IOD"
 
 
 def _has_header(ds: Dataset) -> bool:
@@ -205,6 +206,7 @@ class _Context:
     offset: timedelta
     report: DeidReport
     identifiers: frozenset[str] = frozenset()
+    iod_tags: frozenset[int] | None = None
 
 
 class Deidentifier:
@@ -262,8 +264,9 @@ class Deidentifier:
             source = ("declares burned-in annotation" if report.burned_in == "yes"
                       else "is of a kind that often has text burned into the pixels")
             report.warnings.append(f"image {source}: pixels were not changed, check them by eye")
-        ctx = _Context(str(ds.get("SOPClassUID", "") or ""), report.pseudonym,
-                       timedelta(days=report.date_offset_days), report)
+        sop_class = str(ds.get("SOPClassUID", "") or "")
+        ctx = _Context(sop_class, report.pseudonym, timedelta(days=report.date_offset_days), report,
+                       iod_tags=iod_attributes(sop_class))
         if self.options.clean_descriptors or self.options.clean_structured_content or \
                 self.options.clean_graphics or self.options.retain_patient_characteristics:
             ctx.identifiers = self._identifiers(ds)
@@ -333,16 +336,21 @@ class Deidentifier:
             self._codes[tag] = hit
         return hit
 
-    def _default(self, tag: int, vr: str) -> tuple[str, str, str, str]:
+    def _default(self, tag: int, vr: str, ctx: _Context) -> tuple[str, str, str, str]:
         """A rule for an element that E.1-1 does not list."""
         if not _known(tag):
             return _label(tag), "unknown", "X", UNKNOWN
         name = dictionary_description(tag) or "unknown"
+        group = tag >> 16
+        first = (tag & 0xFF00FFFF) if 0x6000 <= group <= 0x60FF else tag  # repeating groups: as 6000
+        if ctx.iod_tags is not None and first not in ctx.iod_tags:
+            return _label(tag), name, "X", NOT_IN_IOD
         dates = self.options.retain_dates
         if vr == "PN":
             code = "Z"
-        elif vr == "UI":
-            code = "K" if self.options.retain_uids else "U"
+        elif vr == "UI":  # a class or a syntax names a kind of object, not an instance
+            kind = keyword_for_tag(tag).endswith(("ClassUID", "SyntaxUID"))
+            code = "K" if self.options.retain_uids or kind else "U"
         elif vr in ("DA", "DT"):
             code = {"full": "K", "modified": "C"}.get(dates, "X")
         elif vr == "TM":
@@ -367,7 +375,7 @@ class Deidentifier:
                 continue
             raw = elements[tag]
             vr = raw.VR or _vr(t)
-            rule = self._rule(t) or self._default(t, vr)
+            rule = self._rule(t) or self._default(t, vr, ctx)
             label, name, code, source = rule
             action = resolve(code, ctx.sop_class, t, parent)
             action = self._apply(ds, tag, t, vr, action, ctx)

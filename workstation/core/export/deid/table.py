@@ -156,3 +156,20 @@ def safe_private() -> dict[tuple[int, str], dict]:
     doc = json.loads((HERE / "safe_private.json").read_text())
     return {(int(r["group"], 16) << 8 | int(r["element"], 16), r["creator"].strip().upper()): r
             for r in doc["rows"]}
+
+
+@lru_cache(1)
+def _iod_attributes() -> dict:
+    return json.loads((HERE / "iod_attributes.json").read_text())
+
+
+@lru_cache(256)
+def iod_attributes(sop_class: str) -> frozenset[int] | None:
+    """Every tag the IOD of `sop_class` defines (any module, any depth) plus those of the generic
+    image modules; None when the tables do not know the SOP class."""
+    iod = _iod_types()["sop_class_iod"].get(sop_class)
+    data = _iod_attributes()
+    if iod is None or iod not in data["iods"]:
+        return None
+    modules = set(data["iods"][iod]) | set(data["generic_modules"])
+    return frozenset(int(t, 16) for m in modules for t in data["modules"].get(m, ()))
