@@ -193,6 +193,37 @@ def test_impossible_dicom_geometry_or_rescale(tmp_path, dicom_file, keyword, val
     _refused(tmp_path / "ct.dcm", words)
 
 
+def _patched(raw: bytes, *fields) -> bytes:
+    out = bytearray(raw)
+    for offset, fmt, values in fields:
+        struct.pack_into("<" + fmt, out, offset, *values)
+    return bytes(out)
+
+
+QFORM = (252, "h", (1,))  # the MNI152 file sets only its sform; these cases need the qform in use
+
+
+@pytest.mark.parametrize("fields, words", [
+    ([(80, "f", (float("nan"),))], "pixdim is not finite"),
+    ([(84, "f", (-1.0,))], "pixdim is negative"),
+    ([(88, "f", (0.0,))], "pixdim is zero"),
+    ([(284, "f", (float("nan"),))], "sform is not finite"),
+    ([(280, "12f", (0.0,) * 12)], "sform is degenerate"),
+    ([QFORM, (256, "3f", (0.9, 0.9, 0.9))], "invalid qform quaternion"),
+    ([QFORM, (260, "f", (float("inf"),))], "qform is not finite"),
+    ([QFORM, (268, "f", (float("nan"),))], "qform is not finite"),
+    ([(0, "i", (0,))], "sizeof_hdr is 0"),
+    ([(108, "f", (float("nan"),))], "vox_offset"),
+    ([(108, "f", (-352.0,))], "vox_offset"),
+])
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_impossible_nifti_geometry_in_the_real_mni152(tmp_path, mni_bytes, fields, words, suffix):
+    raw = _patched(mni_bytes[1], *fields)
+    path = tmp_path / f"mni{suffix}"
+    path.write_bytes(gzip.compress(raw, 1) if suffix == ".nii.gz" else raw)
+    _refused(path, words)
+
+
 def test_series_with_one_nan_position_is_refused(tmp_path, series_writer):
     paths = series_writer(tmp_path / "s", [(0.0, 0.0, 2.0 * k) for k in range(5)])
     ds = pydicom.dcmread(paths[3])

@@ -26,7 +26,8 @@ _STATE = threading.local()
 _DAMAGE = re.compile(r"premature|corrupt|truncat|end of (file|stream|data)|ended before|crc|checksum|"
                      r"error|invalid|not enough|too short|short read|incomplete|bad |extraneous|"
                      r"less than expected|no matching", re.IGNORECASE)
-_NOT_DAMAGE = re.compile(r"Invalid value for VR", re.IGNORECASE)  # a header value's format, not the pixels
+# a header value's format, not the pixels; Qt's own messages (the GUI thread may print during a decode)
+_NOT_DAMAGE = re.compile(r"Invalid value for VR|^qt\.|^Q[A-Za-z]+::", re.IGNORECASE)
 
 
 @dataclass
@@ -67,16 +68,17 @@ class _ListHandler(logging.Handler):
 
 
 @contextmanager
-def capture():
-    """Inside the block fd 1 and 2 go to a temporary file and warnings and pydicom's log are
-    recorded; the yielded `Said` is filled when the block ends. Nested captures share the outer one."""
+def capture(native: bool = True):
+    """Inside the block warnings and pydicom's log are recorded and (unless `native` is False, for
+    pure-Python work) fd 1 and 2 go to a temporary file; the yielded `Said` is filled when the block
+    ends. Nested captures share the outer one."""
     said = Said()
     with _LOCK:
         if getattr(_STATE, "active", None) is not None:
             yield _STATE.active  # the outer capture hears everything
             return
         _STATE.active = said
-        saved, sink = _redirect()
+        saved, sink = _redirect() if native else (None, None)
         logger = logging.getLogger("pydicom")
         handler, propagate = _ListHandler(said.python), logger.propagate
         logger.addHandler(handler)
@@ -103,10 +105,24 @@ def _redirect():
         saved = (os.dup(1), os.dup(2))
     except OSError:  # no console at all (a windowed app): nothing to keep clean
         return None, None
-    sink = tempfile.TemporaryFile()
+    sink = _sink()
     os.dup2(sink.fileno(), 1)
     os.dup2(sink.fileno(), 2)
     return saved, sink
+
+
+_SINK = None
+
+
+def _sink():
+    """One temporary file per process, emptied for each capture (creating one costs more than a
+    small decode)."""
+    global _SINK
+    if _SINK is None or _SINK.closed:
+        _SINK = tempfile.TemporaryFile()
+    _SINK.seek(0)
+    _SINK.truncate()
+    return _SINK
 
 
 def _restore(saved, sink) -> list[str]:
@@ -124,7 +140,6 @@ def _restore(saved, sink) -> list[str]:
     os.close(saved[1])
     sink.seek(0)
     text = sink.read(65536).decode("utf-8", errors="replace")
-    sink.close()
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 

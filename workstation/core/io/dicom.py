@@ -44,7 +44,7 @@ def open_dataset(path: Path) -> pydicom.Dataset:
     """Full dcmread with reader errors turned into one-line ImageReadErrors; a file that ends
     before its last element does (pydicom only warns) is refused."""
     try:
-        with capture() as said:
+        with capture(native=False) as said:  # pydicom's parser is Python: only its warnings matter
             ds = read_dataset(path)
     except InvalidDicomError:
         raise ImageReadError(path, "not a DICOM file (no DICOM header or elements)") from None
@@ -216,7 +216,7 @@ def _decode(ds: pydicom.Dataset, path: Path, notes: list[str] | None = None) -> 
         _check_codestreams(ds, path, frames)
     row_bytes = columns * samples * max(_header_int(ds, "BitsAllocated", 8) // 8, 1)
     try:
-        with capture() as said:
+        with capture(native=not px.is_plain(ds)) as said:  # plain data is viewed, no C decoder runs
             arr = px.stored_pixels(ds, row_bytes)
     except ImageReadError:
         raise

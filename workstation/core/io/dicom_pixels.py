@@ -23,9 +23,7 @@ def stored_pixels(ds: pydicom.Dataset, slack: int = 0) -> np.ndarray:
     padding warning is by the caller."""
     get = ds.get
     bits = int(get("BitsAllocated", 0) or 0)
-    if (ds.file_meta.get("TransferSyntaxUID") in _NATIVE_LE and "PixelData" in ds
-            and int(get("SamplesPerPixel", 1) or 1) == 1 and bits in (8, 16, 32)
-            and str(get("PhotometricInterpretation", "")) in ("MONOCHROME1", "MONOCHROME2")):
+    if is_plain(ds):
         rows, cols = int(ds.Rows), int(ds.Columns)
         frames = int(get("NumberOfFrames", 1) or 1)
         dtype = np.dtype(("<i" if int(get("PixelRepresentation", 0) or 0) else "<u") + str(bits // 8))
@@ -40,6 +38,14 @@ def stored_pixels(ds: pydicom.Dataset, slack: int = 0) -> np.ndarray:
         arr = np.frombuffer(buf, dtype=dtype, count=count)
         return arr.reshape((frames, rows, cols) if frames > 1 else (rows, cols))
     return ds.pixel_array
+
+
+def is_plain(ds: pydicom.Dataset) -> bool:
+    """Little-endian, uncompressed, greyscale 8/16/32-bit pixel data: read without a decoder."""
+    get = ds.get
+    return (ds.file_meta.get("TransferSyntaxUID") in _NATIVE_LE and "PixelData" in ds
+            and int(get("SamplesPerPixel", 1) or 1) == 1 and int(get("BitsAllocated", 0) or 0) in (8, 16, 32)
+            and str(get("PhotometricInterpretation", "")) in ("MONOCHROME1", "MONOCHROME2"))
 
 
 def rescale_stack(frames: np.ndarray, order: list[int], slopes, intercepts, bits, cancel=None) -> np.ndarray:
