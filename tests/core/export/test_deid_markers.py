@@ -176,8 +176,8 @@ def test_no_marker_survives_and_every_action_is_the_tables(tmp_path):
             seen.setdefault(tag, set()).add((rule, action))
     for row in table().rows:
         expected = code_for(row, ())
-        if row.tag in ("(0000,1000)", "(0000,1001)", "(0002,0003)", "(7FE0,0010)"):
-            continue  # command elements are dropped outright; the file meta is written anew
+        if row.tag in ("(0000,1000)", "(0000,1001)", "(7FE0,0010)"):
+            continue  # command elements are dropped outright (group 0000 has no place in a stored dataset)
         assert row.tag in seen, f"{row.tag} {row.name}: never met"
         for rule, action in seen[row.tag]:
             assert rule == expected and action in ALLOWED[expected], (row.tag, row.name, rule, action)
@@ -313,3 +313,23 @@ def test_planted_markers_through_the_cli_leave_no_trace_in_the_export(tmp_path, 
         left = _left(data, markers)
         assert not left, f"{path.relative_to(out)} holds {left[:5]}"
         assert b"MK" not in path.name.encode() and UID_ROOT.encode() not in data
+
+
+def test_safe_private_creators_without_safe_elements_go(tmp_path):
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    block = ds.private_block(0x0041, "MKCREATOR-ONLY", create=True)
+    block.add_new(0x01, "LO", "MKPRIVATE3")
+    src, dst = tmp_path / "in.dcm", tmp_path / "out.dcm"
+    ds.save_as(src)
+    Deidentifier(SECRET, options=DeidOptions(retain_safe_private=True)).deidentify_file(src, dst)
+    assert b"MKCREATOR" not in dst.read_bytes() and b"MKPRIVATE" not in dst.read_bytes()
+
+
+def test_a_person_name_stored_as_un_is_still_a_person_name(tmp_path):
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds.add(DataElement(0x00081060, "UN", b"MKUNNAME^X"))  # Name of Physician(s) Reading Study, as UN
+    ds.add(DataElement(0x00404037, "UN", b"MKHUMAN^Y "))  # Human Performer's Name: PN, in the IOD or not
+    src, dst = tmp_path / "in.dcm", tmp_path / "out.dcm"
+    ds.save_as(src, enforce_file_format=True)
+    Deidentifier(SECRET).deidentify_file(src, dst)
+    assert b"MKUNNAME" not in dst.read_bytes() and b"MKHUMAN" not in dst.read_bytes()

@@ -274,6 +274,7 @@ class Deidentifier:
         self._clean(ds, ctx, 0)
         self._mark(ds)
         ds.file_meta = self._new_meta(ds, old_meta)
+        self._count_meta(old_meta, report)
         if getattr(ds, "preamble", None):
             ds.preamble = b"\0" * 128  # a preamble may hold another format's header (TIFF)
         self.actions.update(report.actions)
@@ -309,6 +310,25 @@ class Deidentifier:
         meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
         meta.ImplementationVersionName = f"WORKSTATION_{workstation.__version__}"[:16]
         return meta
+
+    def _count_meta(self, old: FileMetaDataset | None, report: DeidReport) -> None:
+        """The file meta is replaced whole; the report says what became of each old element."""
+        if old is None:
+            return
+        kept = {0x00020001, 0x00020002, 0x00020010}
+        replaced = {0x00020012, 0x00020013}
+        for elem in old.values():
+            t = int(elem.tag)
+            row = self._rule(t)
+            if t == 0x00020000:
+                continue
+            if row is not None:  # (0002,0003): the instance UID, remapped with SOP Instance UID
+                label, name, code, source = row
+                action = "K" if code == "K" else "U"
+            else:
+                label, name, source = _label(t), dictionary_description(t) if _known(t) else "unknown", "file meta"
+                code = action = "K" if t in kept else "D" if t in replaced else "X"
+            report.actions[(label, name, code, action, source)] += 1
 
     def _identifiers(self, ds: Dataset) -> frozenset[str]:
         """Words of the identifying values this profile removes or replaces (names, ids, places,
@@ -374,17 +394,21 @@ class Deidentifier:
                 self._private(ds, tag, ctx, parent, private_kept)
                 continue
             raw = elements[tag]
-            vr = raw.VR or _vr(t)
+            vr = raw.VR if raw.VR and raw.VR != "UN" else _vr(t)  # UN of a known tag: its real VR
             rule = self._rule(t) or self._default(t, vr, ctx)
             label, name, code, source = rule
             action = resolve(code, ctx.sop_class, t, parent)
             action = self._apply(ds, tag, t, vr, action, ctx)
             count[(label, name, code, action, source)] += 1
-        if private_kept:
+        if self.options.retain_safe_private:
+            row = table().private
             for tag in list(elements):  # creators of blocks with nothing kept go too
                 t = int(tag)
-                if t >> 16 & 1 and 0x10 <= (t & 0xFFFF) <= 0xFF and (t >> 16, t & 0xFF) not in private_kept:
-                    del elements[tag]
+                if t >> 16 & 1 and 0x10 <= (t & 0xFFFF) <= 0xFF:
+                    kept = (t >> 16, t & 0xFF) in private_kept
+                    if not kept:
+                        del elements[tag]
+                    count[(row.tag, row.name, "C", "K" if kept else "X", FROM_TABLE)] += 1
 
     def _private(self, ds: Dataset, tag, ctx: _Context, parent: int, kept: set) -> None:
         t = int(tag)
