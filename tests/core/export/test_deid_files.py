@@ -150,3 +150,19 @@ def test_jpeg_entropy_data_is_copied_byte_for_byte(tmp_path):
     sos_in, sos_out = src.read_bytes().index(b"\xff\xda"), dst.read_bytes().index(b"\xff\xda")
     assert src.read_bytes()[sos_in:] == dst.read_bytes()[sos_out:]
     assert Image.open(io.BytesIO(dst.read_bytes())).size == Image.open(src).size
+
+
+def test_detached_metaimage_becomes_one_file(tmp_path):
+    folder = tmp_path / "src" / "Doe_Jane"
+    folder.mkdir(parents=True)
+    image = sitk.GetImageFromArray(pydicom.dcmread(get_testdata_file("CT_small.dcm")).pixel_array)
+    image.SetMetaData("PatientName", SECRET_TEXT)
+    sitk.WriteImage(image, str(folder / "Doe_Jane.mhd"))
+    assert (folder / "Doe_Jane.raw").exists() or (folder / "Doe_Jane.zraw").exists()
+    out = tmp_path / "out"
+    export([ExportCase("Doe_Jane", [folder], patient_id="PID-4471", label="a")], out,
+           ExportOptions("csv", "binary", ["a", "b"], splits=(1, 0, 0), deidentify=True))
+    images = [p for p in (out / "images").rglob("*") if p.is_file()]
+    assert len(images) == 1 and images[0].suffix == ".mha" and _no_secret(images[0].read_bytes())
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(images[0]))),
+                                  sitk.GetArrayFromImage(image))

@@ -12,7 +12,7 @@ import pydicom
 import SimpleITK as sitk
 
 from workstation.core.export.deid import Deidentifier, burned_in_status
-from workstation.core.export.deid.files import MetadataError, out_suffix, strip_metadata
+from workstation.core.export.deid.files import MetadataError, out_suffix, strip_metadata, without_detached_data
 from workstation.core.export.deid.report import PIXELS_WARNING, REPORT_NAME, build_report
 from workstation.core.io.dicom_headers import looks_like_dicom as is_dicom
 from workstation.core.volume import Volume
@@ -63,7 +63,10 @@ class ImageWriter:
     def copy_case(self, case: ExportCase, folder: str, patient_key: str) -> list[str]:
         """Copy every file of the case into `folder`; returns the export-relative paths."""
         out, used = [], set()
-        for i, src in enumerate(case_files(case), start=1):
+        files = case_files(case)
+        if self.deid is not None:
+            files = without_detached_data(files)  # the rewritten header (.mha, .nrrd) holds the voxels
+        for i, src in enumerate(files, start=1):
             dicom = is_dicom(src) or src.suffix.lower() in DICOM_SUFFIXES
             if self.deid is not None:
                 suffix = ".dcm" if dicom else out_suffix(_suffix(src))

@@ -37,6 +37,24 @@ def out_suffix(suffix: str) -> str:
     return ITK_REWRITTEN.get(suffix, suffix)
 
 
+def without_detached_data(files: list[Path]) -> list[Path]:
+    """`files` less the voxel files of detached MetaImage / NRRD headers among them (the header
+    is rewritten as one file with its voxels)."""
+    data = set()
+    for f in files:
+        if f.suffix.lower() in (".mhd", ".nhdr"):
+            key = "ElementDataFile" if f.suffix.lower() == ".mhd" else "data file"
+            try:
+                lines = f.read_text(errors="replace").splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                name, _, value = line.partition("=" if key == "ElementDataFile" else ":")
+                if name.strip().lower() == key.lower() and value.strip():
+                    data.add((f.parent / value.strip()).resolve())
+    return [f for f in files if f.resolve() not in data]
+
+
 def strip_metadata(src: Path, dst: Path, suffix: str) -> Counter:
     """Write `src` to `dst` without its metadata; returns what was removed ({"APP1": 1, ...})."""
     if suffix in (".jpg", ".jpeg"):
