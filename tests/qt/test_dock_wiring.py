@@ -93,8 +93,8 @@ def _binary_review(qtbot, window, folder) -> dict:
     with qtbot.waitSignal(metrics.cases_selected) as cell:
         metrics.matrix.click_cell(QPointF(0.5, 1.5))  # truth abnormal, predicted normal
     qtbot.waitUntil(lambda: rows() == sorted(cell.args[0]), timeout=5000)
-    with qtbot.waitSignal(window.case_opened, timeout=20000, check_params_cb=lambda case_id: case_id == "b1"):
-        worklist.select_case("b1")
+    worklist.select_case("b1")  # its images may still be on screen from when b1 was current
+    qtbot.waitUntil(lambda: window.current_case == "b1" and window._job is None, timeout=20000)
     return {"n": (n_before, metrics.result.evaluation.n), "matrix": metrics.matrix.counts.tolist(),
             "cell": sorted(cell.args[0]), "rows": rows(), "current": session.current,
             "audit": [(e.case_id, e.action, e.new_value) for e in window.project.audit()],

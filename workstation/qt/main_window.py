@@ -17,8 +17,8 @@ import numpy as np
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
-    QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
-    QPushButton, QToolBar,
+    QComboBox, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QProgressBar,
+    QPushButton, QScrollArea, QToolBar,
 )
 
 from workstation.core import settings
@@ -131,10 +131,20 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(rest[0], panel)
         if rest:
             rest[0].raise_()
+        self._size_sidebar()
+
+    def _size_sidebar(self) -> None:
+        """A quarter of the window's width (within SIDEBAR_WIDTH); the worklist over half its height."""
+        panels = [d for d in self.findChildren(QDockWidget) if not d.isFloating()]
+        if not panels:
+            return
         width = max(SIDEBAR_WIDTH[0], min(SIDEBAR_WIDTH[1], self.width() // 4))
         self.resizeDocks(panels, [width] * len(panels), Qt.Horizontal)
-        if first is not None and rest:
-            self.resizeDocks([first, rest[0]], [3, 2], Qt.Vertical)
+        first = next((d for d in panels if d.objectName() == "dock-Worklist"), None)
+        below = [d for d in panels if d is not first and d.isVisible()]
+        if first is not None and below:
+            height = max(self.height() - 120, 200)
+            self.resizeDocks([first, below[0]], [height * 11 // 20, height * 9 // 20], Qt.Vertical)
 
     # -- which docks show, and the remembered arrangement -----------------------------------
     def dock_wanted(self, dock: QDockWidget) -> bool:
@@ -159,6 +169,8 @@ class MainWindow(QMainWindow):
             saved = self._preferences().get("states", {}).get(mode)
             if saved:
                 self.restoreState(QByteArray(base64.b64decode(saved)))
+            else:
+                self._size_sidebar()
         for dock in docks:
             wanted = self.dock_wanted(dock)
             if not wanted:  # nothing to show: it goes, whatever the saved state said
@@ -191,9 +203,8 @@ class MainWindow(QMainWindow):
     # -- public API --------------------------------------------------------------------------
     def add_dock(self, title: str, widget, area=Qt.RightDockWidgetArea) -> QDockWidget:
         """Add a panel; it shows while it has something to show (see DOCK_WANTED)."""
-        dock = QDockWidget(title, self)
+        dock = _Dock(title, widget, self)
         dock.setObjectName(f"dock-{title}")
-        dock.setWidget(widget)
         self.addDockWidget(area, dock)
         self.docks_menu.addAction(dock.toggleViewAction())
         wanted = self.dock_wanted(dock)
@@ -347,6 +358,7 @@ class MainWindow(QMainWindow):
         self.errors = list(self._job_errors)
         if cancelled:
             self.status_text.setText("Loading cancelled")
+            self._requested_case = None  # choosing the case again reads it again
         elif self.errors:
             self._error("\n".join(self.errors))
         else:
@@ -554,6 +566,24 @@ class MainWindow(QMainWindow):
             self._job.wait(5000)
         self.viewer.dispose()
         super().closeEvent(event)
+
+
+class _Dock(QDockWidget):
+    """A dock whose panel scrolls when the side bar is narrower than the panel would like, so
+    that no panel's minimum size widens the side bar; `widget()` is still the panel."""
+
+    def __init__(self, title: str, panel, parent) -> None:
+        super().__init__(title, parent)
+        self._panel = panel
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(panel)
+        scroll.setMinimumWidth(120)
+        self.setWidget(scroll)
+
+    def widget(self):  # noqa: D102 - the panel, not its scroll area
+        return self._panel
 
 
 def _task(project) -> str:
