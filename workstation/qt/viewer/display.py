@@ -41,15 +41,17 @@ def _table() -> tuple[dict[str, tuple[Preset, ...]], tuple[Preset, ...], tuple[s
     return modalities, tuple(_preset(e) for e in data["default"]), tuple(data.get("unknown_modality_also", ()))
 
 
-def presets_for(modality: str) -> list[Preset]:
+def presets_for(modality: str, signed: bool = True) -> list[Preset]:
     """The presets of a modality ('CT', 'MR', ...), best first; an unknown one gets the defaults
-    followed by the presets of `unknown_modality_also` (CT: an unlabelled scan may still be one)."""
+    followed, when its values can be negative (`signed`), by the presets of `unknown_modality_also`
+    (CT: an unlabelled scan may still be one; a photo or an X-ray picture cannot)."""
     modalities, default, also = _table()
     modality = (modality or "").upper()
     if modality in modalities:
         return list(modalities[modality])
     names, out = set(), []
-    for preset in list(default) + [p for m in also for p in modalities.get(m.upper(), ())]:
+    extra = [p for m in also for p in modalities.get(m.upper(), ())] if signed else []
+    for preset in list(default) + extra:
         if preset.name not in names:
             names.add(preset.name)
             out.append(preset)
@@ -91,16 +93,20 @@ def modality_of(volume: Volume) -> str:
     return modality
 
 
+def _listed(volume: Volume) -> list[Preset]:
+    flat = _sample(volume)
+    signed = flat.size > 0 and float(flat.min()) < 0
+    return [p for p in presets_for(modality_of(volume), signed) if not p.header or volume.window is not None]
+
+
 def preset_names(volume: Volume | None) -> list[str]:
     """Presets that make sense for this image, best first (the header's only when it has one)."""
-    if volume is None:
-        return []
-    return [p.name for p in presets_for(modality_of(volume)) if not p.header or volume.window is not None]
+    return [] if volume is None else [p.name for p in _listed(volume)]
 
 
 def preset_windows(volume: Volume) -> list[tuple[str, tuple[float, float]]]:
     """(name, (center, width)) of every preset listed for this image; percentiles in one pass."""
-    listed = [p for p in presets_for(modality_of(volume)) if not p.header or volume.window is not None]
+    listed = _listed(volume)
     wanted = sorted({v for p in listed if p.percentiles for v in p.percentiles})
     values = dict(zip(wanted, _percentiles(volume, wanted))) if wanted else {}
     out = []
