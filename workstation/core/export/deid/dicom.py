@@ -4,10 +4,11 @@ Every element, at every depth of every sequence, is handled by one rule:
 - a row of E.1-1 (exact tag, or the masks (50xx,xxxx), (60xx,3000), (60xx,4000) and the private
   row (gggg,eeee) odd): its code with the chosen options applied, a combination code resolved by
   the attribute's Type in the IOD (X where optional, Z where Type 2, D or U where Type 1);
-- not in the table: removed when no dictionary knows the tag (nobody can say what it holds);
-  person names emptied, UIDs remapped, dates handled as the table's dates are (note 4 of E.1.1:
-  by VR, since the table grows with the standard); everything else kept (pixel module, geometry,
-  acquisition parameters: the structure the image needs);
+- not in the table: removed when no dictionary knows the tag (nobody can say what it holds) or
+  when the IOD of the SOP class does not define it; else person names emptied, instance UIDs
+  remapped, dates handled as the table's dates are (note 4 of E.1.1: by VR, since the table grows
+  with the standard), everything else kept (pixel module, geometry, acquisition parameters: the
+  structure the image needs);
 - group 0000 (command elements, what a reader makes of padding after the data) and group 0002
   inside the dataset are dropped; the file meta is written anew and the preamble zeroed.
 
@@ -20,20 +21,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import struct
-import warnings
-from io import BytesIO
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
 from pathlib import Path
 
 import pydicom
-from pydicom import config
-from pydicom.dataelem import DataElement, RawDataElement
-from pydicom.multival import MultiValue
-from pydicom.datadict import dictionary_description, dictionary_VR, keyword_for_tag
+from pydicom.datadict import dictionary_description, keyword_for_tag
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
@@ -42,6 +37,8 @@ from pydicom.uid import (PYDICOM_IMPLEMENTATION_UID, ExplicitVRBigEndian, Explic
 
 import workstation
 from workstation.core.export.deid import values
+from workstation.core.export.deid.elements import dictionary_vr, known, put, strings, tag_label
+from workstation.core.export.deid.reading import burned_in_status, has_header, read_tolerant
 from workstation.core.export.deid.table import (DeidOptions, code_for, iod_attributes, lookup, resolve,
                                                 safe_private, table)
 
@@ -49,9 +46,6 @@ _STANDARD_UID_ROOT = "1.2.840.10008."
 _PATIENT_NAME, _PATIENT_ID = 0x00100010, 0x00100020
 _IDENTIFYING_VRS = frozenset({"PN", "LO", "SH", "AE", "DA", "DT", "LT", "ST", "UC"})
 _DE_ID_TAGS = (0x00120062, 0x00120063, 0x00120064, 0x00280303)
-# SOP classes whose pixels are often screenshots or photos with text in them
-_LIKELY_BURNED_IN_SOP_PREFIXES = ("1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.77.1")
-_LIKELY_BURNED_IN_MODALITIES = {"US", "IVUS", "ES", "XC", "GM", "SM", "OT", "DOC"}
 _OPTION_CODES = {  # option column -> CID 7050 concept
     "retain_safe_private": "RetainSafePrivateOption", "retain_uids": "RetainUidsOption",
     "retain_device_identity": "RetainDeviceIdentityOption",
@@ -67,44 +61,6 @@ FROM_TABLE, NOT_IN_TABLE, UNKNOWN, GROUP_0000 = "E.1-1", "not in E.1-1", "unknow
 NOT_IN_IOD = "not in E.1-1 nor in the IOD"
 
 
-def _has_header(ds: Dataset) -> bool:
-    return any(k in ds for k in ("SOPClassUID", "SOPInstanceUID", "PatientID", "StudyInstanceUID"))
-
-
-def read_tolerant(src: str | Path) -> Dataset:
-    """The dataset of a DICOM file, even when bytes follow its pixel data (a real GE series pads
-    after it; zeros parse as group 0000 elements, which the profile drops, but other bytes can make
-    the parser lose the whole dataset, so the file is then read again up to the pixel data's end)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds = pydicom.dcmread(src, force=True)
-        if _has_header(ds):
-            return ds
-        data = Path(src).read_bytes()
-        with open(src, "rb") as f:
-            head = pydicom.dcmread(f, stop_before_pixels=True, force=True)
-            at = f.tell()
-        end = _pixel_data_end(data, at, head)
-        if end is None:
-            return head
-        return pydicom.dcmread(BytesIO(data[:end]), force=True)
-
-
-def _pixel_data_end(data: bytes, at: int, head: Dataset) -> int | None:
-    """Where the element starting at `at` (Pixel Data) ends, or None when there is none."""
-    little = getattr(head, "original_encoding", (False, True))[1] is not False
-    order = "<" if little else ">"
-    if len(data) < at + 8 or struct.unpack(order + "HH", data[at:at + 4]) != (0x7FE0, 0x0010):
-        return None
-    implicit = data[at + 4:at + 6] not in (b"OB", b"OW")
-    length = struct.unpack(order + "I", data[at + 4:at + 8] if implicit else data[at + 8:at + 12])[0]
-    start = at + (8 if implicit else 12)
-    if length != 0xFFFFFFFF:
-        return start + length
-    close = data.find(b"\xfe\xff\xdd\xe0\x00\x00\x00\x00", start)  # sequence delimitation item
-    return None if close < 0 else close + 8
-
-
 def method_codes(options: DeidOptions) -> list[tuple[str, str]]:
     """(code value, meaning) of CID 7050 for the profile and each option applied."""
     concepts = [codes.cid7050.BasicApplicationConfidentialityProfile]
@@ -117,21 +73,6 @@ def method_text(options: DeidOptions) -> list[str]:
     return [meaning[:64] for _, meaning in method_codes(options)]
 
 
-def burned_in_status(ds: Dataset) -> str:
-    """"yes" when the header declares burned-in annotation, "likely" for kinds of image that often
-    carry it and do not say NO, else ""."""
-    flag = str(ds.get("BurnedInAnnotation", "") or "").strip().upper()
-    if flag == "YES":
-        return "yes"
-    if flag == "NO":
-        return ""
-    sop = str(ds.get("SOPClassUID", "") or "")
-    modality = str(ds.get("Modality", "") or "").strip().upper()
-    if modality in _LIKELY_BURNED_IN_MODALITIES or sop.startswith(_LIKELY_BURNED_IN_SOP_PREFIXES):
-        return "likely"
-    return ""
-
-
 @dataclass
 class DeidReport:
     """What de-identifying one dataset did; `burned_in` is "yes", "likely" or "". `actions` counts
@@ -141,62 +82,6 @@ class DeidReport:
     burned_in: str = ""
     warnings: list[str] = field(default_factory=list)
     actions: Counter = field(default_factory=Counter)
-
-
-@lru_cache(8192)
-def _vr(tag: int) -> str:
-    try:
-        return dictionary_VR(tag).split(" ")[0]
-    except KeyError:
-        return "UN"
-
-
-@lru_cache(8192)
-def _known(tag: int) -> bool:
-    try:
-        dictionary_VR(tag)
-        return True
-    except KeyError:
-        return False
-
-
-def _strings(ds: Dataset, tag) -> list[str]:
-    """The values of a string element; an element still raw is decoded as ASCII (UIDs and dates
-    are ASCII by definition), without pydicom's conversion."""
-    elem = ds._dict[tag]
-    if isinstance(elem, RawDataElement):
-        if not elem.value:
-            return []
-        return elem.value.decode("ascii", "replace").rstrip("\0 ").split("\\")
-    value = elem.value
-    if value is None or value == "":
-        return []
-    return [str(v) for v in value] if isinstance(value, (list, tuple, MultiValue)) else [str(value)]
-
-
-def _put(ds: Dataset, tag, vr: str, value) -> None:
-    """Set a value (a str, a list of them, bytes, a number, or None for empty). While the element is still
-    raw and the text is ASCII, the bytes are written in place: nothing decoded, validated or
-    encoded by pydicom (that was most of the time on headers with thousands of elements)."""
-    old = ds._dict[tag]
-    text = None if value is None else "\\".join(value) if isinstance(value, list) else value
-    raw_ok = text is None or isinstance(text, bytes) or (isinstance(text, str) and text.isascii())
-    if isinstance(old, RawDataElement) and raw_ok:
-        data = text if isinstance(text, bytes) else b"" if not text else text.encode("ascii")
-        if len(data) % 2:
-            data += b" " if isinstance(text, str) and vr != "UI" else b"\0"
-        ds._dict[tag] = RawDataElement(old.tag, old.VR, len(data), data, old.value_tell, old.is_implicit_VR,
-                                       old.is_little_endian, True, False)
-        return
-    if vr == "SQ":
-        value = Sequence()
-    elif isinstance(value, list):
-        value = value if len(value) != 1 else value[0]
-    ds[tag] = DataElement(tag, vr, value, validation_mode=config.IGNORE)
-
-
-def _label(tag: int) -> str:
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 @dataclass
@@ -287,7 +172,7 @@ class Deidentifier:
         raw datasets) are read too and written as standard DICOM files. Raises ValueError for a
         file that holds no DICOM dataset."""
         ds = read_tolerant(src)
-        if not any(k in ds for k in ("SOPClassUID", "SOPInstanceUID", "PatientID", "StudyInstanceUID")):
+        if not has_header(ds):
             raise ValueError(f"{Path(src).name} holds no DICOM image header")
         report = self.deidentify(ds, patient_key)
         complete = all(k in ds.file_meta for k in ("MediaStorageSOPClassUID", "MediaStorageSOPInstanceUID"))
@@ -326,7 +211,7 @@ class Deidentifier:
                 label, name, code, source = row
                 action = "K" if code == "K" else "U"
             else:
-                label, name, source = _label(t), dictionary_description(t) if _known(t) else "unknown", "file meta"
+                label, name, source = tag_label(t), dictionary_description(t) if known(t) else "unknown", "file meta"
                 code = action = "K" if t in kept else "D" if t in replaced else "X"
             report.actions[(label, name, code, action, source)] += 1
 
@@ -351,20 +236,20 @@ class Deidentifier:
             row = lookup(tag)
             if row is None:
                 return None
-            label = row.tag if "x" in row.tag or "g" in row.tag else _label(tag)
+            label = row.tag if "x" in row.tag or "g" in row.tag else tag_label(tag)
             hit = (label, row.name, code_for(row, self._columns), FROM_TABLE)
             self._codes[tag] = hit
         return hit
 
     def _default(self, tag: int, vr: str, ctx: _Context) -> tuple[str, str, str, str]:
         """A rule for an element that E.1-1 does not list."""
-        if not _known(tag):
-            return _label(tag), "unknown", "X", UNKNOWN
+        if not known(tag):
+            return tag_label(tag), "unknown", "X", UNKNOWN
         name = dictionary_description(tag) or "unknown"
         group = tag >> 16
         first = (tag & 0xFF00FFFF) if 0x6000 <= group <= 0x60FF else tag  # repeating groups: as 6000
         if ctx.iod_tags is not None and first not in ctx.iod_tags:
-            return _label(tag), name, "X", NOT_IN_IOD
+            return tag_label(tag), name, "X", NOT_IN_IOD
         dates = self.options.retain_dates
         if vr == "PN":
             code = "Z"
@@ -377,7 +262,7 @@ class Deidentifier:
             code = "K" if dates else "X"
         else:
             code = "K"
-        return _label(tag), name, code, NOT_IN_TABLE
+        return tag_label(tag), name, code, NOT_IN_TABLE
 
     def _clean(self, ds: Dataset, ctx: _Context, parent: int) -> None:
         elements = ds._dict
@@ -388,13 +273,13 @@ class Deidentifier:
             group = t >> 16
             if group == 0 or group == 2:
                 del elements[tag]
-                count[(_label(t), "command or file meta element in the dataset", "X", "X", GROUP_0000)] += 1
+                count[(tag_label(t), "command or file meta element in the dataset", "X", "X", GROUP_0000)] += 1
                 continue
             if group & 1:
                 self._private(ds, tag, ctx, parent, private_kept)
                 continue
             raw = elements[tag]
-            vr = raw.VR if raw.VR and raw.VR != "UN" else _vr(t)  # UN of a known tag: its real VR
+            vr = raw.VR if raw.VR and raw.VR != "UN" else dictionary_vr(t)  # UN of a known tag: its real VR
             rule = self._rule(t) or self._default(t, vr, ctx)
             label, name, code, source = rule
             action = resolve(code, ctx.sop_class, t, parent)
@@ -448,30 +333,30 @@ class Deidentifier:
             return "K"
         if action == "Z":
             if t in (_PATIENT_ID, _PATIENT_NAME):
-                _put(ds, tag, vr, ctx.pseudonym)  # Z allows a dummy: the pseudonym
+                put(ds, tag, vr, ctx.pseudonym)  # Z allows a dummy: the pseudonym
             else:
-                _put(ds, tag, vr, None)
+                put(ds, tag, vr, None)
             return "Z"
         if action == "D":
             if t in (_PATIENT_ID, _PATIENT_NAME):
-                _put(ds, tag, vr, ctx.pseudonym)
+                put(ds, tag, vr, ctx.pseudonym)
             elif vr == "UI":  # a dummy UID: the keyed remapping, so references still agree
                 self._apply(ds, tag, t, vr, "U", ctx)
             elif vr == "SQ":
                 ds[tag] = DataElement(tag, vr, Sequence([Dataset()]))  # one empty item: nothing inside
             else:
-                _put(ds, tag, vr, values.dummy(vr))
+                put(ds, tag, vr, values.dummy(vr))
             return "D"
         if action == "U":
             if vr == "SQ":  # X/Z/U* on a Type 1 sequence: kept, every UID inside remapped
                 for item in ds[tag].value:
                     self._clean(item, ctx, t)
             elif vr == "UI":
-                before = _strings(ds, tag)
+                before = strings(ds, tag)
                 after = [self.uid(v) for v in before]
                 if after == [v.strip().rstrip("\0") for v in before] and lookup(t) is None:
                     return "K"  # registry UIDs outside the table (SOP classes, syntaxes) stay as they are
-                _put(ds, tag, vr, after)
+                put(ds, tag, vr, after)
             return "U"
         if action == "C":
             return self._clean_value(ds, tag, t, vr, ctx)
@@ -486,7 +371,7 @@ class Deidentifier:
             if self.options.retain_dates != "modified":
                 return "K"
             shift = values.shift_da if vr == "DA" else values.shift_dt
-            _put(ds, tag, vr, [shift(v, ctx.offset) for v in _strings(ds, tag)])
+            put(ds, tag, vr, [shift(v, ctx.offset) for v in strings(ds, tag)])
             return "C"
         if vr == "TM":
             return "K"  # dates move by whole days: times of day stay true
