@@ -8,9 +8,9 @@ from workstation.core.export.exporter import ExportResult, Progress, assign_spli
 from workstation.core.export.output import ExportError
 from workstation.core.export.records import ExportCase, ExportOptions, Point
 from workstation.core.export.splits import parse_ratios
+from workstation.core.vocab import ACCEPTED_STATES, CandidateState
 
 SHARED_TRUTHS = ("final", "consensus", "original")
-ACCEPTED_STATES = ("confirmed", "added")
 
 
 def _label_source(project, truth: str) -> str:
@@ -25,7 +25,7 @@ def _label_source(project, truth: str) -> str:
 def _detection_points(project, case_id: str, reader: str | None, candidates: list[dict]) -> list[Point] | None:
     """Accepted findings of a case, or None when nobody has decided on any candidate yet."""
     states = project.candidate_states(case_id, reader=reader)
-    decided = {cid: s for cid, s in states.items() if s.get("state") != "proposed"}
+    decided = {cid: s for cid, s in states.items() if s.get("state") != CandidateState.PROPOSED}
     if not decided:
         return None
     proposed = {str(c.get("id")): c for c in candidates or []}

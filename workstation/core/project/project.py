@@ -259,9 +259,8 @@ class Project:
                 raise
         raise AssertionError("unreachable")
 
-    def _write_in(self, conn, case_id, candidate_id, reader, tag, value, note, action, shown, audit_rows=None):
-        """Inside the caller's transaction; the audit row goes to `audit_rows` when given (the caller
-        appends them to the chain at once), else to the chain now. Returns (old value, old note)."""
+    def _write_in(self, conn, case_id, candidate_id, reader, tag, value, note, action, shown):
+        """Inside the caller's transaction. Returns (old value, old note)."""
         target = ((L.c.case_id == case_id) & (L.c.candidate_id == candidate_id)
                   & (L.c.reader == reader) & (L.c.tag == tag))
         if not self._case_exists(conn, case_id):
@@ -277,12 +276,8 @@ class Project:
                                          tag=tag, value=value, note=note, updated_at=stamp))
         else:
             conn.execute(update(L).where(L.c.id == row.id).values(value=value, note=note, updated_at=stamp))
-        entry = dict(at=stamp, case_id=case_id, candidate_id=candidate_id, reader=reader, tag=tag, action=action,
-                     old_value=old, new_value=value, shown=shown, note=note)
-        if audit_rows is None:
-            audit_chain.append(conn, [entry])
-        else:
-            audit_rows.append(entry)
+        audit_chain.append(conn, [dict(at=stamp, case_id=case_id, candidate_id=candidate_id, reader=reader, tag=tag,
+                                       action=action, old_value=old, new_value=value, shown=shown, note=note)])
         return old, old_note
 
     def set_labels(self, items: Iterable[dict], undoable: bool = False) -> list[Any]:

@@ -17,15 +17,16 @@ import numpy as np
 from psygnal import Signal, SignalGroup
 from psygnal.containers import EventedList
 
+from workstation.core.vocab import CandidateState
 from workstation.core.volume import Volume
 
 STATE_COLOURS: dict[str, tuple[float, float, float]] = {
-    "proposed": (1.0, 0.85, 0.0),   # yellow: a model's candidate not yet reviewed
-    "confirmed": (1.0, 0.25, 0.25),  # red: the reader said yes
-    "rejected": (0.45, 0.6, 1.0),   # blue: the reader said it is a mimic
-    "added": (0.2, 1.0, 0.4),       # green: the reader added one the model missed
+    CandidateState.PROPOSED: (1.0, 0.85, 0.0),    # yellow: a model's candidate not yet reviewed
+    CandidateState.CONFIRMED: (1.0, 0.25, 0.25),  # red: the reader said yes
+    CandidateState.REJECTED: (0.45, 0.6, 1.0),    # blue: the reader said it is a mimic
+    CandidateState.ADDED: (0.2, 1.0, 0.4),        # green: the reader added one the model missed
 }
-STATES = tuple(STATE_COLOURS)
+STATES = CandidateState.values()
 
 # A label colour table for masks: label value -> RGB in 0..1 (0 is transparent).
 DEFAULT_LABEL_COLOURS: dict[int, tuple[float, float, float]] = {
@@ -102,7 +103,7 @@ class Sphere:
     id: str
     center: tuple[float, float, float]
     radius: float
-    state: str = "proposed"
+    state: str = CandidateState.PROPOSED.value
     label: str = ""
     score: float | None = None
 
@@ -312,7 +313,7 @@ class Box:
     lo: tuple[float, float, float]
     hi: tuple[float, float, float]
     label: str = ""
-    state: str = "proposed"
+    state: str = CandidateState.PROPOSED.value
     id: str = ""
 
     def __post_init__(self) -> None:
