@@ -66,3 +66,57 @@ def test_open_reports_bad_input_in_one_line(tmp_path):
     assert not (tmp_path / "x.png").exists()
     bad_point = workstation("open", junk, "--point", "1,2", tmp_path=tmp_path)
     assert bad_point.returncode == 2 and "X,Y,Z" in bad_point.stderr
+
+
+def screenshot_pixels(path) -> np.ndarray:
+    image = QImage(str(path)).convertToFormat(QImage.Format_Grayscale8)
+    buffer = np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes())
+    return buffer.reshape(image.height(), image.bytesPerLine())[:, : image.width()]
+
+
+def sample(name):
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file(name, download=False)
+    assert path is not None, f"pydicom-data file {name} missing (install the 'samples' extra)"
+    return path
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_screenshot_of_a_project_waits_for_the_first_case_and_exits_cleanly(tmp_path):
+    """The issue's case: a 2D project saved before its first image loaded ("Reading ... 0 %"), then
+    aborted with "QThread: Destroyed while thread is still running" (exit 134)."""
+    from workstation.core.project import Project
+
+    folder = tmp_path / "xrays"
+    project = Project.create(folder, "binary", ["normal", "abnormal"])
+    try:
+        project.add_cases([{"paths": [sample(name)], "case_id": name.split(".")[0]}
+                           for name in ("RG1_UNCR.dcm", "RG3_UNCR.dcm")])
+    finally:
+        project.close()
+    out = tmp_path / "project.png"
+    result = workstation("open", folder, "--screenshot", out, "--size", "780x560", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "QThread" not in result.stderr and "Reading" not in result.stderr
+    pixels = screenshot_pixels(out)
+    # the X-ray is in the picture: a large bright, textured area right of the worklist
+    right = pixels[60:-40, pixels.shape[1] // 2:]
+    assert (right > 100).mean() > 0.3 and right.std() > 25
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_screenshot_of_a_plain_image_shows_it_large(tmp_path):
+    out = tmp_path / "ct.png"
+    result = workstation("open", sample("693_UNCR.dcm"), "--screenshot", out, "--size", "780x560", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    pixels = screenshot_pixels(out)
+    # a head CT slice (brain window from its header) in the 2D layout with no panels beside it:
+    # the head spans most of the window's height and is centred
+    inner = pixels[:, 60:-60] > 60  # leaving out the corner texts
+    rows = np.nonzero(inner.sum(axis=1) > 40)[0]
+    columns = np.nonzero(inner[60:-30].sum(axis=0) > 20)[0] + 60
+    assert rows.max() - rows.min() > 0.6 * pixels.shape[0]
+    assert abs((columns.min() + columns.max()) / 2 - pixels.shape[1] / 2) < 0.1 * pixels.shape[1]
