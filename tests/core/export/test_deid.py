@@ -218,3 +218,28 @@ def test_attributes_outside_the_table_and_the_iod_go_structure_stays():
     Deidentifier(b"s").deidentify(odd)
     assert odd.CollimatorShape == "RECTANGULAR"  # nothing to judge by: known attributes stay
     assert odd.SOPClassUID == "1.2.826.0.1.3680043.10.1.999"  # a class, not an instance: never remapped
+
+
+def _text_items(ds):
+    return [e for e in ds.iterall() if e.keyword == "TextValue"]
+
+
+def test_structured_report_text_is_cleaned_only_with_the_option():
+    def report():
+        ds = pydicom.dcmread(get_testdata_file("test-SR.dcm"))
+        ds.PatientName, ds.PatientID = "Kowalski^Anna", "PID-887766"
+        texts = _text_items(ds)
+        assert texts
+        for e in texts:
+            e.value = "Lesion in the left lobe; patient Anna Kowalski (PID-887766) seen 2019-03-04"
+        return ds
+
+    cleaned = report()
+    Deidentifier(b"s", options=DeidOptions(clean_structured_content=True)).deidentify(cleaned)
+    texts = [str(e.value) for e in _text_items(cleaned)]
+    assert texts and all("left lobe" in t for t in texts)
+    assert not [t for t in texts if "Kowalski" in t or "Anna" in t or "887766" in t or "2019" in t]
+    basic = report()
+    Deidentifier(b"s").deidentify(basic)
+    assert not _text_items(basic)  # Content Sequence: D, one empty item
+    assert len(basic.ContentSequence) == 1 and len(basic.ContentSequence[0]) == 0

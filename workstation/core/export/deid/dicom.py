@@ -45,6 +45,7 @@ from workstation.core.export.deid.table import (DeidOptions, code_for, iod_attri
 _STANDARD_UID_ROOT = "1.2.840.10008."
 _PATIENT_NAME, _PATIENT_ID = 0x00100010, 0x00100020
 _IDENTIFYING_VRS = frozenset({"PN", "LO", "SH", "AE", "DA", "DT", "LT", "ST", "UC"})
+_FREE_TEXT_VRS = frozenset({"ST", "LT", "UT", "UC"})
 _DE_ID_TAGS = (0x00120062, 0x00120063, 0x00120064, 0x00280303)
 _OPTION_CODES = {  # option column -> CID 7050 concept
     "retain_safe_private": "RetainSafePrivateOption", "retain_uids": "RetainUidsOption",
@@ -92,6 +93,7 @@ class _Context:
     report: DeidReport
     identifiers: frozenset[str] = frozenset()
     iod_tags: frozenset[int] | None = None
+    cleaning: int = 0  # inside a sequence being cleaned (C): free text not in the table is scrubbed
 
 
 class Deidentifier:
@@ -260,6 +262,8 @@ class Deidentifier:
             code = {"full": "K", "modified": "C"}.get(dates, "X")
         elif vr == "TM":
             code = "K" if dates else "X"
+        elif ctx.cleaning and vr in _FREE_TEXT_VRS:
+            code = "C"  # the text of a structured report or a graphic annotation
         else:
             code = "K"
         return tag_label(tag), name, code, NOT_IN_TABLE
@@ -364,8 +368,12 @@ class Deidentifier:
 
     def _clean_value(self, ds: Dataset, tag, t: int, vr: str, ctx: _Context) -> str:
         if vr == "SQ":
-            for item in ds[tag].value:
-                self._clean(item, ctx, t)
+            ctx.cleaning += 1
+            try:
+                for item in ds[tag].value:
+                    self._clean(item, ctx, t)
+            finally:
+                ctx.cleaning -= 1
             return "C"
         if vr in ("DA", "DT"):
             if self.options.retain_dates != "modified":
