@@ -186,8 +186,7 @@ class SliceView(QVTKRenderWindowInteractor):
     def _crosshair_changed(self, point) -> None:
         if self.grid is None:
             return
-        self._place_slice(point)
-        self._slice_text()
+        self._place_slice(point)  # (which rewrites the slice text when the slice changed)
         self._draw_crosshair()
         self.request_render()
 

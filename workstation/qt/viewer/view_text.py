@@ -43,6 +43,7 @@ class ViewText:
             renderer.AddViewProp(actor)
             self.actors.append(actor)
         self._bb = [0.0] * 4
+        self._sizes: dict[tuple[int, str], tuple[float, float]] = {}  # measured once per text
 
     # -- texts -------------------------------------------------------------------------------
     def SetText(self, position: int, text: str, *shorter: str) -> None:
@@ -91,17 +92,25 @@ class ViewText:
         return tuple(self._bb)
 
     def _measure(self, position: int, text: str) -> tuple[float, float]:
-        actor = self.actors[position]
-        actor.SetInput(text)
-        x0, x1, y0, y1 = self._extent(actor)
-        return x1 - x0, y1 - y0
+        key = (position, text)
+        size = self._sizes.get(key)
+        if size is None:
+            if not text:
+                return (0.0, 0.0)
+            actor = self.actors[position]
+            actor.SetInput(text)
+            x0, x1, y0, y1 = self._extent(actor)
+            size = self._sizes[key] = (x1 - x0, y1 - y0)
+            if len(self._sizes) > 4096:  # slice numbers and readouts: keep the cache bounded
+                self._sizes.clear()
+        return size
 
     def layout(self) -> None:
         width, height = self.size
         actors = self.actors
         if not self.visible or width <= 0 or height <= 0:
             for position, actor in enumerate(actors):
-                actor.SetInput(self.forms[position][0])
+                _set_input(actor, self.forms[position][0])
                 actor.SetVisibility(False)
             return
         sizes = {p: self._measure(p, self.forms[p][0]) for p in range(8)}
@@ -134,10 +143,13 @@ class ViewText:
         places[RightEdge] = (width - MARGIN, height / 2)
 
         for position, actor in enumerate(actors):
-            actor.SetInput(chosen[position])
+            _set_input(actor, chosen[position])  # an unchanged text keeps its texture
             x, y = places[position]
-            actor.GetPositionCoordinate().SetValue(x, y)
-            actor.SetVisibility(bool(chosen[position]))
+            coordinate = actor.GetPositionCoordinate()
+            if tuple(coordinate.GetValue()[:2]) != (x, y):
+                coordinate.SetValue(x, y)
+            if actor.GetVisibility() != bool(chosen[position]):
+                actor.SetVisibility(bool(chosen[position]))
         self._hide_collisions(width, height)
 
     def _edge_place(self, edge, left, right, top, sizes, chosen, places) -> tuple[float, float]:
@@ -170,6 +182,11 @@ class ViewText:
             if outside or any(_overlap(box, other) for p, other in boxes.items() if p != position):
                 self.actors[position].SetVisibility(False)
                 del boxes[position]
+
+
+def _set_input(actor, text: str) -> None:
+    if (actor.GetInput() or "") != text:
+        actor.SetInput(text)
 
 
 def _overlap(a, b) -> bool:
