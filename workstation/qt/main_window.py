@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self.volumes: list[Volume] = []
         self.errors: list[str] = []
         self.overlays = OverlayList()
-        self.viewer = Viewer(self.overlays, self)
+        self.viewer = Viewer(self.overlays, self, lazy=not docks)
         self.setCentralWidget(self.viewer)
         self.viewer.state.crosshair_changed.connect(self.crosshair_changed)
         self._job: LoadJob | None = None
@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         if self.docks_installed:
             return
         self.docks_installed = True
+        self.viewer.make_all_views()  # docks filter the events of every view
         from workstation.qt import docks
 
         self.panels = docks.install_all(self.context)

@@ -120,3 +120,17 @@ def test_screenshot_of_a_plain_image_shows_it_large(tmp_path):
     columns = np.nonzero(inner[60:-30].sum(axis=0) > 20)[0] + 60
     assert rows.max() - rows.min() > 0.6 * pixels.shape[0]
     assert abs((columns.min() + columns.max()) / 2 - pixels.shape[1] / 2) < 0.1 * pixels.shape[1]
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_screenshot_applies_the_opening_window_to_every_pane(tmp_path, nifti):
+    """Without --window the views made for the layout still take the image's opening window (a
+    bug once left views made after the image arrived black)."""
+    out = tmp_path / "auto.png"
+    result = workstation("open", nifti, "--screenshot", out, "--size", "760x540", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    pixels = screenshot_pixels(out)[60:-30]
+    assert (pixels > 230).sum() > 300  # the sphere (1000 in 100) at the top of the 1-99 % window
+    # and 100, the 1st percentile, black in every pane: no pane kept VTK's default grey window
+    assert ((pixels > 60) & (pixels < 200)).mean() < 0.03

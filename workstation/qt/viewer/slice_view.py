@@ -99,6 +99,9 @@ class SliceView(QVTKRenderWindowInteractor):
         state.window_changed.connect(self._window_changed)
         state.invert_changed.connect(self._invert_changed)
         self._volume_changed(state.volume)
+        if state.volume is not None:  # a view made after the image arrived takes its display too
+            self._window_changed(*state.window)
+            self._invert_changed(state.invert)
 
     # -- rendering ---------------------------------------------------------------------------
     def _fit_text(self) -> None:

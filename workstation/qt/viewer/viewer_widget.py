@@ -15,16 +15,34 @@ from workstation.qt.viewer.view_geometry import acquisition_plane
 from workstation.qt.viewer.viewer_state import ViewerState
 
 LAYOUTS = ("2d", "mpr", "mpr3d")
+ORIENTATIONS = ("axial", "coronal", "sagittal", "native")
+
+
+class _Views(dict):
+    """The slice views by orientation, each made on first use (`views["axial"]`); iterating
+    gives the views made so far."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, name: str):
+        if name not in ORIENTATIONS:
+            raise KeyError(name)
+        view = self[name] = self._make(name)
+        return view
 
 
 class Viewer(QWidget):
     layout_changed = Signal(str)
 
-    def __init__(self, overlays: OverlayList | None = None, parent=None) -> None:
+    def __init__(self, overlays: OverlayList | None = None, parent=None, lazy: bool = False) -> None:
+        """`lazy`: make each slice view when a layout first needs it (each is a native window
+        with its own GL context: `workstation open` shows its first frame sooner); call
+        `make_all_views()` before anything that wants every view (the docks' event filters)."""
         super().__init__(parent)
         self.state = ViewerState(overlays, self)
-        self.views = {name: SliceView(self.state, name, self)
-                      for name in ("axial", "coronal", "sagittal", "native")}
+        self.views = _Views(self._make_view)
         self.volume_view = None  # built on first use: VTK's volume rendering is heavy to import
         self.layout_name = "mpr"
         self.preferred_3d = "mpr"  # the layout a volume opens in: the last one chosen for a volume
@@ -32,10 +50,19 @@ class Viewer(QWidget):
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(2)
-        for view in self.views.values():
-            view.maximise_requested.connect(lambda v=view: self.toggle_maximised(v))
-            view.hide()
         self.setMinimumSize(300, 300)
+        if not lazy:
+            self.make_all_views()
+
+    def _make_view(self, name: str) -> SliceView:
+        view = SliceView(self.state, name, self)
+        view.maximise_requested.connect(lambda v=view: self.toggle_maximised(v))
+        view.hide()
+        return view
+
+    def make_all_views(self) -> None:
+        for name in ORIENTATIONS:
+            self.views[name]
 
     # -- volume ------------------------------------------------------------------------------
     @property
