@@ -32,22 +32,34 @@ class Run:
                f"{self.err[-n:]}"
 
 
-def _limits(user: int | None):
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
+
+
+def drop_file_permission_override() -> None:
+    """Make a root process honour file modes: drop the two capabilities that let root read
+    anything from the bounding set, so the exec'd program never regains them (Linux)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def _limits(honour_modes: bool):
     def apply():
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-        if user is not None:
-            os.setgroups([])
-            os.setgid(user)
-            os.setuid(user)
+        if honour_modes and os.geteuid() == 0:
+            drop_file_permission_override()
     return apply
 
 
-def cli(*args, timeout=HANG_TIMEOUT, user: int | None = None, env=None, cwd=None) -> Run:
+def cli(*args, timeout=HANG_TIMEOUT, honour_modes=False, env=None, cwd=None) -> Run:
     cmd = [sys.executable, "-m", "workstation.cli", *map(str, args)]
     full_env = dict(os.environ)
     full_env.update(env or {})
     try:
-        p = subprocess.run(cmd, capture_output=True, timeout=timeout, preexec_fn=_limits(user),
+        p = subprocess.run(cmd, capture_output=True, timeout=timeout, preexec_fn=_limits(honour_modes),
                            env=full_env, cwd=cwd, stdin=subprocess.DEVNULL)
         return Run(list(args), p.returncode, p.stdout.decode("utf-8", "replace"),
                    p.stderr.decode("utf-8", "replace"))

@@ -1,0 +1,247 @@
+"""The damaged corpus through `workstation project add` and every export format.
+
+A file `info` must refuse never becomes a case: the project (status and cases) is unchanged by
+adding it, and `add --json` lists it as skipped with a reason. Whatever `add` takes, every
+export format (with and without --deidentify) finishes without a traceback, writes only
+complete files, and leaves the project unchanged."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+corpus = sys.modules["ws_robustness_corpus"]
+runner = sys.modules["ws_robustness_runner"]
+
+FAMILIES = ["dicom", "nifti", "png", "jpeg", "other"]
+CHUNK = 60
+NOT_IN_EXPORT_PROJECTS = ("FIFO", "/dev/zero", "loop")  # would only hang every export
+
+
+@dataclass
+class AddOutcome:
+    crash: str | None = None
+    skipped: list = field(default_factory=list)
+    run: object = None
+
+
+def _names(path: Path) -> set[str]:
+    return {str(path), os.path.realpath(path)}
+
+
+def _add(project: Path, entries, outcomes: dict, extra=()) -> None:
+    """`project add` on a chunk; a chunk whose answer is not clean JSON is bisected so that a
+    traceback is pinned on the file that causes it."""
+    paths = [str(e.path) for e in entries]
+    run = runner.cli("project", "add", project, *paths, *extra, "--json")
+    crash = runner.crashed(run)
+    data = None
+    if crash is None and run.rc in (0, 1):
+        try:
+            data = json.loads(run.out)
+        except ValueError:
+            crash = "stdout is not JSON"
+    elif crash is None:
+        crash = f"exit {run.rc}"
+    if data is None and len(entries) > 1:
+        half = len(entries) // 2
+        _add(project, entries[:half], outcomes, extra)
+        _add(project, entries[half:], outcomes, extra)
+        return
+    skipped = (data or {}).get("skipped", [])
+    for e, p in zip(entries, paths):
+        mine = [s for s in skipped if isinstance(s, str)
+                and (s.startswith(p + ":") or s.startswith(p + os.sep))]
+        outcomes[e.path] = AddOutcome(crash, mine, run)
+
+
+def cases_of(state) -> dict[str, str]:
+    """Every path named by a case -> its case id."""
+    out = {}
+    for case in state["cases"]:
+        for p in case.get("paths", []):
+            out[str(p)] = case["case_id"]
+            out[os.path.realpath(p)] = case["case_id"]
+    return out
+
+
+@pytest.fixture(scope="session")
+def refused_add(damaged, new_project):
+    """Every file info must refuse, added to one project (chunks of 60; the hazards alone)."""
+    project = new_project("refuse")
+    before = runner.project_state(project)
+    entries = [e for e in damaged if e.verdict == corpus.MUST_REFUSE]
+    outcomes: dict = {}
+    normal = [e for e in entries if not e.solo]
+    for start in range(0, len(normal), CHUNK):
+        _add(project, normal[start:start + CHUNK], outcomes)
+    hazards = [e for e in entries if e.solo]
+    hang = [e for e in hazards if any(w in e.mutation for w in NOT_IN_EXPORT_PROJECTS[:2])]
+    _add(project, [e for e in hazards if e not in hang], outcomes)
+    for e in hang:  # a FIFO or /dev/zero could block a whole batch: one at a time
+        _add(project, [e], outcomes)
+    after = runner.project_state(project)
+    return entries, outcomes, before, after
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_project_add_never_takes_a_damaged_file(family, refused_add):
+    entries, outcomes, _, after = refused_add
+    cases = cases_of(after)
+    bad = []
+    for e in entries:
+        if e.family != family:
+            continue
+        o = outcomes[e.path]
+        problems = []
+        if o.crash:
+            problems.append(o.crash + ": " + o.run.tail(600))
+        taken = [cases[n] for n in _names(e.path) if n in cases]
+        if taken:
+            problems.append(f"became case {taken[0]!r}")
+        elif not o.skipped and not (e.path.is_dir() and not any(e.path.iterdir())):
+            problems.append("not listed in 'skipped' with a reason")
+        if problems:
+            bad.append(f"- {e.path.name} [{e.source}: {e.mutation}]: " + "; ".join(problems))
+    assert not bad, f"{len(bad)} damaged {family} files:\n" + "\n".join(bad)
+
+
+def test_project_unchanged_by_refused_files(refused_add):
+    _, _, before, after = refused_add
+    assert after["status"] == before["status"], (
+        f"status changed: {before['status']} -> {after['status']}")
+    added = [c["case_id"] for c in after["cases"]]
+    assert added == [c["case_id"] for c in before["cases"]], (
+        f"{len(added)} cases appeared: {added[:20]}")
+
+
+# ----------------------------------------------------------------------------- exports
+
+EXPORTS = [("2d", fmt, deid) for fmt, deid in (
+    ("csv", False), ("csv", True), ("monai", False), ("monai", True), ("imagefolder", True),
+    ("nifti", True))] + [("3d", fmt, deid) for fmt, deid in (
+        ("csv", True), ("monai", True), ("nifti", False), ("nifti", True))]
+
+
+def _export_id(combo):
+    dims, fmt, deid = combo
+    return f"{dims}-{fmt}{'-deidentify' if deid else ''}"
+
+
+@pytest.fixture(scope="session")
+def export_runs(damaged, new_project, tmp_path_factory):
+    """Two projects (2D, 3D) holding every intact and tolerable file and a quarter of the
+    damaged ones (whatever `add` takes of them), each labelled; every export of EXPORTS run."""
+    results = {}
+    for dims in ("2d", "3d"):
+        project = new_project(f"export{dims}")
+        refuse = [e for e in damaged if e.verdict == corpus.MUST_REFUSE and e.dims == dims
+                  and not any(w in e.mutation for w in NOT_IN_EXPORT_PROJECTS)]
+        keep = [e for e in damaged if e.dims == dims and e.verdict != corpus.MUST_REFUSE]
+        entries = keep + refuse[::4]
+        labels = tmp_path_factory.mktemp(f"labels{dims}") / "labels.csv"
+        labels.write_text("path,label\n" + "".join(
+            f"{e.path},{'normal' if i % 2 else 'abnormal'}\n" for i, e in enumerate(entries)))
+        adds: dict = {}
+        for start in range(0, len(entries), CHUNK):
+            _add(project, entries[start:start + CHUNK], adds)
+        run = runner.cli("project", "add", project, "--labels", labels, "--labels-tag", "final",
+                         "--labels-reader", "tester", "--json")
+        assert run.rc == 0 and runner.crashed(run) is None, run.tail()
+        before = runner.project_state(project)
+        out_root = tmp_path_factory.mktemp(f"exports{dims}")
+        for combo in EXPORTS:
+            if combo[0] != dims:
+                continue
+            out = out_root / _export_id(combo)
+            args = ["export", project, out, "--format", combo[1], "--json"]
+            if combo[2]:
+                args.append("--deidentify")
+            results[combo] = (runner.cli(*args), out)
+        results[dims] = (adds, before, runner.project_state(project))
+    return results
+
+
+def _manifest_problems(out: Path) -> list[str]:
+    manifest = out / "manifest.json"
+    if not manifest.is_file():
+        return ["exit 0 but no manifest.json"]
+    data = json.loads(manifest.read_text())
+    problems = []
+    for f in data.get("files", []):
+        p = out / f["path"]
+        if not p.is_file():
+            problems.append(f"manifest lists a missing file {f['path']}")
+        elif hashlib.sha256(p.read_bytes()).hexdigest() != f.get("sha256"):
+            problems.append(f"sha256 of {f['path']} differs from the manifest")
+    return problems
+
+
+def _written_file_problems(out: Path, inputs: set[str]) -> list[str]:
+    """Every NIfTI or PNG the export wrote (not a byte copy of an input) must be whole: a
+    complete gzip stream that nibabel loads with finite geometry, a PNG that decodes."""
+    import nibabel as nib
+    import numpy as np
+    from PIL import Image
+
+    problems = []
+    for p in sorted(out.rglob("*")):
+        if not p.is_file() or hashlib.sha256(p.read_bytes()).hexdigest() in inputs:
+            continue
+        if p.name.endswith(".nii.gz"):
+            try:
+                with gzip.open(p, "rb") as fh:
+                    while fh.read(1 << 20):
+                        pass
+                img = nib.load(p)
+                if not np.all(np.isfinite(img.affine)) or min(img.shape) < 1:
+                    problems.append(f"{p.relative_to(out)}: bad geometry or shape")
+                else:
+                    np.asanyarray(img.dataobj)
+            except Exception as exc:  # noqa: BLE001 - any failure is the finding
+                problems.append(f"{p.relative_to(out)}: {type(exc).__name__}: {exc}"[:200])
+        elif p.suffix.lower() == ".png":
+            try:
+                with Image.open(p) as im:
+                    im.load()
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"{p.relative_to(out)}: {type(exc).__name__}: {exc}"[:200])
+    return problems
+
+
+@pytest.mark.parametrize("combo", EXPORTS, ids=_export_id)
+def test_export_of_damaged_cases_is_clean(combo, export_runs, damaged):
+    run, out = export_runs[combo]
+    crash = runner.crashed(run)
+    assert crash is None, f"{crash}\n{run.tail(3000)}"
+    assert run.rc in (0, 2), run.tail()
+    if run.rc == 2:
+        assert run.err.strip(), "exit 2 without a message"
+        return
+    try:
+        json.loads(run.out)
+    except ValueError:
+        pytest.fail("--json printed something that is not JSON:\n" + run.out[:500])
+    inputs = {hashlib.sha256(e.path.read_bytes()).hexdigest() for e in damaged
+              if e.path.is_file() and not e.solo}
+    problems = _manifest_problems(out) + _written_file_problems(out, inputs)
+    assert not problems, "\n".join(problems[:40])
+
+
+@pytest.mark.parametrize("dims", ["2d", "3d"])
+def test_add_with_damaged_files_never_tracebacks(dims, export_runs):
+    adds, _, _ = export_runs[dims]
+    bad = [f"- {p.name}: {o.crash}: {o.run.tail(600)}" for p, o in adds.items() if o.crash]
+    assert not bad, "\n".join(bad[:20])
+
+
+@pytest.mark.parametrize("dims", ["2d", "3d"])
+def test_exports_leave_the_project_unchanged(dims, export_runs):
+    _, before, after = export_runs[dims]
+    assert after == before
