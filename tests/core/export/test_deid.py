@@ -243,3 +243,19 @@ def test_structured_report_text_is_cleaned_only_with_the_option():
     Deidentifier(b"s").deidentify(basic)
     assert not _text_items(basic)  # Content Sequence: D, one empty item
     assert len(basic.ContentSequence) == 1 and len(basic.ContentSequence[0]) == 0
+
+
+def test_a_deidentified_series_reads_as_the_same_volume(ct_series, tmp_path):
+    from workstation.core.io import read_volume
+
+    deid = Deidentifier(b"s")
+    out = tmp_path / "deid-series"
+    out.mkdir()
+    for i, src in enumerate(ct_series):
+        deid.deidentify_file(src, out / f"{i:02d}.dcm")
+    before, after = read_volume(ct_series[0].parent), read_volume(out)
+    assert after.size == before.size == (128, 128, 8)
+    np.testing.assert_array_equal(after.array, before.array)
+    np.testing.assert_allclose(after.spacing, before.spacing)
+    np.testing.assert_allclose(after.origin, before.origin)
+    np.testing.assert_allclose(after.direction, before.direction)
