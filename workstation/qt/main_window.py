@@ -43,6 +43,7 @@ SIDEBAR_WIDTH = (260, 360)    # the side bar's width: a quarter of the window wi
 # when a dock has something to show: (window, project) -> bool; not listed: a project is open
 DOCK_WANTED = {
     "Layers": lambda window, project: len(window.overlays) > 0,
+    "Metrics": lambda window, project: project is not None and _has_predictions(project),
     "Candidates": lambda window, project: project is not None and _task(project) == "detection",
     "Boxes": lambda window, project: project is not None and _task(project) != "detection",
     "Report": lambda window, project: project is not None and _task(project) != "detection",
@@ -95,7 +96,7 @@ class MainWindow(QMainWindow):
 
         self.layers_dock = self.add_dock("Layers", LayersPanel(self.overlays), Qt.RightDockWidgetArea)
         self.overlays.events.connect(self._overlays_changed)
-        self.project_changed.connect(lambda _project: self.update_docks())
+        self.project_changed.connect(self._follow_predictions)
         self.viewer.preferred_3d = self._preferences().get("layout_3d", "mpr")
         if self.viewer.preferred_3d not in LAYOUTS:
             self.viewer.preferred_3d = "mpr"
@@ -179,6 +180,13 @@ class MainWindow(QMainWindow):
             elif dock.property("wanted") is not True:  # it has just got something to show
                 dock.show()
             dock.setProperty("wanted", wanted)
+
+    def _follow_predictions(self, project) -> None:
+        """The metrics appear once a model has predicted (a run may store predictions later)."""
+        self.update_docks()
+        events = getattr(project, "events", None)
+        if events is not None and hasattr(events, "predictions_changed"):
+            connect_in_gui(events.predictions_changed, lambda *_: self.update_docks(), self)
 
     def _overlays_changed(self, *args) -> None:
         QTimer.singleShot(0, self.update_docks)  # after the list has settled
@@ -585,6 +593,14 @@ class _Dock(QDockWidget):
 
     def widget(self):  # noqa: D102 - the panel, not its scroll area
         return self._panel
+
+
+def _has_predictions(project) -> bool:
+    """Whether a model has predicted any case (the metrics compare predictions with labels)."""
+    try:
+        return bool(project.prediction_plugins())
+    except Exception:  # noqa: BLE001 - a project without the call still shows its metrics
+        return True
 
 
 def _task(project) -> str:

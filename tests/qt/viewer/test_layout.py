@@ -158,10 +158,11 @@ def test_the_layout_is_remembered_per_user(qtbot, xray_project, ct_nifti):
     first.set_layout("2d")
     with qtbot.waitSignal(first.case_opened, timeout=WAIT_MS):
         first.open_project(xray_project)
-    metrics = first.findChild(QDockWidget, "dock-Metrics")
-    assert metrics is not None and metrics.isVisible()
-    metrics.toggleViewAction().trigger()  # the reader closes the metrics panel
-    assert not metrics.isVisible()
+    assert not first.findChild(QDockWidget, "dock-Metrics").isVisible()  # no model has predicted yet
+    model = first.findChild(QDockWidget, "dock-Model")
+    assert model is not None and model.isVisible()
+    model.toggleViewAction().trigger()  # the reader closes the model panel
+    assert not model.isVisible()
     first.close()
     saved = settings.load()["main_window"]
     assert saved["layout_3d"] == "2d" and "project:binary" in saved["states"]
@@ -171,7 +172,7 @@ def test_the_layout_is_remembered_per_user(qtbot, xray_project, ct_nifti):
     assert second.viewer.layout_name == "2d" and second.viewer.visible_views() == [second.viewer.views["axial"]]
     with qtbot.waitSignal(second.case_opened, timeout=WAIT_MS):
         second.open_project(xray_project)
-    assert not second.findChild(QDockWidget, "dock-Metrics").isVisible()
+    assert not second.findChild(QDockWidget, "dock-Model").isVisible()
     assert second.findChild(QDockWidget, "dock-Worklist").isVisible()
 
 

@@ -166,6 +166,8 @@ def initial_window(volume: Volume) -> tuple[float, float]:
         return (127.5, 255.0)
     if volume.window is not None:
         return tuple(float(v) for v in volume.window)
+    if volume.kind == "2d" and volume.array.dtype == np.uint8 and modality_of(volume) in ("", "OT", "SC"):
+        return percentile_window(volume, 0.0, 100.0)  # a picture (JPEG, PNG) as it was made: its full range
     if modality_of(volume) == "CT" and _sample(volume).size and float(_sample(volume).min()) < -500:
         return ct_presets()["CT abdomen"]
     return percentile_window(volume, 1.0, 99.0)
