@@ -301,7 +301,7 @@ def test_voxel_limit_from_env_and_settings(tmp_path, mni_nifti, dicom_file, monk
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "settings.json").write_text(json.dumps({"max_voxels": 10_000}))
     _refused(dicom_file("CT_small.dcm"), "over the limit of 10,000")
-    (tmp_path / "config" / "settings.json").write_text(json.dumps({"max_voxels": 20_000}))
+    (tmp_path / "config" / "settings.json").write_text(json.dumps({"max_voxels": 100_000}))
     assert read_volume(dicom_file("CT_small.dcm")).size == (128, 128, 1)  # 16,384 values
 
 

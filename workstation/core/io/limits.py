@@ -20,13 +20,32 @@ def max_voxels() -> int:
     env = os.environ.get(ENV, "").strip()
     if env:
         return _parse(env, ENV)
+    value = _setting()
+    return _parse(value, "the max_voxels setting") if value not in (None, "") else DEFAULT_MAX_VOXELS
+
+
+_CACHE: dict = {}
+
+
+def _setting():
+    """The user's max_voxels setting, re-read only when the settings file changes (every slice of a
+    series asks)."""
     try:
         from workstation.core import settings
 
-        value = settings.load().get("max_voxels")
+        path = settings.config_dir() / "settings.json"
+        try:
+            info = path.stat()
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)  # settings.save replaces the file
+        except OSError:
+            stamp = None
+        key = (str(path), stamp)
+        if key not in _CACHE:
+            _CACHE.clear()
+            _CACHE[key] = settings.load().get("max_voxels")
+        return _CACHE[key]
     except Exception:  # noqa: BLE001 - an unreadable settings file must not stop reading images
-        value = None
-    return _parse(value, "the max_voxels setting") if value not in (None, "") else DEFAULT_MAX_VOXELS
+        return None
 
 
 def check_size(path, shape, what: str = "image") -> None:
