@@ -12,11 +12,11 @@ from typing import Callable
 
 import numpy as np
 
-from workstation.core.phantoms.generator import RESOLUTIONS, TRUTH_SCHEMA, Phantom, make_phantom
+from workstation.core.phantoms.generator import RESOLUTIONS, STYLES, TRUTH_SCHEMA, Phantom, make_phantom
 
 INDEX_SCHEMA = "workstation.detection-truth/1"
 __all__ = ["Phantom", "make_phantom", "write_phantom", "generate", "volume_to_image", "RESOLUTIONS",
-           "TRUTH_SCHEMA", "INDEX_SCHEMA"]
+           "STYLES", "TRUTH_SCHEMA", "INDEX_SCHEMA"]
 
 
 def volume_to_image(array: np.ndarray, volume):
@@ -44,7 +44,7 @@ def write_phantom(phantom: Phantom, out_dir, name: str) -> dict:
 
 
 def generate(out_dir, n: int, seed: int, resolution: str | None = None,
-             progress: Callable[[int, int], None] | None = None) -> Path:
+             progress: Callable[[int, int], None] | None = None, style: str = "clinical") -> Path:
     """Write `n` phantoms of series `seed` and a `truth.json` index (the evaluate-detections truth
     file: one subject per volume with its microbleeds). Returns the index path."""
     if n < 1:
@@ -54,7 +54,7 @@ def generate(out_dir, n: int, seed: int, resolution: str | None = None,
     subjects = []
     for index in range(n):
         name = f"phantom_s{seed}_{index:03d}"
-        truth = write_phantom(make_phantom(seed, index, resolution), out_dir, name)
+        truth = write_phantom(make_phantom(seed, index, resolution, style=style), out_dir, name)
         subjects.append({"id": name, "image": truth["image"], "labels": truth["labels"],
                          "lesions": truth["lesions"]})
         if progress is not None:

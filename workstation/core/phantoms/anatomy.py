@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
-MARGIN_MM = 10  # head kept around the brain's bounding box (skull, some scalp)
+MARGIN_MM = 24  # room around the brain's bounding box for a synthetic skull and scalp (head.py)
 
 # Deep grey nuclei (MNI RAS mm centre, semi-axes mm): iron-rich, dark on T2*/SWI.
 # x is mirrored for both hemispheres.
@@ -83,6 +83,10 @@ def load_anatomy() -> Anatomy:
     # RAS x = affine_x0 + i; after flipping i: LPS x = -(x0 + (n-1) - i') = i' - (x0 + n - 1)
     origin = (-(affine[0, 3] + n_i - 1), -(affine[1, 3] + n_j - 1), affine[2, 3])
 
+    # pad first: the template's field of view is tighter than the brain plus a head around it
+    pad = MARGIN_MM
+    t1, brain, gm, wm = (np.pad(a, pad) for a in (t1, brain, gm, wm))
+    origin = (origin[0] - pad, origin[1] - pad, origin[2] - pad)
     kk, jj, ii = np.nonzero(brain)
     lo = np.maximum([kk.min() - MARGIN_MM, jj.min() - MARGIN_MM, ii.min() - MARGIN_MM], 0)
     hi = np.minimum([kk.max() + MARGIN_MM + 1, jj.max() + MARGIN_MM + 1, ii.max() + MARGIN_MM + 1], t1.shape)

@@ -1,8 +1,14 @@
 """T2*/SWI-like magnitude phantoms on the MNI152 brain with planted microbleeds and mimics.
 
-Each phantom gets its own pose (small rotation, scaling, shift), resolution (1 mm isotropic or
-clinical 0.5 x 0.5 x 2 mm), tissue contrast, iron, bias field and Rician noise. Microbleeds and
-mimics are drawn analytically on the output grid in world mm, so the ground truth is exact."""
+Each phantom gets its own pose (rotation, scaling, shift), grid, tissue contrast (relative to
+CSF = 1), iron, a synthetic head (skull, scalp, sinuses and their susceptibility dropout:
+head.py), bias field and Rician noise (acquisition.py). Microbleeds and mimics are drawn
+analytically on the output grid in world mm, so the ground truth is exact.
+
+Two styles: "clinical" (the demo and tests: skull, SNR 15-40, clearly dark bleeds, int16 LPS) and
+"random" (training by domain randomisation: SNR 8-40, bleeds down to a 20 % signal drop, all four
+grids, head tilted up to 20 degrees, skull on or off, ringing, motion, any storage type and scale,
+LPS or RAS axes)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,11 +17,15 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
+from workstation.core.phantoms import acquisition as A
 from workstation.core.phantoms import lesions as L
+from workstation.core.phantoms.head import draw_head, dropout_zone
 from workstation.core.phantoms.anatomy import REGIONS, Anatomy, load_anatomy
 from workstation.core.volume import Volume
 
-RESOLUTIONS = {"1mm": (1.0, 1.0, 1.0), "0.5x0.5x2mm": (0.5, 0.5, 2.0)}
+RESOLUTIONS = {"1mm": (1.0, 1.0, 1.0), "0.5x0.5x2mm": (0.5, 0.5, 2.0), "0.45x0.45x2.5mm": (0.45, 0.45, 2.5),
+               "1x1x3mm": (1.0, 1.0, 3.0)}
+STYLES = ("clinical", "random")
 TRUTH_SCHEMA = "workstation.phantom-truth/1"
 
 # Arteries whose flow voids show at the skull base / Sylvian fissure (MNI RAS mm polylines;
@@ -29,7 +39,7 @@ ARTERIES = [
 ]
 CALCIFICATION_SITES = [(19, -3, -1), (-19, -3, -1), (0, -30, 3), (28, -42, 16), (-28, -42, 16),
                        (15, -56, -34), (-15, -56, -34)]  # pallidum, pineal, choroid, dentate
-REGION_PROBS = {"lobar": 0.55, "deep": 0.25, "infratentorial": 0.20}
+REGION_PROBS = {"lobar": 0.5, "deep": 0.3, "infratentorial": 0.20}
 
 
 @dataclass
@@ -49,10 +59,11 @@ def _pools() -> dict[str, np.ndarray]:
     cortex = (a.gm > 0.4) | ((a.gm > 0.15) & (a.wm > 0.3))
     skull_base = (depth <= 5) & (depth >= 1.5) & (((ym > 15) & (zm < -10))
                                                     | ((np.abs(xm) > 30) & (ym > -35) & (ym < 5) & (zm < -20)))
+    calm = ~dropout_zone(a)  # bleeds are not placed where the sinuses' dropout hides tissue
     masks = {
-        "lobar": (a.region == 1) & cortex & (depth >= 2),
-        "deep": (a.region == 2) & (depth >= 3),
-        "infratentorial": (a.region == 3) & (depth >= 2) & (a.gm + a.wm > 0.6),
+        "lobar": (a.region == 1) & cortex & (depth >= 2) & calm,
+        "deep": (a.region == 2) & (depth >= 3) & calm,
+        "infratentorial": (a.region == 3) & (depth >= 2) & (a.gm + a.wm > 0.6) & calm,
         "sulcal_vessel": (a.region > 0) & (a.csf > 0.3) & (a.gm > 0.15) & (depth >= 1),
         "deep_vessel": (a.region == 1) & (a.wm > 0.9),
         "skull_base": a.brain & skull_base,
@@ -63,14 +74,14 @@ def _pools() -> dict[str, np.ndarray]:
 class _Pose:
     """Maps output world mm <-> anatomy world mm: p_a = M (p_w - c) + c."""
 
-    def __init__(self, rng: np.random.Generator, anat: Anatomy):
-        ang = np.deg2rad(rng.uniform(-6, 6, size=3))
+    def __init__(self, rng: np.random.Generator, anat: Anatomy, max_deg: float = 6.0, scale: float = 0.05):
+        ang = np.deg2rad(rng.uniform(-max_deg, max_deg, size=3))
         cx, cy, cz = np.cos(ang)
         sx, sy, sz = np.sin(ang)
         rot = (np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
                @ np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
                @ np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]]))
-        self.M = rot @ np.diag(1.0 / rng.uniform(0.95, 1.05, size=3))
+        self.M = rot @ np.diag(1.0 / rng.uniform(1 - scale, 1 + scale, size=3))
         self.Minv = np.linalg.inv(self.M)
         self.centre = np.asarray(anat.origin) + (np.array(anat.shape[::-1]) - 1) / 2.0
         self.shift = rng.uniform(-4, 4, size=3)
@@ -89,36 +100,27 @@ class _Pose:
         return (np.asarray(p_a) - self.centre) @ self.Minv.T + self.centre + self.shift
 
 
-def _base_image(rng, anat: Anatomy, contrast: dict) -> np.ndarray:
-    """Tissue intensities (relative, WM ~ 0.6) on the anatomy grid."""
+def _brain_image(rng, anat: Anatomy, contrast: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Tissue intensities (relative to CSF = 1) and the soft brain weight on the anatomy grid."""
     tissue = contrast["csf"] * anat.csf + contrast["gm"] * anat.gm + contrast["wm"] * anat.wm
     tissue /= np.maximum(anat.csf + anat.gm + anat.wm, 1e-3)
     tissue *= 1.0 - contrast["iron"] * anat.iron
     texture = ndimage.gaussian_filter(rng.standard_normal(anat.shape, dtype=np.float32), 1.5)
     tissue *= 1.0 + contrast["texture"] * texture / max(float(texture.std()), 1e-6)
     inside = ndimage.gaussian_filter(anat.brain.astype(np.float32), 0.7)
-    return (inside * tissue + (1.0 - inside) * contrast["head"] * anat.t1).astype(np.float32)
+    return tissue.astype(np.float32), inside
 
 
 def _resample(image: np.ndarray, anat: Anatomy, pose: _Pose, grid: L.Grid) -> np.ndarray:
     sp = np.asarray(grid.spacing)
-    if sp[2] > 1.2:  # slice-thickness partial volume before sampling thick slices
-        image = ndimage.gaussian_filter1d(image, sigma=sp[2] / 2.355, axis=0)
+    if sp[2] > 1.2:  # slice partial volume: the signal is integrated over the slab
+        image = ndimage.uniform_filter1d(image, size=int(round(sp[2])), axis=0)
     # anatomy index (xyz) = M S idx + M (o_w - c - shift) + c - o_a
     lin = pose.M @ np.diag(sp)
     off = pose.M @ (np.asarray(grid.origin) - pose.centre - pose.shift) + pose.centre - np.asarray(anat.origin)
     perm = [2, 1, 0]
     return ndimage.affine_transform(image, lin[np.ix_(perm, perm)], offset=off[perm],
                                     output_shape=grid.shape, order=1, mode="constant", cval=0.0)
-
-
-def _bias(rng, grid: L.Grid, amplitude: float) -> np.ndarray:
-    axes = [np.linspace(-1, 1, n, dtype=np.float32) for n in grid.shape[::-1]]  # x, y, z
-    x, y, z = axes[0][None, None, :], axes[1][None, :, None], axes[2][:, None, None]
-    c = rng.normal(scale=amplitude / 2.0, size=9)
-    log_field = (c[0] * x + c[1] * y + c[2] * z + c[3] * x * x + c[4] * y * y + c[5] * z * z
-                 + c[6] * x * y + c[7] * x * z + c[8] * y * z)
-    return np.exp(log_field).astype(np.float32)
 
 
 def _sample_point(rng, pool: np.ndarray, anat: Anatomy, pose: _Pose) -> np.ndarray:
@@ -140,41 +142,83 @@ def _mni_to_world(pose: _Pose, p_mni) -> np.ndarray:
     return pose.to_world(np.stack([-p[..., 0], -p[..., 1], p[..., 2]], axis=-1))
 
 
+def _draw(rng, style: str) -> dict:
+    """The per-phantom parameters of a style."""
+    rnd = style == "random"
+    gm = rng.uniform(0.62, 0.88) if rnd else rng.uniform(0.65, 0.85)
+    wm = min(rng.uniform(0.48, 0.72) if rnd else rng.uniform(0.5, 0.7), gm - 0.05)
+    contrast = {"csf": 1.0, "gm": gm, "wm": wm, "iron": rng.uniform(0.6, 1.4),
+                "texture": rng.uniform(0.02, 0.06)}
+    return {
+        "contrast": contrast,
+        "skull": (rng.random() < 0.8) if rnd else True,
+        "snr": float(np.exp(rng.uniform(np.log(8), np.log(40)))) if rnd else float(rng.uniform(15, 40)),
+        "depth": (0.2, 0.85) if rnd else (0.5, 0.85),
+        "bloom": (0.0, 1.2) if rnd else (0.3, 1.0),
+        "bias": rng.uniform(0.1, 0.35) if rnd else rng.uniform(0.1, 0.3),
+        "ringing": rnd and rng.random() < 0.3,
+        "motion": rnd and rng.random() < 0.25,
+        "storage": A.STORAGES[int(rng.integers(len(A.STORAGES)))] if rnd else "int16",
+        "ras": rnd and rng.random() < 0.3,
+        "tilt_deg": 20.0 if rnd else 6.0,
+    }
+
+
+def _diameter(rng) -> float:
+    """About 40 % 2-4 mm, 35 % 4-6 mm, 25 % 6-10 mm."""
+    u = rng.random()
+    lo, hi = (2.0, 4.0) if u < 0.4 else (4.0, 6.0) if u < 0.75 else (6.0, 10.0)
+    return float(rng.uniform(lo, hi))
+
+
 def make_phantom(seed: int, index: int = 0, resolution: str | None = None,
-                 n_microbleeds: int | None = None) -> Phantom:
+                 n_microbleeds: int | None = None, style: str = "clinical") -> Phantom:
     """Phantom number `index` of the series `seed` (same inputs, same phantom)."""
-    rng = np.random.default_rng([seed, index])
+    if style not in STYLES:
+        raise ValueError(f"unknown phantom style {style!r}; choose from {', '.join(STYLES)}")
+    rng = np.random.default_rng([seed, index] if style == "clinical" else [seed, index, 7])
     anat, pools = load_anatomy(), _pools()
-    resolution = resolution or ("1mm" if rng.random() < 0.5 else "0.5x0.5x2mm")
+    p = _draw(rng, style)
+    if resolution is None:
+        names = list(RESOLUTIONS) if style == "random" else ["1mm", "0.5x0.5x2mm"]
+        resolution = names[int(rng.integers(len(names)))]
     spacing = RESOLUTIONS[resolution]
     extent = np.array(anat.shape[::-1], float)  # mm along x, y, z
     shape_xyz = np.floor(extent / np.asarray(spacing)).astype(int)
     grid = L.Grid(tuple(int(n) for n in shape_xyz[::-1]), spacing,
                   tuple(float(o) for o in np.asarray(anat.origin) + np.asarray(spacing) / 2 - 0.5))
-    pose = _Pose(rng, anat)
-    contrast = {"csf": rng.uniform(0.92, 1.05), "gm": rng.uniform(0.68, 0.80), "wm": rng.uniform(0.54, 0.63),
-                "iron": rng.uniform(0.6, 1.3), "texture": rng.uniform(0.02, 0.05), "head": rng.uniform(0.6, 0.9)}
-    image = _resample(_base_image(rng, anat, contrast), anat, pose, grid)
+    pose = _Pose(rng, anat, p["tilt_deg"], 0.08 if style == "random" else 0.05)
+    contrast = p["contrast"]
+    tissue, inside = _brain_image(rng, anat, contrast)
+    head_params = {}
+    if p["skull"]:
+        base, head_params = draw_head(rng, tissue, inside, contrast["csf"])
+    else:
+        base = inside * tissue
+    image = _resample(base, anat, pose, grid)
     factor = np.ones(grid.shape, np.float32)
     labels = np.zeros(grid.shape, np.uint16)
 
     if n_microbleeds is None:
-        n_microbleeds = 0 if rng.random() < 0.1 else int(min(1 + rng.poisson(4.0), 15))
+        if style == "random":
+            n_microbleeds = int(rng.integers(3, 13))
+        else:
+            n_microbleeds = 0 if rng.random() < 0.1 else int(min(1 + rng.poisson(4.0), 15))
     occupied: list[tuple[np.ndarray, float]] = []
     bleeds = []
     names, probs = list(REGION_PROBS), list(REGION_PROBS.values())
     for _ in range(n_microbleeds):
         for _try in range(50):
             region = names[rng.choice(len(names), p=probs)]
-            diameter = float(np.clip(rng.lognormal(np.log(4.0), 0.4), 2.0, 10.0))
+            diameter = _diameter(rng)
             centre = _sample_point(rng, pools[region], anat, pose)
-            if all(np.linalg.norm(centre - c) > diameter / 2 + r + 4.0 for c, r in occupied):
+            if all(np.linalg.norm(centre - c) > diameter / 2 + r + 5.0 for c, r in occupied):
                 break
         else:
             continue
         rot = L.random_rotation(rng)
-        elong = tuple(rng.uniform(1.0, 1.35, size=2))
-        depth, bloom = rng.uniform(0.5, 0.85), rng.uniform(0.3, 1.0)
+        elong = tuple(rng.uniform(1.0, 1.3, size=2))
+        depth, bloom = rng.uniform(*p["depth"]), rng.uniform(*p["bloom"])
         L.stamp_microbleed(factor, labels, grid, len(bleeds) + 1, centre, diameter, rot, elong, depth, bloom)
         occupied.append((centre, diameter / 2))
         bleeds.append({"id": len(bleeds) + 1, "type": "microbleed", "region": region,
@@ -184,8 +228,44 @@ def make_phantom(seed: int, index: int = 0, resolution: str | None = None,
     def clear(points, margin):
         return all(np.min(np.linalg.norm(points - c, axis=1)) > r + margin for c, r in occupied)
 
+    mimics = _stamp_mimics(rng, factor, grid, anat, pose, pools, clear, style == "random")
+    signal = image * factor * A.bias_field(rng, grid.shape, p["bias"])
+    if p["ringing"]:
+        signal = A.ringing(rng, signal)
+    if p["motion"]:
+        signal = A.motion(rng, signal)
+    sigma = contrast["wm"] / p["snr"]
+    magnitude = A.rician(rng, signal, sigma)
+    array = A.store(rng, magnitude, contrast["wm"], p["storage"])
+    origin, direction = np.asarray(grid.origin, float), np.eye(3)
+    if p["ras"]:
+        array, origin, direction = A.to_ras_axes(array, spacing, origin)
+        labels = np.ascontiguousarray(labels[:, ::-1, ::-1])
+    volume = Volume(array, spacing=spacing, origin=tuple(origin), direction=direction, modality="MR",
+                    description=f"SWI-like phantom {seed}/{index} ({resolution}, {style})")
+    truth = {
+        "schema": TRUTH_SCHEMA, "seed": seed, "index": index, "resolution": resolution, "style": style,
+        "spacing": list(spacing), "origin": [float(v) for v in origin], "size": list(volume.size),
+        "direction": direction.ravel().tolist(), "template_from_world": pose.affine(),
+        "contrast": {k: round(float(v), 4) for k, v in contrast.items()}
+        | {"bias_amplitude": round(float(p["bias"]), 4), "snr": round(p["snr"], 2)},
+        "acquisition": {"skull": bool(p["skull"]), "storage": p["storage"], "axes": "RAS" if p["ras"] else "LPS",
+                        "ringing": bool(p["ringing"]), "motion": bool(p["motion"])} | head_params,
+        "lesions": bleeds, "mimics": mimics,
+    }
+    return Phantom(volume, labels, truth)
+
+
+def _stamp_mimics(rng, factor, grid, anat, pose, pools, clear, more: bool) -> list[dict]:
+    """Vessels along sulci and in white matter, vessels end-on (short straight tubes along the
+    slice normal: dots in a slice), flow voids, calcifications and skull-base streaks."""
     mimics = []
-    for _ in range(int(rng.integers(15, 36))):  # veins and arterioles in sulci and deep WM
+
+    def record(kind, centre):
+        mimics.append({"type": kind, "region": _region_at(anat, pose, centre),
+                       "centre": [round(float(v), 3) for v in centre]})
+
+    for _ in range(int(rng.integers(20, 45) if more else rng.integers(15, 36))):
         kind = "sulcal_vessel" if rng.random() < 0.6 else "deep_vessel"
         for _try in range(20):
             start = _sample_point(rng, pools[kind], anat, pose)
@@ -194,49 +274,33 @@ def make_phantom(seed: int, index: int = 0, resolution: str | None = None,
                 break
         else:
             continue
-        L.stamp_tube(factor, grid, path, rng.uniform(0.4, 1.0), rng.uniform(0.4, 0.8))
-        mimics.append({"type": "vessel", "region": _region_at(anat, pose, start),
-                       "centre": [round(float(v), 3) for v in start]})
+        L.stamp_tube(factor, grid, path, rng.uniform(0.4, 1.0), rng.uniform(0.3, 0.85))
+        record("vessel", start)
+    for _ in range(int(rng.integers(4, 12) if more else rng.integers(2, 6))):
+        kind = "sulcal_vessel" if rng.random() < 0.5 else "deep_vessel"
+        start = _sample_point(rng, pools[kind], anat, pose)
+        axis = np.array([0.0, 0.0, 1.0]) + rng.normal(scale=0.15, size=3)
+        length = rng.uniform(5, 16)
+        path = start + np.linspace(-0.5, 0.5, 5)[:, None] * length * axis / np.linalg.norm(axis)
+        if clear(path, 4.0):
+            L.stamp_tube(factor, grid, path, rng.uniform(0.5, 1.0), rng.uniform(0.3, 0.85))
+            record("vessel_end_on", start)
     for idx in rng.choice(len(ARTERIES), size=int(rng.integers(2, 5)), replace=False):
         side = 1.0 if rng.random() < 0.5 else -1.0
         pts = np.array(ARTERIES[idx], float) * np.array([side, 1, 1]) + rng.normal(scale=1.5, size=3)
         path = _mni_to_world(pose, pts)
         if clear(path, 4.0):
-            L.stamp_tube(factor, grid, path, rng.uniform(1.0, 2.0), rng.uniform(0.8, 0.95), edge_mm=0.15)
-            mimics.append({"type": "flow_void", "region": _region_at(anat, pose, path[len(path) // 2]),
-                           "centre": [round(float(v), 3) for v in path[len(path) // 2]]})
+            L.stamp_tube(factor, grid, path, rng.uniform(1.0, 2.0), rng.uniform(0.7, 0.95), edge_mm=0.15)
+            record("flow_void", path[len(path) // 2])
     for idx in rng.choice(len(CALCIFICATION_SITES), size=int(rng.integers(0, 4)), replace=False):
         centre = _mni_to_world(pose, np.array(CALCIFICATION_SITES[idx]) + rng.normal(scale=1.5, size=3))
         if clear(centre[None], 5.0):
             L.stamp_calcification(factor, grid, rng, centre, rng.uniform(0.3, 0.6))
-            mimics.append({"type": "calcification", "region": _region_at(anat, pose, centre),
-                           "centre": [round(float(v), 3) for v in centre]})
+            record("calcification", centre)
     for _ in range(int(rng.integers(1, 5))):
         centre = _sample_point(rng, pools["skull_base"], anat, pose)
         if clear(centre[None], 12.0):
             semi = (rng.uniform(7, 15), rng.uniform(1.5, 3.5), rng.uniform(2.0, 4.0))
             L.stamp_streak(factor, grid, centre, L.random_rotation(rng), semi, rng.uniform(0.3, 0.6))
-            mimics.append({"type": "skull_base_artefact", "region": _region_at(anat, pose, centre),
-                           "centre": [round(float(v), 3) for v in centre]})
-
-    scale = rng.uniform(400, 1200)
-    bias_amp = rng.uniform(0.1, 0.3)
-    voxel_ml = float(np.prod(spacing))
-    noise_frac = float(min(rng.uniform(0.02, 0.045) / np.sqrt(voxel_ml), 0.06))
-    signal = image * factor * _bias(rng, grid, bias_amp) * scale
-    sigma = noise_frac * contrast["wm"] * scale
-    noisy = np.hypot(signal + rng.normal(scale=sigma, size=grid.shape).astype(np.float32),
-                     rng.normal(scale=sigma, size=grid.shape).astype(np.float32))
-    array = np.clip(np.round(noisy), 0, 32767).astype(np.int16)
-    volume = Volume(array, spacing=spacing, origin=grid.origin, modality="MR",
-                    description=f"SWI-like phantom {seed}/{index} ({resolution})")
-    truth = {
-        "schema": TRUTH_SCHEMA, "seed": seed, "index": index, "resolution": resolution,
-        "spacing": list(spacing), "origin": list(grid.origin), "size": list(volume.size),
-        "direction": np.eye(3).ravel().tolist(), "template_from_world": pose.affine(),
-        "contrast": {k: round(float(v), 4) for k, v in contrast.items()}
-        | {"bias_amplitude": round(float(bias_amp), 4), "noise_fraction": round(noise_frac, 4),
-           "scale": round(float(scale), 2)},
-        "lesions": bleeds, "mimics": mimics,
-    }
-    return Phantom(volume, labels, truth)
+            record("skull_base_artefact", centre)
+    return mimics
