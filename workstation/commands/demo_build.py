@@ -25,12 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from workstation.core import settings
+from workstation.core import resources, settings
 
 FORMAT = 1
-PHANTOM_SEED = 20260  # a series never used by the detector's training (1000) or held-out test (777)
-DETECTION_DIR, CLASSIFICATION_DIR = "microbleeds", "chest-xrays"
-PLUGIN = "microbleeds"
+# what the demo builds is data: resources/demo/recipes.json
+RECIPES = resources.read_json("demo", "recipes.json")
+DETECTION, CLASSIFICATION = RECIPES["detection"], RECIPES["classification"]
+PHANTOM_SEED = DETECTION["phantom_seed"]  # a series never used by the detector's training (1000) or held-out test (777)
+DETECTION_DIR, CLASSIFICATION_DIR = DETECTION["folder"], CLASSIFICATION["folder"]
+PLUGIN = DETECTION["plugin"]
 
 
 class DemoError(Exception):
@@ -142,12 +145,12 @@ def _detection_project(root: Path, state: _State, n: int, log, timeout_s: float)
         for index in range(n):
             name = f"phantom_s{PHANTOM_SEED}_{index:03d}"
             log(f"phantom {index + 1}/{n}: {name}")
-            truth = write_phantom(make_phantom(PHANTOM_SEED, index, resolution="1mm"), images, name)
+            truth = write_phantom(make_phantom(PHANTOM_SEED, index, resolution=DETECTION["resolution"]), images, name)
             items.append({"paths": [str(images / truth["image"])], "case_id": name,
                           "metadata": {"truth": str(images / f"{name}.json"),
                                        "template_from_world": truth["template_from_world"],
                                        "phantom_lesions": len(truth["lesions"])}})
-        project = Project.create(folder, "detection", ["microbleed"])
+        project = Project.create(folder, DETECTION["task"], DETECTION["classes"])
         try:
             project.add_cases(items)
         finally:
@@ -210,10 +213,10 @@ def _classification_project(root: Path, state: _State, epochs: int, log, timeout
         except samples.SampleError as exc:
             raise DemoError(f"chest X-rays unavailable: {exc}") from None
         files = sorted(source.glob("*/*.jpeg"))
-        project = Project.create(folder, "binary", ["normal", "pneumonia"])
+        project = Project.create(folder, CLASSIFICATION["task"], CLASSIFICATION["classes"])
         try:
             cases = project.add_cases([{"paths": [str(f)], "case_id": f.stem,
-                                        "metadata": {"source": "Kermany 2018, CC BY 4.0 (pneumonia-model-package)"}}
+                                        "metadata": {"source": CLASSIFICATION["source"]}}
                                        for f in files])
             for f, case in zip(files, cases):
                 project.set_label(case.case_id, f.parent.name.lower(), reader="import", tag="original",
