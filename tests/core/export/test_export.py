@@ -203,12 +203,13 @@ def test_permission_denied_while_finishing_gives_one_line(two_patients, tmp_path
     def refuse(src, dst):
         raise PermissionError(errno.EACCES, "Permission denied", str(dst))
 
-    monkeypatch.setattr(output_mod.os, "replace", refuse)
+    monkeypatch.setattr(output_mod.os, "rename", refuse)  # the final step: the staged set into place
     out = tmp_path / "out"
     with pytest.raises(ExportError) as info:
         export(_cases(two_patients), out, _options("csv"))
     assert "permission denied" in str(info.value) and "\n" not in str(info.value)
     assert not (out / "manifest.json").exists()
+    assert [p.name for p in tmp_path.iterdir() if "workstation-export" in p.name or p.name == "out"] == []
 
 
 def test_out_that_cannot_be_a_folder(two_patients, tmp_path):

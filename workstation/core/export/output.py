@@ -206,23 +206,40 @@ class OutputTree:
     def _unlock(self) -> None:
         lock, self._lock = getattr(self, "_lock", None), None
         if lock is not None:
-            lock.close()
+            _release(lock)
 
 
 def _lock(path: Path):
-    """An exclusive lock held while the returned file is open (released by the OS if killed)."""
-    handle = open(path, "a+")
+    """An exclusive lock held while the returned file is open (released by the OS if killed). The
+    file is removed on release (`_release`), so a finished export leaves nothing beside OUT; after
+    locking, the path must still name the file locked, or another export removed it meanwhile."""
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks; exports to one OUT must not overlap
-        return handle
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+        return None
+    for _ in range(20):
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise ExportError(f"another export to {path.name[1:].removesuffix('.workstation-export.lock')} is "
+                              f"running; wait for it to finish") from None
+        try:
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
         handle.close()
-        raise ExportError(f"another export to {path.name[1:].removesuffix('.workstation-export.lock')} is "
-                          f"running; wait for it to finish") from None
-    return handle
+    raise ExportError(f"cannot lock {path}")
+
+
+def _release(handle) -> None:
+    try:
+        os.unlink(handle.name)
+    except OSError:
+        pass
+    handle.close()
 
 
 def _exchange(a: Path, b: Path) -> bool:
