@@ -8,6 +8,7 @@ during one (rare: a decode takes milliseconds to seconds) lands in the capture, 
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -120,6 +121,7 @@ def _sink():
     global _SINK
     if _SINK is None or _SINK.closed:
         _SINK = tempfile.TemporaryFile()
+        atexit.register(_SINK.close)
     _SINK.seek(0)
     _SINK.truncate()
     return _SINK
