@@ -12,6 +12,8 @@ import argparse
 import json
 import sys
 
+from workstation.core.vocab import Task
+
 TAGS = ("final", "original", "adjudicated")  # the vocabulary's Tag less "report" (mined, not typed)
 ACTIONS = ("confirm", "correct", "adjudicate", "import")
 CSV_COLUMNS = ("case_id", "label", "reader", "tag", "note")
@@ -135,7 +137,7 @@ def _read_csv(args, task: str) -> list:
 def _value(text: str, task: str):
     """A label as typed: multi-label '' is the empty set, 'a;b' a set; the rest as given."""
     text = text.strip()
-    if task == "multilabel" and text == "":
+    if task == Task.MULTILABEL and text == "":
         return []
     return text
 

@@ -8,6 +8,8 @@ import argparse
 import json
 import sys
 
+from workstation.core.vocab import Task
+
 DETECTION_BOOTSTRAP = 1000  # subjects resampled for the detection CIs
 
 
@@ -35,14 +37,14 @@ def run(args: argparse.Namespace) -> int:
             if args.model is not None and args.model not in project.prediction_plugins():
                 known = ", ".join(project.prediction_plugins()) or "none"
                 raise ProjectError(f"no predictions from model {args.model!r} (models: {known})")
-            result = _detection(project, args) if project.task == "detection" else _cases(project, args)
+            result = _detection(project, args) if project.task == Task.DETECTION else _cases(project, args)
             result["reader_agreement"] = reader_agreement(project)
     except (WorkstationError, ValueError, OSError) as exc:
         print(f"workstation metrics: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
-    elif project.task == "detection":
+    elif project.task == Task.DETECTION:
         print(_detection_text(result))
     elif result.get("n"):
         from workstation.commands.evaluate import summary

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.core.errors import WorkstationError
+from workstation.core.vocab import Task
 
 FORMAT = "workstation-checkpoint"
 FORMAT_VERSION = 1
@@ -61,7 +62,7 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 def output_size(task: str, classes: list[str]) -> int:
     """Binary heads have one logit (sigmoid); multiclass and multilabel one per class."""
-    return 1 if task == "binary" else len(classes)
+    return 1 if task == Task.BINARY else len(classes)
 
 
 def save_checkpoint(path: str | os.PathLike, state_dict: dict[str, Any], *, plugin_id: str, task: str,
@@ -124,7 +125,7 @@ def _check(payload: Any, path: str) -> None:
     if payload["task"] not in TASKS:
         raise CheckpointError(f"checkpoint {path} has task {payload['task']!r}, not one of {TASKS}")
     classes = payload["classes"]
-    if not classes or len(set(classes)) != len(classes) or (payload["task"] == "binary" and len(classes) != 2):
+    if not classes or len(set(classes)) != len(classes) or (payload["task"] == Task.BINARY and len(classes) != 2):
         raise CheckpointError(f"checkpoint {path} has unusable classes {classes!r} for a {payload['task']} task")
     arch = payload["architecture"]
     if arch.get("out_channels") != output_size(payload["task"], classes):

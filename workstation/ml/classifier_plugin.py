@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from workstation.core.vocab import Task
 from workstation.plugin_api import CheckpointMissing, ClassProbabilities, HeatMap, PluginError, Prediction
 
 from workstation.ml import preprocess
@@ -124,7 +125,7 @@ class DenseNetClassifier:
 
         if self._explainer is None:
             self._explainer = GradCamExplainer(self.model)
-        if self.task == "binary":
+        if self.task == Task.BINARY:
             index, target = 0, self.classes[1]
         else:
             index = int(np.argmax(probs))

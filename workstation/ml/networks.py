@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from workstation.core.vocab import Task
+
 NAMES = ("DenseNet121", "DenseNet")
 
 
@@ -30,10 +32,10 @@ def probabilities(logits, task: str):
     import torch
 
     logits = logits.float()
-    if task == "binary":
+    if task == Task.BINARY:
         p = torch.sigmoid(logits[:, :1])
         out = torch.cat([1 - p, p], dim=1)
-    elif task == "multiclass":
+    elif task == Task.MULTICLASS:
         out = torch.softmax(logits, dim=1)
     else:
         out = torch.sigmoid(logits)

@@ -263,3 +263,17 @@ def test_label_many_chains_repeated_cases_within_a_batch(cxr14_project):
     assert cxr14_project.label("c0", reader="alice").note == "second look"
     assert cxr14_project.verify().ok
     assert s.reader_label("c0") == "uncertain"  # the session's cached labels follow the batch
+
+
+def test_a_session_keeps_its_model_and_reader_changes_refilter(binary_project):
+    from workstation.core.project import PredictionRecord
+
+    binary_project.add_predictions([PredictionRecord("c0", {"normal": 0.6, "abnormal": 0.4}, "other-model")])
+    assert ReviewSession(binary_project).suggestion("c0") == "normal"          # the newest prediction
+    s = ReviewSession(binary_project, reader="alice", plugin_id="densenet2d", auto_advance=False)
+    assert s.plugin_id == "densenet2d" and s.suggestion("c0") == "abnormal"
+    assert s.label("abnormal", "c0").action == "confirm"
+    s.set_filter("unlabelled")
+    assert "c0" not in s.case_ids()
+    s.set_reader("bob")
+    assert "c0" in s.case_ids()

@@ -20,6 +20,7 @@ from workstation.core.export.masks import outside, points_mask
 from workstation.core.export.output import OutputTree, safe_name
 from workstation.core.export.records import ExportOptions
 from workstation.core.export.splits import SPLIT_NAMES
+from workstation.core.vocab import Task
 
 if TYPE_CHECKING:
     from workstation.core.export.exporter import Item
@@ -41,14 +42,14 @@ def write(fmt: str, items: list["Item"], tree: OutputTree, options: ExportOption
             _imagefolder_image(item, tree, options, writer)
         else:
             _nifti_case(item, tree, options, writer)
-        if fmt == "monai" and options.task == "detection":
+        if fmt == "monai" and options.task == Task.DETECTION:
             _detection_truth(item, tree, options, writer, read_case_volume(item.case))
-    if options.task == "detection":
+    if options.task == Task.DETECTION:
         for item in chosen:
             item.columns.setdefault("n_findings", "" if item.case.points is None else len(item.case.points))
     if fmt in ("monai", "nifti"):
         _write_datalist(chosen, tree, options)
-    if options.task == "detection":
+    if options.task == Task.DETECTION:
         _write_points_csv(chosen, tree)
     return chosen
 
@@ -90,7 +91,7 @@ def _nifti_case(item: "Item", tree: OutputTree, options: ExportOptions, writer: 
     item.images = [rel]
     item.image_ref = rel
     writer.check_burned_in(item.case, rel)
-    if options.task == "detection":
+    if options.task == Task.DETECTION:
         _detection_truth(item, tree, options, writer, volume)
 
 
@@ -110,9 +111,9 @@ def _detection_truth(item: "Item", tree: OutputTree, options: ExportOptions, wri
 
 
 def _datalist_label(item: "Item", options: ExportOptions):
-    if options.task == "detection":
+    if options.task == Task.DETECTION:
         return item.columns["label_mask"]
-    if options.task == "multilabel":
+    if options.task == Task.MULTILABEL:
         chosen = set(item.case.label or [])
         return [1 if c in chosen else 0 for c in options.classes]
     return options.classes.index(item.case.label)
@@ -155,7 +156,7 @@ def write_cases_csv(items: Sequence["Item"], tree: OutputTree, options: ExportOp
         for it in items:
             case = it.case
             label = case.label
-            if options.task == "multilabel" and isinstance(label, (list, tuple)):
+            if options.task == Task.MULTILABEL and isinstance(label, (list, tuple)):
                 label = ";".join(label)
             probs = case.probabilities or {}
             row = [it.export_id, it.patient] + ([] if deid else [case.study_id or ""])

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.core.export.deid.table import DeidOptions
+from workstation.core.vocab import Task
 
 FORMATS = ("csv", "monai", "imagefolder", "nifti")
 TASKS = ("binary", "multiclass", "multilabel", "detection")
@@ -69,18 +70,18 @@ class ExportOptions:
             raise ExportError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
         if not self.classes:
             raise ExportError("an export needs the project's class names")
-        if self.format == "imagefolder" and self.task not in ("binary", "multiclass"):
+        if self.format == "imagefolder" and self.task not in (Task.BINARY, Task.MULTICLASS):
             raise ExportError(f"an ImageFolder tree holds one class per image; a {self.task} project "
                               f"exports as csv, monai or nifti")
 
 
 def truth_keys(case: ExportCase, options: ExportOptions) -> list[str] | None:
     """The stratification keys of a case's truth, or None when it has no valid truth."""
-    if options.task == "detection":
+    if options.task == Task.DETECTION:
         if case.points is None:
             return None
         return ["findings" if case.points else "no findings"]
-    if options.task == "multilabel":
+    if options.task == Task.MULTILABEL:
         if not isinstance(case.label, (list, tuple)) or any(v not in options.classes for v in case.label):
             return None
         return list(case.label) or ["(none)"]

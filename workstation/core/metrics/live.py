@@ -25,6 +25,7 @@ from psygnal import Signal
 from workstation.core.metrics.binary import BinaryEvaluation
 from workstation.core.metrics.incremental import update_sorted
 from workstation.core.metrics.tables import evaluate_table
+from workstation.core.vocab import Task
 
 INCREMENTAL_LIMIT = 500  # more changed cases than this: one full reload is cheaper
 
@@ -166,7 +167,7 @@ class LiveMetrics:
             reason = ("no model has predicted these cases" if table.plugin_id is None
                       else f"no case has both a {self.truth} label and a prediction")
             ev = None
-        elif self._edits is not None and isinstance(previous, BinaryEvaluation) and table.task == "binary":
+        elif self._edits is not None and isinstance(previous, BinaryEvaluation) and table.task == Task.BINARY:
             reason, ev = None, warm(self._updated_binary(previous, table))
         else:
             reason, ev = None, warm(evaluate_table(table, self.ci_method))
@@ -241,7 +242,7 @@ def warm(ev):
 
 def encode_truth(value, task: str, classes: list[str]):
     """A project truth value as a table row: the class index, or 0/1 per class (multi-label)."""
-    if task == "multilabel":
+    if task == Task.MULTILABEL:
         chosen = set(value)
         return [1 if c in chosen else 0 for c in classes]
     return classes.index(value)
@@ -251,7 +252,7 @@ def score_row(probabilities: dict, task: str, classes: list[str]) -> list[float]
     """Class probabilities in class order; a binary model may give the positive class only."""
     if all(c in probabilities for c in classes):
         row = [float(probabilities[c]) for c in classes]
-    elif task == "binary" and classes[1] in probabilities:
+    elif task == Task.BINARY and classes[1] in probabilities:
         p = float(probabilities[classes[1]])
         row = [1.0 - p, p]
     else:

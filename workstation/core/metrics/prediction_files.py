@@ -19,6 +19,7 @@ from workstation.core.errors import WorkstationError
 from workstation.core.metrics.binary import BinaryEvaluation
 from workstation.core.metrics.multiclass import MulticlassEvaluation
 from workstation.core.metrics.multilabel import MultilabelEvaluation
+from workstation.core.vocab import Task
 
 
 class PredictionFileError(WorkstationError, ValueError):
@@ -103,19 +104,19 @@ def load(pred_path, truth_path=None, ci_method: str = "delong") -> LoadedPredict
             missing = sorted(set(classes) - set(label_cols))
             raise PredictionFileError(f"{truth.path}: multi-label truth lacks column(s) {', '.join(missing)}")
         task = "multilabel" if label_cols else "multiclass"
-    needed = ["label"] if task != "multilabel" else classes
-    if task != "multilabel" and "label" not in truth.columns:
+    needed = ["label"] if task != Task.MULTILABEL else classes
+    if task != Task.MULTILABEL and "label" not in truth.columns:
         raise PredictionFileError(f"{truth.path}: no label column (columns: {', '.join(truth.columns)})")
     ids = [cid for cid in pred.rows if cid in truth.rows]
     unmatched = {"predictions_without_truth": sum(cid not in truth.rows for cid in pred.rows),
                  "truth_without_prediction": sum(cid not in pred.rows for cid in truth.rows)}
     if not ids:
         raise PredictionFileError(f"{pred.path}: no case_id in common with {truth.path}")
-    if task == "binary":
+    if task == Task.BINARY:
         y = np.array([_binary_flag(truth, c, "label") for c in ids])
         s = np.array([_number(pred, c, "score") for c in ids])
         ev = BinaryEvaluation(y, s, ci_method)
-    elif task == "multiclass":
+    elif task == Task.MULTICLASS:
         index = {name: k for k, name in enumerate(classes)}
         y = []
         for c in ids:

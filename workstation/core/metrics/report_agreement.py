@@ -10,6 +10,7 @@ from typing import Any
 from workstation.core.metrics.agreement import cohen_kappa
 from workstation.core.project.values import is_class_label
 from workstation.core.reports.importing import DEFAULT_READER, REPORT_TAG
+from workstation.core.vocab import Task
 
 
 def compare_with_readers(project, mined_by: str = DEFAULT_READER) -> list[dict[str, Any]]:
@@ -25,12 +26,12 @@ def compare_with_readers(project, mined_by: str = DEFAULT_READER) -> list[dict[s
         usable = [c for c in shared if is_class_label(mined[c], task, classes) and is_class_label(labels[c], task, classes)]
         row: dict[str, Any] = {"reader": reader, "mined_by": mined_by, "cases": len(usable),
                                "left_out": len(shared) - len(usable)}
-        if task == "multilabel":
+        if task == Task.MULTILABEL:
             row["classes"] = {c: _binary([c in mined[i] for i in usable], [c in labels[i] for i in usable])
                               for c in classes}
         else:
             row["overall"] = _summary([mined[i] for i in usable], [labels[i] for i in usable], classes)
-            if task == "binary":
+            if task == Task.BINARY:
                 positive = classes[1]
                 row["overall"].update(_rates([mined[i] == positive for i in usable], [labels[i] == positive for i in usable]))
         out.append(row)

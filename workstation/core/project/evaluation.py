@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from workstation.core.project.records import EvaluationTable
 from workstation.core.project.store import decode_json, raw_rows
 from workstation.core.project.values import canonical, is_class_label
+from workstation.core.vocab import Task
 
 
 
@@ -75,10 +76,10 @@ def build_table(matrix, truth_by_case: dict[str, Any], task: str, classes: list[
     snapshot.PredictionMatrix (None: no predictions)."""
     k = len(classes)
     if matrix is None or not truth_by_case:
-        return EvaluationTable([], np.zeros((0, k) if task == "multilabel" else 0, dtype=int), np.zeros((0, k)),
+        return EvaluationTable([], np.zeros((0, k) if task == Task.MULTILABEL else 0, dtype=int), np.zeros((0, k)),
                                list(classes), task, truth, plugin_id)
     probs = matrix.probs
-    if task == "binary":  # a plugin may give only the positive class
+    if task == Task.BINARY:  # a plugin may give only the positive class
         probs = probs.copy()
         only_positive = np.isnan(probs[:, 0]) & ~np.isnan(probs[:, 1])
         probs[only_positive, 0] = 1.0 - probs[only_positive, 1]
@@ -86,11 +87,11 @@ def build_table(matrix, truth_by_case: dict[str, Any], task: str, classes: list[
     rows = sorted(matrix.row_of[c] for c in truth_by_case if c in matrix.row_of)
     rows = [i for i in rows if complete[i]]
     ids = [matrix.case_ids[i] for i in rows]
-    if task == "multilabel":
+    if task == Task.MULTILABEL:
         y = [[1 if c in set(truth_by_case[case_id]) else 0 for c in classes] for case_id in ids]
     else:
         index = {c: j for j, c in enumerate(classes)}
         y = [index[truth_by_case[case_id]] for case_id in ids]
-    y_arr = np.asarray(y, dtype=int).reshape((-1, k) if task == "multilabel" else (-1,))
+    y_arr = np.asarray(y, dtype=int).reshape((-1, k) if task == Task.MULTILABEL else (-1,))
     return EvaluationTable(case_ids=ids, y_true=y_arr, scores=probs[rows].reshape(-1, k), classes=list(classes),
                            task=task, truth=truth, plugin_id=plugin_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from workstation.core.project.config import ProjectError
 from workstation.core.project.records import PredictionRecord
+from workstation.core.vocab import Task
 
 
 def _rows(path) -> list[dict[str, str]]:
@@ -65,7 +66,7 @@ def import_labels(project, csv_path, reader: str = "import", tag: str = "origina
             problems.append(f"{csv_path}:{line}: no case for {row.get('case_id') or row.get('path')!r}")
             continue
         value = row["label"].strip()
-        if project.task == "multilabel":
+        if project.task == Task.MULTILABEL:
             value = [v.strip() for v in value.split(";") if v.strip()]
         try:
             project.set_label(case_id, value, reader=(row.get("reader") or reader).strip(), tag=tag,

@@ -11,6 +11,7 @@ from workstation.core.project.config import ProjectError
 from workstation.core.project.store import decode_json
 from workstation.core.project.models import PredictionRow
 from workstation.core.project.records import PredictionRecord
+from workstation.core.vocab import Task
 
 P = PredictionRow.__table__
 
@@ -23,7 +24,7 @@ def check(record: PredictionRecord, task: str, classes: list[str]) -> None:
     for name, p in probs.items():
         if not isinstance(p, (int, float)) or math.isnan(p) or not 0.0 <= p <= 1.0:
             raise ProjectError(f"{record.case_id}: probability of {name!r} is {p!r}, not in [0, 1]")
-    if task in ("binary", "multiclass") and len(probs) == len(classes):
+    if task in (Task.BINARY, Task.MULTICLASS) and len(probs) == len(classes):
         total = sum(probs.values())
         if abs(total - 1.0) > 1e-3:
             raise ProjectError(f"{record.case_id}: {task} probabilities sum to {total:.4f}, not 1")

@@ -23,6 +23,7 @@ from workstation.core.project.models import AuditRow, CaseRow, LabelRow
 from workstation.core.project.records import (ACTIONS, CANDIDATE_STATES, TAGS, AuditEntry, Case, EvaluationTable, Label, PredictionRecord, now)
 from workstation.core.project.undo import SetLabelCommand, UndoStack
 from workstation.core.project.values import normalize
+from workstation.core.vocab import Task
 
 C, L, A = CaseRow.__table__, LabelRow.__table__, AuditRow.__table__
 
@@ -542,7 +543,7 @@ class Project:
         if plugin_id is None:
             used = self.prediction_plugins()
             plugin_id = used[0] if used else None
-        if self.task == "detection":
+        if self.task == Task.DETECTION:
             raise ProjectError("detection projects are scored per candidate (FROC), not with an evaluation table")
         with store.translated_errors(self._url), self._engine.connect() as conn:
             matrix = self._prediction_matrix(conn, plugin_id) if plugin_id else None

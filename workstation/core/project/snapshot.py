@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workstation.core.project import store
+from workstation.core.vocab import Task
 
 
 @dataclass
@@ -38,7 +39,7 @@ def prediction_matrix(project, conn, plugin_id: str | None) -> PredictionMatrix:
     classes = project.classes
     ids = [r[0] for r in store.raw_rows(conn, "SELECT case_id FROM cases ORDER BY id")]
     where, params = ("WHERE plugin_id = {p} ", (plugin_id,)) if plugin_id else ("", ())
-    want_candidates = project.task == "detection"
+    want_candidates = project.task == Task.DETECTION
     preds = store.raw_rows(conn, "SELECT p.case_id, "
                            + ("CAST(p.candidates AS TEXT), " if want_candidates else "NULL, ")
                            + "p.scores, CASE WHEN p.scores IS NULL THEN CAST(p.probabilities AS TEXT) END"

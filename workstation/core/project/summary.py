@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from workstation.core.project.records import NOT_ASSESSABLE, UNCERTAIN
+from workstation.core.vocab import Task
 
 
 def status(project) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def cases(project) -> list[dict[str, Any]]:
         labels[lab.case_id][lab.reader][lab.tag] = {"value": lab.value, "note": lab.note,
                                                     "updated_at": lab.updated_at}
     candidates: dict[str, dict] = defaultdict(dict)
-    if project.task == "detection":
+    if project.task == Task.DETECTION:
         for lab in project.labels(candidates=True):
             candidates[lab.case_id].setdefault(lab.reader, {})[lab.candidate_id] = lab.value
     preds: dict[str, dict] = defaultdict(dict)
@@ -61,7 +62,7 @@ def cases(project) -> list[dict[str, Any]]:
                  "study_id": case.study_id, "metadata": case.metadata,
                  "labels": {r: dict(t) for r, t in labels.get(case.case_id, {}).items()},
                  "predictions": preds.get(case.case_id, {})}
-        if project.task == "detection":
+        if project.task == Task.DETECTION:
             entry["candidate_decisions"] = candidates.get(case.case_id, {})
         out.append(entry)
     return out

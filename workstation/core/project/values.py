@@ -6,6 +6,7 @@ from typing import Any
 
 from workstation.core.project.config import ProjectError
 from workstation.core.project.records import NOT_ASSESSABLE, STATES, UNCERTAIN
+from workstation.core.vocab import Task
 
 _ALIASES = {NOT_ASSESSABLE: NOT_ASSESSABLE, "not assessable": NOT_ASSESSABLE, "not-assessable": NOT_ASSESSABLE, "na": NOT_ASSESSABLE,
             "uncertain": UNCERTAIN, "?": UNCERTAIN}
@@ -19,12 +20,12 @@ def normalize(value: Any, task: str, classes: list[str]) -> Any:
         if state and value.strip() not in classes:
             return state
         if value in classes:
-            return [value] if task == "multilabel" else value
-        if task == "multilabel" and ";" in value:
+            return [value] if task == Task.MULTILABEL else value
+        if task == Task.MULTILABEL and ";" in value:
             return normalize([v.strip() for v in value.split(";") if v.strip()], task, classes)
         raise ProjectError(f"unknown label {value!r}; expected one of {classes + list(STATES)}")
     if isinstance(value, (list, tuple, set, frozenset)):
-        if task != "multilabel":
+        if task != Task.MULTILABEL:
             raise ProjectError(f"a {task} label is one class name, not a list ({list(value)!r})")
         unknown = [v for v in value if v not in classes]
         if unknown:
@@ -32,7 +33,7 @@ def normalize(value: Any, task: str, classes: list[str]) -> Any:
         chosen = set(value)
         return [c for c in classes if c in chosen]
     if isinstance(value, dict):
-        if task != "detection":
+        if task != Task.DETECTION:
             raise ProjectError(f"a structured (dict) label belongs to detection projects, not {task}")
         try:
             return json.loads(json.dumps(value))
@@ -43,7 +44,7 @@ def normalize(value: Any, task: str, classes: list[str]) -> Any:
 
 def is_class_label(value: Any, task: str, classes: list[str]) -> bool:
     """True when the value states a class (not a state such as uncertain, not a structured dict)."""
-    if task == "multilabel":
+    if task == Task.MULTILABEL:
         return isinstance(value, list) and all(v in classes for v in value)
     return isinstance(value, str) and value in classes
 

@@ -20,6 +20,7 @@ from workstation.core.project import ProjectError
 from workstation.core.project.importing import CaseLocator
 from workstation.core.project.models import CaseRow
 from workstation.core.project.store import translated_errors, write
+from workstation.core.vocab import Task
 
 REPORT_KEY, SOURCE_KEY = "report", "report_source"
 REPORT_TAG = "report"
@@ -170,9 +171,9 @@ def project_value(findings: dict[str, int], task: str, classes: list[str], findi
     "no finding" match "No Finding"). A binary project's positive class must be one of the `known`
     findings (the labeler's classes) unless `finding` names the finding it stands for."""
     by_key = {_key(f): v for f, v in findings.items()}
-    if task == "detection":
+    if task == Task.DETECTION:
         raise ProjectError("mined report labels are case labels; a detection project has none")
-    if task == "binary":
+    if task == Task.BINARY:
         negative, positive = classes
         value = by_key.get(_key(finding or positive))
         if value is None and finding is None and _key(positive) not in {_key(f) for f in known}:
@@ -184,7 +185,7 @@ def project_value(findings: dict[str, int], task: str, classes: list[str], findi
     if not mapped:
         return None
     positives = [c for c in classes if mapped.get(c) == 1]
-    if task == "multilabel":
+    if task == Task.MULTILABEL:
         return positives if positives or -1 not in mapped.values() else "uncertain"
     if len(positives) == 1:
         return positives[0]

@@ -17,7 +17,7 @@ def label_many(session, items: Iterable, batch_size: int = 2000) -> int:
         raise ReviewError("no project is open")
     if batch_size < 1:
         raise ReviewError("the batch size must be at least 1")
-    session.worklist.data()  # one bulk read of cases, labels and predictions, not a query per row
+    session.worklist.preload_predictions()  # one bulk read of cases, labels and predictions, not a query per row
     planned = []
     for n, item in enumerate(items, start=1):
         try:

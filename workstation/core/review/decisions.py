@@ -19,14 +19,26 @@ class Decision:
 
 
 def suggestion(record, task: str | None, classes: list[str], threshold: Callable[[str], float]) -> Any:
-    """The model's label for a case: the top class (binary, multiclass); the classes at or above
-    their thresholds, in class order (multi-label); None without a prediction or for detection."""
-    if record is None or not record.probabilities or task is None or task == Task.DETECTION:
+    """The model's label for a case (a PredictionRecord or None); see `suggestion_from_row`."""
+    if record is None or not record.probabilities:
         return None
-    probs = record.probabilities
+    nan = float("nan")
+    return suggestion_from_row([record.probabilities.get(c, nan) for c in classes], task, classes, threshold)
+
+
+def suggestion_from_row(row, task: str | None, classes: list[str], threshold: Callable[[str], float]) -> Any:
+    """The model's label from its probabilities in class order (NaN: not given): the top class
+    (binary, multiclass); the classes at or above their thresholds, in class order (multi-label);
+    None without a prediction or for detection."""
+    if task is None or task == Task.DETECTION:
+        return None
+    given = [(float(p), c) for p, c in zip(row, classes) if p == p]  # NaN != NaN
+    if not given:
+        return None
     if task == Task.MULTILABEL:
-        return [c for c in classes if c in probs and probs[c] >= threshold(c)]
-    return record.top()[0]
+        return [c for p, c in given if p >= threshold(c)]
+    best = max(p for p, _c in given)
+    return next(c for p, c in given if p == best)  # the first of equal tops, as argmax
 
 
 def shown(record, hidden: bool) -> Any:

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from workstation.core.vocab import Task
+
 TASKS = ("binary", "multiclass", "multilabel")
 ORDERINGS = ("entropy", "margin", "disagreement")
 _EPS = 1e-12
@@ -26,7 +28,7 @@ def _as_probs(probs, task: str) -> np.ndarray:
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
     p = np.asarray(probs, dtype=float)
-    if task == "binary":
+    if task == Task.BINARY:
         if p.ndim == 2 and p.shape[1] == 2:
             p = p[:, 1]  # (negative, positive) columns
         if p.ndim != 1:
@@ -48,9 +50,9 @@ def uncertainty_entropy(probs, task: str) -> np.ndarray:
     """Predictive entropy in [0, 1]: binary entropy in bits; multiclass entropy over log(k);
     multilabel the mean of the labels' binary entropies."""
     p = _as_probs(probs, task)
-    if task == "binary":
+    if task == Task.BINARY:
         return _binary_entropy(p)
-    if task == "multilabel":
+    if task == Task.MULTILABEL:
         return _binary_entropy(p).mean(axis=1)
     k = p.shape[1]
     q = np.clip(p, _EPS, 1.0)
@@ -61,9 +63,9 @@ def uncertainty_margin(probs, task: str) -> np.ndarray:
     """1 - margin: binary 1 - |p - (1 - p)|; multiclass 1 - (top1 - top2); multilabel the least
     certain label, 1 - min |2p - 1|."""
     p = _as_probs(probs, task)
-    if task == "binary":
+    if task == Task.BINARY:
         return 1.0 - np.abs(2 * p - 1)
-    if task == "multilabel":
+    if task == Task.MULTILABEL:
         return 1.0 - np.abs(2 * p - 1).min(axis=1)
     top2 = -np.sort(-np.where(np.isfinite(p), p, -np.inf), axis=1)[:, :2]
     margin = top2[:, 0] - top2[:, 1]
@@ -82,9 +84,9 @@ def disagreement(probs, reader_labels: Sequence, task: str) -> np.ndarray:
     for i, y in enumerate(reader_labels):
         if y is None or (np.ndim(y) == 0 and isinstance(y, float) and np.isnan(y)):
             continue
-        if task == "binary":
+        if task == Task.BINARY:
             out[i] = abs(p[i] - float(y))
-        elif task == "multiclass":
+        elif task == Task.MULTICLASS:
             out[i] = 1.0 - p[i, int(y)]
         else:
             row = np.asarray(y, dtype=float)
@@ -140,11 +142,11 @@ def order_project(project, by: str = "entropy", truth: str = "final", plugin_id:
         if record is None:
             continue
         p = record.probabilities
-        if task == "binary" and classes[1] in p and classes[0] not in p:
+        if task == Task.BINARY and classes[1] in p and classes[0] not in p:
             p = {classes[0]: 1.0 - p[classes[1]], classes[1]: p[classes[1]]}
         if all(c in p for c in classes):
             probs[row] = [p[c] for c in classes]
-    scores_input = probs[:, 1] if task == "binary" else probs
+    scores_input = probs[:, 1] if task == Task.BINARY else probs
     labels = None
     if by == "disagreement":
         truth_by_case = project.truth(truth)
@@ -154,7 +156,7 @@ def order_project(project, by: str = "entropy", truth: str = "final", plugin_id:
             value = truth_by_case.get(case_id)
             if value is None:
                 labels.append(None)
-            elif task == "multilabel":
+            elif task == Task.MULTILABEL:
                 labels.append([1 if c in value else 0 for c in classes])
             else:
                 labels.append(index[value])

@@ -104,7 +104,7 @@ class ReviewSession:
         self._current: str | None = None
         self.worklist = Worklist(self)
         if project is not None:
-            self.set_project(project)
+            self.set_project(project, plugin_id)
 
     # ---- project, reader, blinded ----------------------------------------------------------------
     def set_project(self, project, plugin_id: str | None = None) -> None:
@@ -134,7 +134,7 @@ class ReviewSession:
         name = _clean(name)
         if name != self._reader:
             self._reader = name
-            self.worklist.invalidate()
+            self.worklist.refilter()  # "unlabelled" means by this reader
             self.events.reader_changed.emit(name)
 
     def require_reader(self, reader: str | None = None) -> str:
@@ -216,7 +216,7 @@ class ReviewSession:
         """The model's label in the project's label form: the top class (binary, multiclass), the
         classes at or above their thresholds in class order (multi-label), None (no prediction,
         detection)."""
-        return decisions.suggestion(self.prediction(case_id), self.task, self.classes, self.threshold)
+        return self.worklist.suggestion(case_id)
 
     def reader_label(self, case_id: str, reader: str | None = None, tag: str = Tag.FINAL) -> Any:
         """The reader's own label of the case under `tag` (None: not labelled)."""

@@ -20,8 +20,10 @@ FILTERS = ("all", "unlabelled", "disagreement", "low_confidence", "uncertain", "
 class _Data:
     ids: list[str]
     row_of: dict[str, int]
-    predictions: dict[str, Any]                      # case id -> PredictionRecord
+    probs: Any                                       # n x K in class order, NaN where not predicted
     labels: dict[str, dict[tuple[str, str], tuple]] = field(default_factory=dict)  # case -> (reader, tag) -> (value, note, at)
+    records: dict[str, Any] = field(default_factory=dict)  # PredictionRecords read so far (None: none)
+    all_records: bool = False
 
 
 class Worklist:
@@ -35,6 +37,11 @@ class Worklist:
         self._filter: tuple[str, frozenset | None, str] = ("all", None, "")
         self._view: list[str] | None = None
         self._position: dict[str, int] | None = None
+
+    def refilter(self) -> None:
+        """Apply the order and filter again on the next `case_ids()` (what was read stays)."""
+        self._view = None
+        self._position = None
 
     def invalidate(self) -> None:
         """Forget what was read (labels or predictions changed behind the session's back)."""
@@ -51,16 +58,24 @@ class Worklist:
         return self._data is not None
 
     def data(self) -> _Data:
+        """One bulk read (the worklist's snapshot: the probability matrix is shared with the GUI's
+        table through the project's cache); prediction records are read per case when needed."""
         if self._data is None:
-            project = self.project
-            ids = project.case_ids()
+            from workstation.core.project import snapshot
+
+            snap = snapshot.read(self.project, self.session.plugin_id)
             labels: dict[str, dict] = {}
-            for lab in project.labels():
-                if lab.tag in (Tag.FINAL, Tag.ADJUDICATED):
-                    labels.setdefault(lab.case_id, {})[(lab.reader, lab.tag)] = (lab.value, lab.note, lab.updated_at)
-            self._data = _Data(ids, {c: i for i, c in enumerate(ids)},
-                               project.latest_predictions(self.session.plugin_id), labels)
+            for case_id, reader, tag, value, note, updated_at in snap.labels:
+                labels.setdefault(case_id, {})[(reader, tag)] = (value, note, updated_at)
+            self._data = _Data(snap.case_ids, snap.row_of, snap.probs, labels)
         return self._data
+
+    def preload_predictions(self) -> None:
+        """Every case's prediction record at once (a batch decides thousands of cases)."""
+        data = self.data()
+        if not data.all_records:
+            data.records = self.project.latest_predictions(self.session.plugin_id)
+            data.all_records = True
 
     def has_case(self, case_id: str) -> bool:
         if self.project is None:
@@ -78,12 +93,32 @@ class Worklist:
     def prediction(self, case_id: str):
         if self.project is None:
             return None
-        if self._data is not None:
-            return self._data.predictions.get(case_id)
+        data = self._data
+        if data is not None and (case_id in data.records or data.all_records):
+            return data.records.get(case_id)
         from workstation.core.project import predictions
 
         found = predictions.latest(self.project.engine, self.session.plugin_id, case_id=case_id)
-        return found[0] if found else None
+        record = found[0] if found else None
+        if data is not None:
+            data.records[case_id] = record
+        return record
+
+    def suggestion(self, case_id: str) -> Any:
+        from workstation.core.review import decisions
+
+        session = self.session
+        data = self._data
+        if data is not None and case_id in data.row_of:
+            return decisions.suggestion_from_row(data.probs[data.row_of[case_id]], session.task, session.classes,
+                                                 session.threshold)
+        return decisions.suggestion(self.prediction(case_id), session.task, session.classes, session.threshold)
+
+    def top_probability(self, case_id: str) -> float | None:
+        data = self.data()
+        i = data.row_of.get(case_id)
+        given = [float(p) for p in data.probs[i] if p == p] if i is not None else []
+        return max(given) if given else None
 
     def reader_label(self, case_id: str, reader: str | None, tag: str = Tag.FINAL) -> Any:
         if reader is None or self.project is None:
@@ -106,10 +141,25 @@ class Worklist:
                 best, value = key, v
         return value
 
+    def shown_reader(self, case_id: str) -> str:
+        """Who gave `shown_label`: the reader, with " (adjudicated)" for an adjudicated label."""
+        found = self.data().labels.get(case_id, {})
+        me = self.session.reader
+        best, who = None, ""
+        for (reader, tag), (_v, _note, at) in found.items():
+            key = (tag == Tag.FINAL and reader == me, tag == Tag.ADJUDICATED, at)
+            if best is None or key > best:
+                best, who = key, reader + (" (adjudicated)" if tag == Tag.ADJUDICATED else "")
+        return who
+
+    @property
+    def filter(self) -> tuple[str, frozenset | None, str]:
+        """(kind, case ids or None, search) as last set."""
+        return self._filter
+
     def flags(self, case_id: str) -> flags_mod.Flags:
         session = self.session
-        record = self.prediction(case_id)
-        top = record.top()[1] if record is not None else None
+        top = self.top_probability(case_id)
         has_note = any(note for (_v, note, _at) in self.data().labels.get(case_id, {}).values())
         return flags_mod.case_flags(session.task, session.suggestion(case_id), self.shown_label(case_id), top,
                                     has_note, session.low_confidence)

@@ -15,6 +15,7 @@ import numpy as np
 
 from workstation.core.metrics import evaluate, report
 from workstation.core.metrics.report import clean
+from workstation.core.vocab import Task
 
 
 def number(x):
@@ -28,17 +29,17 @@ def metrics_block(task: str, classes: list[str], y_true: np.ndarray, probs: np.n
         return {"n": 0, "auc": None, "auc_ci": None, "reason": "no cases in this split"}
     ev = evaluate(task, y_true, probs, classes)
     full = report(ev)
-    if task == "binary":
+    if task == Task.BINARY:
         return {"n": int(len(y_true)), "auc": full["auc"], "auc_ci": full["auc_ci"], "auc_reason": full["auc_reason"],
                 "metrics": full}
-    macro = full["auc_ovr_macro"] if task == "multiclass" else full["averages"]["macro"]["auc"]
+    macro = full["auc_ovr_macro"] if task == Task.MULTICLASS else full["averages"]["macro"]["auc"]
     return {"n": int(len(y_true)), "auc": macro, "auc_ci": None, "auc_kind": "macro", "metrics": full}
 
 
 def _balance(items, task: str) -> dict[str, int]:
     counts: Counter = Counter()
     for item in items:
-        for name in (item.label if task == "multilabel" else [item.label]):
+        for name in (item.label if task == Task.MULTILABEL else [item.label]):
             counts[name] += 1
     return dict(counts)
 

@@ -11,6 +11,7 @@ import numpy as np
 from workstation.core.metrics import delong_paired
 from workstation.core.metrics.report import clean
 
+from workstation.core.vocab import Task
 from workstation.ml.training.card import write_card
 from workstation.ml.training.config import TrainConfig, TrainResult
 from workstation.ml.training.trainer import train
@@ -19,7 +20,7 @@ from workstation.ml.training.trainer import train
 def _scores(result: TrainResult, split: str, task: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     block = result.predictions[split]
     probs = block["probs"]
-    return block["y_true"], (probs[:, 1] if task == "binary" else probs), block["case_ids"]
+    return block["y_true"], (probs[:, 1] if task == Task.BINARY else probs), block["case_ids"]
 
 
 def compare_multitask(project, config: TrainConfig, progress=None, cancel=None) -> tuple[TrainResult, TrainResult]:
@@ -35,7 +36,7 @@ def compare_multitask(project, config: TrainConfig, progress=None, cancel=None) 
     assert ids == ids_single, "both runs must score the same cases"
     comparison = {"split": split, "n": len(ids), "multitask_auc": multi.card[split]["auc"],
                   "single_task_auc": single.card[split]["auc"], "single_task_checkpoint": single.checkpoint}
-    if task == "binary":
+    if task == Task.BINARY:
         test = delong_paired(y.astype(bool), s_multi, s_single)
         comparison.update(difference=test.difference, ci=list(test.ci), p_value=test.p_value, reason=test.reason)
     else:

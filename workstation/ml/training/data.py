@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from workstation.core.export.from_project import project_splits
-from workstation.core.vocab import ACCEPTED_STATES
+from workstation.core.vocab import ACCEPTED_STATES, Task
 from workstation.ml import preprocess
 
 SPLITS = ("training", "validation", "test")
@@ -43,9 +43,9 @@ class CaseItem:
 
 
 def encode(value, task: str, classes: list[str]) -> np.ndarray:
-    if task == "binary":
+    if task == Task.BINARY:
         return np.array([1.0 if value == classes[1] else 0.0], np.float32)
-    if task == "multiclass":
+    if task == Task.MULTICLASS:
         return np.array(classes.index(value), np.int64)
     chosen = set(value)
     return np.array([1.0 if c in chosen else 0.0 for c in classes], np.float32)
@@ -72,7 +72,7 @@ def project_items(project, truth: str = "final", splits=(0.7, 0.15, 0.15), seed:
                   with_aux: bool = False) -> dict[str, list[CaseItem]]:
     """The labelled cases of each split, in project order. The split is the export's
     (`project_splits`): every case of a patient in one split, stratified by class."""
-    if project.task not in ("binary", "multiclass", "multilabel"):
+    if project.task not in (Task.BINARY, Task.MULTICLASS, Task.MULTILABEL):
         raise ValueError(f"a {project.task} project has no case labels to train a classifier on")
     truth_by_case = project.truth(truth)
     assignment = project_splits(project, truth, splits, seed)

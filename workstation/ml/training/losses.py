@@ -14,6 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from workstation.core.vocab import Task
+
 
 def multilabel_weights(targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(positive weights, negative weights) per label from the training targets (cases x labels).
@@ -36,9 +38,9 @@ class TaskLoss:
 
     def __call__(self, logits, target):
         logits = logits.float()
-        if self.task == "binary":
+        if self.task == Task.BINARY:
             return F.binary_cross_entropy_with_logits(logits[:, 0], target.float().reshape(-1))
-        if self.task == "multiclass":
+        if self.task == Task.MULTICLASS:
             return F.cross_entropy(logits, target.long().reshape(-1))
         target = target.float()
         if self.w_pos is None:

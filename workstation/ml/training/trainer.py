@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from workstation.core.metrics import evaluate
+from workstation.core.vocab import Task
 from workstation.ml import device as devices
 from workstation.ml.checkpoint import save_checkpoint
 from workstation.ml.networks import probabilities
@@ -52,14 +53,14 @@ def validation_auc(task: str, y_true: np.ndarray, probs: np.ndarray, classes: li
     if len(y_true) == 0:
         return math.nan
     ev = evaluate(task, y_true, probs, classes)
-    return float(ev.auc.auc) if task == "binary" else float(ev.auc_averages["macro"])
+    return float(ev.auc.auc) if task == Task.BINARY else float(ev.auc_averages["macro"])
 
 
 def _truth_array(records, task: str) -> np.ndarray:
     if not records:
         return np.zeros((0,), int)
     labels = torch.stack([r["label"] for r in records]).numpy()
-    return labels.reshape(-1).astype(int) if task in ("binary", "multiclass") else labels.astype(int)
+    return labels.reshape(-1).astype(int) if task in (Task.BINARY, Task.MULTICLASS) else labels.astype(int)
 
 
 def _predict(model, records, task: str, device: str, amp: bool, batch_size: int) -> np.ndarray:
@@ -178,7 +179,7 @@ def train(project, config: TrainConfig, progress: ProgressFn | None = None, canc
                                   weight_decay=config.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     train_targets = np.stack([r["label"].numpy() for r in records["training"]])
-    loss_fn = TaskLoss(task, *multilabel_weights(train_targets)) if task == "multilabel" else TaskLoss(task)
+    loss_fn = TaskLoss(task, *multilabel_weights(train_targets)) if task == Task.MULTILABEL else TaskLoss(task)
     aux_kind = "mask" if any(i.mask_path for i in items["training"]) else "heatmap"
 
     transform = augmentations(prep.dims, config.seed) if config.augment else None
@@ -270,10 +271,10 @@ def _label_tensor(records):
 def _logits_from(probs: np.ndarray, task: str) -> np.ndarray:
     """Logits back from the stored probabilities, for the validation loss."""
     p = np.clip(probs, 1e-7, 1 - 1e-7)
-    if task == "binary":
+    if task == Task.BINARY:
         p1 = p[:, 1:2]
         return np.log(p1 / (1 - p1)).astype(np.float32)
-    if task == "multiclass":
+    if task == Task.MULTICLASS:
         return np.log(p).astype(np.float32)
     return np.log(p / (1 - p)).astype(np.float32)
 
