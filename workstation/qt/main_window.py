@@ -516,6 +516,7 @@ class MainWindow(QMainWindow):
             self.preset_box.clear()
             self.preset_box.addItems(names)
         self.preset_box.setEnabled(bool(names))
+        self.preset_box.setPlaceholderText("Custom" if names else "")  # an RGB image has no window
         layout = self.viewer.layout_name
         for name, action in self.layout_actions.items():
             action.setEnabled(volume is None or volume.kind == "3d")

@@ -233,7 +233,7 @@ class SliceView(QVTKRenderWindowInteractor):
         prop = self.actor.GetProperty()
         prop.SetColorWindow(width)
         prop.SetColorLevel(center)
-        self.text.SetText(ViewText.UpperRight, f"W {width:.4g}\nL {center:.4g}")
+        self.text.SetText(ViewText.UpperRight, f"W {_window_number(width)}\nL {_window_number(center)}")
         self.request_render()
 
     def _invert_changed(self, invert: bool) -> None:
@@ -430,6 +430,11 @@ class SliceView(QVTKRenderWindowInteractor):
         self._render_pending = False
         if not self._disposed:
             self.GetRenderWindow().Render()
+
+
+def _window_number(value: float) -> str:
+    """385, 1500, 32000 (never 3.2e+04), 0.8824, 127.5."""
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def _short_readouts(text: str) -> list[str]:
