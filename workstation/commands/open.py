@@ -7,6 +7,7 @@ With WORKSTATION_TIMING=1 in the environment the first rendered frame prints
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -66,6 +67,9 @@ def run_gui(paths, args: argparse.Namespace | None = None) -> int:
     from workstation.qt.viewer.loader import LoadJob
 
     app = get_app()
+    # the window shows problems itself and this command prints each once ("workstation open: ...");
+    # without a handler Python would print every logged warning a second time
+    logging.getLogger("workstation").addHandler(logging.NullHandler())
     image_paths = [str(p) for p in paths if not _is_project(p)]
     job = LoadJob(image_paths) if image_paths else None
     if job is not None:
@@ -112,6 +116,8 @@ def run_gui(paths, args: argparse.Namespace | None = None) -> int:
     for path in projects:
         if window.open_project(path) is None:
             outcome["code"] = 1
+            print(f"workstation open: {window.status_text.text() or f'{path}: not a readable project'}",
+                  file=sys.stderr)
     if job is not None:
         window.adopt_load(job)
     if screenshot is not None:
