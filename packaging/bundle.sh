@@ -10,7 +10,7 @@ cd "$root"
 venv="${WORKSTATION_VENV:-$root/.venv}"
 py="$venv/bin/python"
 [ -x "$py" ] || bash packaging/setup.sh
-"$py" -c "import PyInstaller" 2>/dev/null || "$py" -m pip install -q "pyinstaller>=6.10"
+"$py" -c "import PyInstaller" 2>/dev/null || "$py" -m pip install -q -e ".[bundle]"
 
 start=$(date +%s)
 nice -n 10 "$py" -m PyInstaller --noconfirm --log-level WARN --distpath "$root/dist" \
