@@ -35,6 +35,11 @@ def register(subparsers) -> None:
     p.add_argument("--predictions", help="CSV with case_id or path, and p_<class> columns")
     p.add_argument("--plugin-id", help="plugin id recorded for imported predictions (default csv:<file>)")
     p.add_argument("--reports", help="CSV with case_id or path, and report (DICOM SR beside cases is read too)")
+    p.add_argument("--from-pacs", metavar="NODE", default=None,
+                   help="fetch from a PACS node (name or URL) into DIR/pacs_cache, then add (a series is a case)")
+    p.add_argument("--study", metavar="UID", default=None, help="with --from-pacs: the study to fetch")
+    p.add_argument("--series", metavar="UID", action="append", default=[],
+                   help="with --from-pacs: only this series (repeatable; default: every series of the study)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_add)
 
@@ -105,6 +110,10 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    if args.from_pacs or args.study or args.series:
+        from workstation.commands.pacs import run_project_add
+
+        return run_project_add(args)
     from workstation.core.project import ProjectError
     from workstation.core.project.discover import find_cases
     from workstation.core.project.importing import import_labels, import_predictions

@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-DEFAULTS: dict[str, Any] = {"reader": "", "device": "auto", "recent_files": [], "plugin_timeout_s": 120}
+DEFAULTS: dict[str, Any] = {"reader": "", "device": "auto", "recent_files": [], "plugin_timeout_s": 120,
+                           "pacs_nodes": {}}  # core/pacs/nodes.py: no secrets in here
 
 
 def config_dir() -> Path:

@@ -1,0 +1,70 @@
+"""Echo and query against the real Orthanc, over DICOMweb (QIDO-RS) and DIMSE (C-FIND)."""
+import json
+
+import pytest
+
+from workstation.cli import main
+
+from .conftest import PASSWORD, USER, series_uids
+
+BACKENDS = ["dicomweb", "dimse"]
+
+
+def _query(capsys, *argv):
+    capsys.readouterr()
+    assert main(["pacs", "query", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_echo(backend, nodes, capsys):
+    assert main(["pacs", "echo", nodes[backend]]) == 0
+    out = capsys.readouterr().out
+    assert ("DICOMweb answers" if backend == "dicomweb" else "C-ECHO to ORTHANC") in out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_query_filters(backend, nodes, samples, capsys):
+    node = nodes[backend]
+    everything = _query(capsys, node)
+    assert len(everything) == 4  # CT_small, MR_small, and the studies of the two dicomdirtests series
+    mr = _query(capsys, node, "--modality", "MR")
+    assert [r["PatientID"] for r in mr] == ["4MR1"]
+    assert [r["PatientID"] for r in _query(capsys, node, "--patient", "1CT1")] == ["1CT1"]
+    assert {r["PatientID"] for r in _query(capsys, node, "--name", "CompressedSamples^*")} == {"1CT1", "4MR1"}
+    in_2004 = _query(capsys, node, "--date", "20040101-20041231")
+    assert {r["PatientID"] for r in in_2004} == {"1CT1", "4MR1"}
+    study, series = series_uids(samples["ct5"])
+    rows = _query(capsys, node, "--study", study, "--series")
+    assert [r["SeriesInstanceUID"] for r in rows] == [series]
+    assert rows[0]["NumberOfSeriesRelatedInstances"] == "5" and rows[0]["Modality"] == "CT"
+    assert _query(capsys, node, "--study", "1.2.3.4.5") == []
+
+
+def test_same_answer_over_both(nodes, capsys):
+    web = _query(capsys, nodes["dicomweb"], "--series")
+    dimse = _query(capsys, nodes["dimse"], "--series")
+    key = lambda rows: sorted((r["StudyInstanceUID"], r["SeriesInstanceUID"], r["Modality"]) for r in rows)
+    assert key(web) == key(dimse) and len(web) == 4
+
+
+def test_wrong_password_is_one_line(nodes, capsys, monkeypatch):
+    monkeypatch.setenv("WORKSTATION_PACS_SECRET_WEB", PASSWORD + "x")
+    assert main(["pacs", "query", "web"]) == 2
+    err = capsys.readouterr().err
+    assert "refused our credentials (HTTP 401)" in err and err.count("\n") == 1
+
+
+def test_node_down_is_one_line(capsys):
+    from workstation.core.pacs.orthanc_server import free_port
+
+    port = free_port()
+    for url in (f"http://127.0.0.1:{port}/dicom-web", f"dimse://NOBODY@127.0.0.1:{port}"):
+        assert main(["pacs", "echo", url]) == 2
+        err = capsys.readouterr().err
+        assert "cannot reach" in err and err.count("\n") == 1
+
+
+def test_bad_date_is_one_line(nodes, capsys):
+    assert main(["pacs", "query", "web", "--date", "2020-01-01"]) == 2
+    assert "YYYYMMDD" in capsys.readouterr().err

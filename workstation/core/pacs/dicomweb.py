@@ -1,0 +1,84 @@
+"""A DICOMweb node through dicomweb-client: QIDO-RS to find, WADO-RS to fetch, STOW-RS to send."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import requests
+from pydicom.dataset import Dataset
+
+from workstation.core.pacs.errors import PacsError
+from workstation.core.pacs.nodes import Node
+from workstation.core.pacs.query import SERIES_FIELDS, STUDY_FIELDS
+
+
+def _explain(node: Node, exc: Exception, what: str) -> PacsError:
+    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
+        code = exc.response.status_code
+        if code in (401, 403):
+            return PacsError(f"{node.name}: {what}: the server refused our credentials (HTTP {code})")
+        if code == 404:
+            return PacsError(f"{node.name}: {what}: not found on the server (HTTP 404)")
+        return PacsError(f"{node.name}: {what}: the server answered HTTP {code}")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return PacsError(f"{node.name}: {what}: cannot reach {node.url} (connection refused or cut off)")
+    if isinstance(exc, requests.exceptions.Timeout):
+        return PacsError(f"{node.name}: {what}: {node.url} did not answer in time")
+    return PacsError(f"{node.name}: {what}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+
+
+class DicomWebNode:
+    def __init__(self, node: Node) -> None:
+        from dicomweb_client.api import DICOMwebClient
+
+        self.node = node
+        session = requests.Session()
+        secret = node.secret()
+        if node.auth == "basic":
+            session.auth = (node.username, secret)
+        elif node.auth == "bearer":
+            session.headers["Authorization"] = f"Bearer {secret}"
+        self.client = DICOMwebClient(url=node.url, session=session)
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PacsError:
+            raise
+        except Exception as exc:  # requests, dicomweb-client and pydicom errors all become one line
+            raise _explain(self.node, exc, what) from None
+
+    def echo(self) -> str:
+        self._call("echo", self.client.search_for_studies, limit=1)
+        return f"{self.node.name}: DICOMweb answers at {self.node.url}"
+
+    def find_studies(self, keys: dict[str, str]) -> list[Dataset]:
+        answer = self._call("query", self.client.search_for_studies, search_filters=keys,
+                            fields=list(STUDY_FIELDS))
+        return [Dataset.from_json(d) for d in answer or []]
+
+    def find_series(self, study_uid: str, modality: str = "") -> list[Dataset]:
+        keys = {"Modality": modality} if modality else {}
+        answer = self._call("series query", self.client.search_for_series, study_instance_uid=study_uid,
+                            search_filters=keys, fields=list(SERIES_FIELDS))
+        return [Dataset.from_json(d) for d in answer or []]
+
+    def list_instances(self, study_uid: str, series_uid: str) -> list[str]:
+        answer = self._call(f"series {series_uid}", self.client.search_for_instances,
+                            study_instance_uid=study_uid, series_instance_uid=series_uid,
+                            fields=["SOPInstanceUID"])
+        uids = [Dataset.from_json(d).get("SOPInstanceUID", "") for d in answer or []]
+        if not uids:
+            raise PacsError(f"{self.node.name}: no series {series_uid} in study {study_uid} on the server")
+        return [str(u) for u in uids]
+
+    def retrieve(self, study_uid: str, series_uid: str, wanted: list[str]) -> Iterator[Dataset]:
+        """The instances `wanted` of a series, one at a time (a resumed transfer asks only the rest)."""
+        for sop in wanted:
+            yield self._call(f"retrieving {sop}", self.client.retrieve_instance, study_uid, series_uid, sop)
+
+    def store(self, datasets: list[Dataset]) -> int:
+        self._call("sending", self.client.store_instances, datasets=datasets)
+        return len(datasets)
+
+    def close(self) -> None:
+        self.client._session.close()

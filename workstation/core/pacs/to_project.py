@@ -1,0 +1,31 @@
+"""Series fetched from a PACS become cases exactly as files do (a series is a case); the case
+remembers where it came from (node, study and series UIDs) in its metadata."""
+from __future__ import annotations
+
+from workstation.core.pacs.cache import Fetched, FetchPlan, Progress, fetch
+from workstation.core.pacs.errors import PacsError
+from workstation.core.pacs.nodes import Node
+
+
+def add_from_pacs(project, node: Node, plan: FetchPlan, progress: Progress | None = None, cancel=None):
+    """Fetch then add; (added cases, skipped lines, fetched series). The project is changed only
+    after every series has arrived whole."""
+    from workstation.core.project.discover import find_cases
+
+    fetched: list[Fetched] = fetch(node, plan, project.directory, progress, cancel)
+    known = {str(p) for case in project.cases() for p in case.paths}
+    items, skipped = [], []
+    for f in fetched:
+        found, problems = find_cases([str(f.folder)])
+        skipped += problems
+        for case in found:
+            if any(str(p) in known for p in case.paths):
+                continue  # this series is a case already
+            meta = {**case.metadata, "pacs": {"node": node.name, "study_uid": plan.study_uid,
+                                              "series_uid": f.series_uid}}
+            items.append({"paths": case.paths, "case_id": None, "patient_id": case.patient_id,
+                          "study_id": case.study_id, "metadata": meta, "name": case.name})
+    if not items and not fetched:
+        raise PacsError(f"{node.name}: nothing to add")
+    added = project.add_cases(items) if items else []
+    return added, skipped, fetched
