@@ -37,7 +37,9 @@ class DicomWebNode:
             session.auth = (node.username, secret)
         elif node.auth == "bearer":
             session.headers["Authorization"] = f"Bearer {secret}"
-        self.client = DICOMwebClient(url=node.url, session=session)
+        self.client = DICOMwebClient(url=node.url, session=session, timeout=node.timeout_s)
+        # one quick retry, not dicomweb-client's five with back-off: a dead node says so in a second
+        self.client.set_http_retry_params(retry=True, max_attempts=2, wait_exponential_multiplier=100)
 
     def _call(self, what: str, fn, *args, **kwargs):
         try:

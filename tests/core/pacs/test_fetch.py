@@ -1,0 +1,113 @@
+"""`project add --from-pacs` over WADO-RS and C-GET: cases equal to the same files read from disk;
+an unknown study or a server killed mid-transfer leaves the project unchanged, and a retry resumes."""
+import json
+
+import numpy as np
+import pytest
+
+from workstation.cli import main
+from workstation.core.io import read_volume
+from workstation.core.pacs import resolve_node
+from workstation.core.pacs.cache import FetchPlan, cache_root
+from workstation.core.pacs.errors import PacsError
+from workstation.core.pacs.to_project import add_from_pacs
+from workstation.core.project import Project
+
+from .conftest import PASSWORD, series_uids, start_orthanc
+
+
+def _project(tmp_path, name="proj"):
+    directory = tmp_path / name
+    assert main(["project", "init", str(directory), "--task", "binary", "--classes", "normal,abnormal"]) == 0
+    return directory
+
+
+def _cases(directory):
+    with Project.open(directory) as project:
+        return project.cases()
+
+
+@pytest.mark.parametrize("backend", ["dicomweb", "dimse"])
+def test_fetch_series_equals_the_files(backend, nodes, samples, tmp_path, capsys):
+    directory = _project(tmp_path)
+    for group in ("ct5", "mr_small"):
+        study, series = series_uids(samples[group])
+        capsys.readouterr()
+        assert main(["project", "add", str(directory), "--from-pacs", nodes[backend], "--study", study,
+                     "--series", series, "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert len(result["added"]) == 1 and result["series"][0]["instances"] == len(samples[group])
+    cases = _cases(directory)
+    assert len(cases) == 2
+    for case, group in zip(cases, ("ct5", "mr_small")):
+        assert case.metadata["pacs"]["node"] == nodes[backend]
+        assert all(str(cache_root(directory)) in str(p) for p in case.paths)
+        fetched, direct = read_volume(case.paths), read_volume([str(p) for p in samples[group]])
+        assert fetched.array.shape == direct.array.shape
+        np.testing.assert_array_equal(fetched.array, direct.array)
+        np.testing.assert_allclose(fetched.spacing, direct.spacing)
+        np.testing.assert_allclose(fetched.origin, direct.origin)
+        np.testing.assert_allclose(fetched.direction, direct.direction)
+    capsys.readouterr()  # the same series again: from the cache, no second case
+    study, series = series_uids(samples["ct5"])
+    assert main(["project", "add", str(directory), "--from-pacs", nodes[backend], "--study", study, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["added"] == [] and again["series"][0]["from_cache"]
+
+
+@pytest.mark.parametrize("backend", ["dicomweb", "dimse"])
+def test_unknown_study_or_series_is_one_line(backend, nodes, samples, tmp_path, capsys):
+    directory = _project(tmp_path)
+    study, _ = series_uids(samples["ct4"])
+    for extra in (["--study", "1.2.3.999"], ["--study", study, "--series", "1.2.3.999"], ["--study", "../etc"]):
+        capsys.readouterr()
+        assert main(["project", "add", str(directory), "--from-pacs", nodes[backend], *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("workstation project: ") and err.count("\n") == 1, err
+    assert _cases(directory) == []
+
+
+def test_server_killed_mid_transfer_then_retry_resumes(tmp_path, samples, monkeypatch):
+    server = start_orthanc(tmp_path / "orthanc", {"ct5": samples["ct5"]})
+    try:
+        monkeypatch.setenv("WORKSTATION_PACS_SECRET_KILLED", PASSWORD)
+        from workstation.core.pacs import Node
+        node = Node("killed", "dicomweb", url=server.dicomweb_url, auth="basic", username="alice", timeout_s=5)
+        directory = _project(tmp_path)
+        study, series = series_uids(samples["ct5"])
+        seen = []
+
+        def kill_after_two(fraction, text):
+            seen.append(fraction)
+            if len(seen) == 2:
+                server.kill()
+
+        with Project.open(directory) as project:
+            with pytest.raises(PacsError) as caught:
+                add_from_pacs(project, node, FetchPlan(study, [series]), progress=kill_after_two)
+        message = str(caught.value)
+        assert "\n" not in message and "cannot reach" in message
+        assert _cases(directory) == []
+        assert not (cache_root(directory) / study).exists()  # nothing in the cache that looks whole
+        staged = list((cache_root(directory) / ".staging" / series).glob("*.dcm"))
+        assert len(staged) == 2
+        assert main(["project", "add", str(directory), "--from-pacs", "killed", "--study", study]) == 2  # unsaved name
+        server.start()
+        with Project.open(directory) as project:
+            added, _, fetched = add_from_pacs(project, node, FetchPlan(study, [series]))
+        assert len(added) == 1 and fetched[0].reused == 2 and fetched[0].instances == 5
+        assert not (cache_root(directory) / ".staging" / series).exists()
+        np.testing.assert_array_equal(read_volume(_cases(directory)[0].paths).array,
+                                      read_volume([str(p) for p in samples["ct5"]]).array)
+    finally:
+        server.stop()
+
+
+def test_cancel_leaves_project_unchanged(nodes, samples, tmp_path):
+    directory = _project(tmp_path)
+    study, series = series_uids(samples["ct4"])
+    with Project.open(directory) as project:
+        with pytest.raises(PacsError, match="cancelled"):
+            add_from_pacs(project, resolve_node("web"), FetchPlan(study, [series]), cancel=lambda: True)
+    assert _cases(directory) == []
+    assert not (cache_root(directory) / study).exists()
