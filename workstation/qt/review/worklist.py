@@ -218,8 +218,12 @@ class WorklistDock(QWidget):
 
     def _show_session_filter(self) -> None:
         """Show the session's filter in the box when it was set elsewhere (a metrics matrix cell)."""
-        kind, case_ids, _search = self._session_filter()
+        kind, case_ids, search = self._session_filter()
         current = self.filter_box.currentData() or "all"
+        if self.search.text().strip() != search:
+            self.search.blockSignals(True)
+            self.search.setText(search)
+            self.search.blockSignals(False)
         if kind == current and (kind != "cases" or set(case_ids or ()) == (self._case_filter or set())):
             return
         self.filter_box.blockSignals(True)
