@@ -16,8 +16,11 @@ def register(subparsers) -> None:
                     "(exit 0, or 2 listing what differs).")
     p.add_argument("dir", help="project folder")
     p.add_argument("out", help="output folder (new or empty, or an earlier export with --force)")
-    p.add_argument("--format", choices=["csv", "monai", "imagefolder", "nifti"],
-                   help="required, except for `workstation export verify OUT`")
+    p.add_argument("--format", choices=["csv", "monai", "imagefolder", "nifti", "seg", "sr"],
+                   help="required, except for `workstation export verify OUT`; seg = DICOM SEG of the masks "
+                        "(or accepted findings as spheres), sr = DICOM SR of findings or labels (TID 1500)")
+    p.add_argument("--push", metavar="NODE", default=None,
+                   help="with --format seg|sr: send what was written to a PACS node (name or URL)")
     p.add_argument("--deidentify", action="store_true",
                    help="DICOM to the whole of PS3.15 Table E.1-1 (basic profile: pseudonyms, no dates, new "
                         "UIDs, no private tags; the options below add to it), other images without their "
@@ -113,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
         deid_options = profile_options(args)
     except ValueError as exc:
         return _fail(str(exc))
+    if args.format in ("seg", "sr"):
+        return _run_results(args, secret, deid_options)
+    if args.push:
+        return _fail("--push sends DICOM results: use it with --format seg or sr")
     try:
         with Project.open(args.dir) as project:
             result = export_project(project, args.out, args.format, truth=args.truth, splits=splits,
@@ -132,4 +139,31 @@ def run(args: argparse.Namespace) -> int:
               f"{len(manifest['files'])} files in manifest.json"
               + (f"; {c['not_exported_without_truth']} case(s) without truth left out"
                  if c["not_exported_without_truth"] else ""))
+    return 0
+
+
+def _run_results(args: argparse.Namespace, secret, deid_options) -> int:
+    from workstation.core.export import ExportError
+    from workstation.core.export.results import export_results
+    from workstation.core.export.results.writer import push
+    from workstation.core.pacs import PacsError, resolve_node
+    from workstation.core.project import Project, ProjectError
+
+    try:
+        node = resolve_node(args.push) if args.push else None
+        with Project.open(args.dir) as project:
+            result = export_results(project, args.out, args.format, deidentify=args.deidentify, secret=secret,
+                                    deid_options=deid_options, force=args.force, plugin_id=args.plugin)
+        sent = push(result.files, node) if node else 0
+    except (ExportError, ProjectError, PacsError) as exc:
+        return _fail(str(exc))
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    summary = {"out": str(result.out), "format": args.format, "files": [str(f) for f in result.files],
+               "pushed": sent, "node": node.name if node else None, "warnings": result.warnings}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"wrote {len(result.files)} {args.format.upper()} object(s) to {result.out}"
+              + (f"; sent {sent} to {node.name}" if node else ""))
     return 0

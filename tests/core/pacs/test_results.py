@@ -1,0 +1,129 @@
+"""SEG and SR of review results (highdicom), validated by dciodvfy, pushed to the real Orthanc over
+STOW-RS and C-STORE, and read back from it."""
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pydicom
+import pytest
+
+from workstation.cli import main
+from workstation.core.pacs import resolve_node
+from workstation.core.pacs.cache import FetchPlan
+from workstation.core.pacs.client import connect
+from workstation.core.pacs.to_project import add_from_pacs
+from workstation.core.project import Project
+from workstation.core.project.records import PredictionRecord
+
+from .conftest import series_uids
+
+
+def dciodvfy_errors(path) -> list[str]:
+    if shutil.which("dciodvfy") is None:
+        pytest.fail("dciodvfy is not installed (apt-get install dicom3tools; packaging/setup.sh does it)")
+    run = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
+    return [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")]
+
+
+@pytest.fixture
+def detection_project(nodes, samples, tmp_path):
+    directory = tmp_path / "det"
+    assert main(["project", "init", str(directory), "--task", "detection", "--classes", "microbleed"]) == 0
+    study, series = series_uids(samples["ct5"])
+    with Project.open(directory) as project:
+        (case,), _, _ = add_from_pacs(project, resolve_node("web"), FetchPlan(study, [series]))
+        sources = sorted((pydicom.dcmread(p) for p in case.paths), key=lambda d: float(d.ImagePositionPatient[2]))
+        middle = sources[2]
+        centre = [float(v) for v in middle.ImagePositionPatient]
+        centre[0] += 8 * float(middle.PixelSpacing[1])
+        centre[1] += 8 * float(middle.PixelSpacing[0])
+        candidates = [{"id": "c1", "centre": centre, "diameter_mm": 6.0, "score": 0.91, "region": "lobar"},
+                      {"id": "c2", "centre": [centre[0] + 1, centre[1], centre[2]], "diameter_mm": 3.0,
+                       "score": 0.40, "region": "deep"}]
+        project.add_predictions([PredictionRecord(case.case_id, {}, "detector-x", "1.2", "ab" * 32, "cpu",
+                                                  candidates=candidates)])
+        project.set_candidate_state(case.case_id, "c1", "confirmed", reader="dr-a")
+        project.set_candidate_state(case.case_id, "c2", "rejected", reader="dr-a")
+    return directory, case, sources
+
+
+def test_seg_and_sr_of_detections_pass_dciodvfy_and_round_trip(detection_project, nodes, tmp_path, capsys):
+    directory, case, sources = detection_project
+    for fmt, backend in (("seg", "dicomweb"), ("sr", "dimse")):
+        out = tmp_path / f"out-{fmt}"
+        capsys.readouterr()
+        assert main(["export", str(directory), str(out), "--format", fmt, "--push", nodes[backend], "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["pushed"] == 1
+        (path,) = summary["files"]
+        assert dciodvfy_errors(path) == []
+        ds = pydicom.dcmread(path)
+        assert ds.StudyInstanceUID == sources[0].StudyInstanceUID and ds.PatientID == sources[0].PatientID
+        remote = connect(resolve_node("web"))
+        back = [str(d.SeriesInstanceUID) for d in remote.find_series(str(ds.StudyInstanceUID))]
+        assert str(ds.SeriesInstanceUID) in back  # it is on the PACS now
+        got = next(remote.retrieve(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), [str(ds.SOPInstanceUID)]))
+        if fmt == "seg":
+            import highdicom as hd
+            seg = hd.seg.Segmentation.from_dataset(got)
+            referenced = {str(r.ReferencedSOPInstanceUID) for s in got.ReferencedSeriesSequence
+                          for r in s.ReferencedInstanceSequence}
+            assert referenced == {str(d.SOPInstanceUID) for d in sources}
+            assert seg.number_of_segments == 1
+            # the confirmed 6 mm finding only: a disc on the middle slice, nothing from the rejected one
+            frames = {str(f.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID)
+                      for f in got.PerFrameFunctionalGroupsSequence}
+            assert str(sources[2].SOPInstanceUID) in frames
+            pixels = got.pixel_array.reshape(len(frames), int(got.Rows), int(got.Columns))
+            assert pixels.sum() > 0
+        else:
+            text = str(got)
+            assert "candidate c1" in text and "candidate c2" in text and "confirmed" in text and "rejected" in text
+            assert "detector-x" in text and "count lobar" in text and "count deep" not in text
+            import highdicom as hd
+            sr = hd.sr.srread(path) if hasattr(hd.sr, "srread") else hd.sr.Comprehensive3DSR.from_dataset(got)
+            groups = sr.content.get_volumetric_roi_measurement_groups() if hasattr(sr, "content") else []
+            assert len(groups) == 2
+        remote.close()
+
+
+def test_deidentified_results_carry_no_identity(detection_project, tmp_path, capsys):
+    directory, case, sources = detection_project
+    out = tmp_path / "deid"
+    assert main(["export", str(directory), str(out), "--format", "seg", "--deidentify", "--json"]) == 0
+    (path,) = json.loads(capsys.readouterr().out)["files"]
+    ds = pydicom.dcmread(path)
+    assert ds.PatientID != sources[0].PatientID and ds.StudyInstanceUID != sources[0].StudyInstanceUID
+    referenced = {str(r.ReferencedSOPInstanceUID) for s in ds.ReferencedSeriesSequence for r in s.ReferencedInstanceSequence}
+    assert not referenced & {str(d.SOPInstanceUID) for d in sources}
+    assert dciodvfy_errors(path) == []
+
+
+def test_classification_sr(nodes, samples, tmp_path, capsys):
+    directory = tmp_path / "cls"
+    assert main(["project", "init", str(directory), "--task", "binary", "--classes", "normal,abnormal"]) == 0
+    study, series = series_uids(samples["mr_small"])
+    with Project.open(directory) as project:
+        (case,), _, _ = add_from_pacs(project, resolve_node("dimse"), FetchPlan(study, [series]))
+        project.add_predictions([PredictionRecord(case.case_id, {"normal": 0.2, "abnormal": 0.8}, "cls-y", "3",
+                                                  "cd" * 32, "cpu")])
+        project.set_label(case.case_id, "normal", reader="dr-b")
+    capsys.readouterr()
+    assert main(["export", str(directory), str(tmp_path / "o"), "--format", "sr", "--push", "web", "--json"]) == 0
+    (path,) = json.loads(capsys.readouterr().out)["files"]
+    assert dciodvfy_errors(path) == []
+    text = str(pydicom.dcmread(path))
+    assert "Reader decision" in text and "normal" in text and "Model output" in text and "abnormal" in text
+    assert "cls-y" in text and "dr-b" in text
+
+
+def test_push_to_a_dead_node_is_one_line(detection_project, tmp_path, capsys):
+    from workstation.core.pacs.orthanc_server import free_port
+
+    directory, _, _ = detection_project
+    capsys.readouterr()
+    assert main(["export", str(directory), str(tmp_path / "x"), "--format", "sr", "--push",
+                 f"http://127.0.0.1:{free_port()}/dicom-web"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach" in err and err.count("\n") == 1
