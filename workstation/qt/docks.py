@@ -8,7 +8,7 @@ import importlib
 import logging
 
 DOCK_MODULES = ["review.worklist", "metrics.panels", "models.install", "detection.candidates_dock",
-                "reports.report_dock", "boxes.box_dock", "export.export_dialog"]
+                "reports.report_dock", "boxes.box_dock", "export.export_dialog", "pacs.study_browser"]
 
 log = logging.getLogger(__name__)
 

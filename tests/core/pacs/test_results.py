@@ -127,3 +127,13 @@ def test_push_to_a_dead_node_is_one_line(detection_project, tmp_path, capsys):
                  f"http://127.0.0.1:{free_port()}/dicom-web"]) == 2
     err = capsys.readouterr().err
     assert "cannot reach" in err and err.count("\n") == 1
+
+
+def test_the_validator_sees_errors(detection_project, tmp_path, capsys):
+    directory, _, _ = detection_project
+    assert main(["export", str(directory), str(tmp_path / "s"), "--format", "seg", "--json"]) == 0
+    (path,) = json.loads(capsys.readouterr().out)["files"]
+    ds = pydicom.dcmread(path)
+    del ds.SegmentSequence, ds.Modality
+    ds.save_as(tmp_path / "broken.dcm")
+    assert any("Modality" in line for line in dciodvfy_errors(tmp_path / "broken.dcm"))

@@ -144,3 +144,21 @@ def push(files, node) -> int:
         return remote.store([pydicom.dcmread(f) for f in files])
     finally:
         remote.close()
+
+
+def case_results(project, case_id: str, plugin_id: str | None = None) -> list:
+    """The SEG (when there is a mask or an accepted finding) and the SR of one case, in memory."""
+    case = next((c for c in project.cases() if c.case_id == case_id), None)
+    if case is None:
+        raise ExportError(f"no case {case_id!r} in this project")
+    if plugin_id is None:
+        used = project.prediction_plugins()
+        plugin_id = used[0] if used else None
+    record = project.latest_predictions(plugin_id).get(case_id) if plugin_id else None
+    truth = None if project.task == "detection" else project.truth("final").get(case_id)
+    reader = ", ".join(project.readers()) or "unknown"
+    built = [build_case_result(fmt, project, case, record, truth, reader)[0] for fmt in RESULT_FORMATS]
+    datasets = [ds for ds in built if ds is not None]
+    if not datasets:
+        raise ExportError(f"case {case_id!r} has no results to send yet (no label, mask or finding)")
+    return datasets

@@ -1,0 +1,75 @@
+"""The study browser against a real Orthanc: query, tick a series, add it to the open project, then
+send the case's results back."""
+from pathlib import Path
+
+import pydicom
+import pytest
+from PySide6.QtCore import Qt
+
+from workstation.core.pacs.orthanc_server import OrthancServer, available
+from workstation.core.project import Project
+from workstation.core.project.records import PredictionRecord
+from workstation.core.review.session import ReviewSession
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory):
+    from pydicom.data import get_testdata_file
+
+    if available():
+        pytest.fail(available())
+    server = OrthancServer(tmp_path_factory.mktemp("orthanc-gui")).start()
+    root = Path(get_testdata_file("CT_small.dcm")).parent
+    for f in [root / "MR_small.dcm", *sorted((root / "dicomdirtests/77654033/CT2").iterdir())]:
+        server.upload(f)
+    yield server
+    server.stop()
+
+
+def test_query_add_and_send(orthanc, qtbot, tmp_path):
+    from workstation.qt.pacs.study_browser import StudyBrowserDock
+
+    project = Project.create(tmp_path / "p", "binary", ["normal", "abnormal"])
+    session = ReviewSession(project, reader="dr-q")
+    dock = StudyBrowserDock(session)
+    qtbot.addWidget(dock)
+    dock.node.setEditText(orthanc.dicomweb_url)
+    dock.modality.setText("CT")
+    qtbot.mouseClick(dock.query_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dock.tree.topLevelItemCount() == 1, timeout=20000)
+    study = dock.tree.topLevelItem(0)
+    assert study.childCount() == 1 and study.child(0).text(4) == "4"
+    study.child(0).setCheckState(0, Qt.CheckState.Checked)
+    qtbot.waitUntil(dock.add_button.isEnabled, timeout=5000)
+    qtbot.mouseClick(dock.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(project.cases()) == 1, timeout=20000)
+    case = project.cases()[0]
+    assert len(case.paths) == 4 and case.metadata["pacs"]["series_uid"] == study.child(0).data(0, Qt.ItemDataRole.UserRole)
+
+    project.add_predictions([PredictionRecord(case.case_id, {"normal": 0.3, "abnormal": 0.7}, "m", "1")])
+    project.set_label(case.case_id, "abnormal", reader="dr-q")
+    session.go_to(case.case_id)
+    before = len(orthanc_series(orthanc))
+    qtbot.waitUntil(dock.send_button.isEnabled, timeout=5000)
+    qtbot.mouseClick(dock.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dock.last_message.startswith("sent"), timeout=20000)
+    assert dock.last_message.startswith("sent 1 ")  # a classification case: its SR (no mask, no SEG)
+    assert len(orthanc_series(orthanc)) == before + 1
+    project.close()
+
+
+def test_bad_node_says_one_line(qtbot, tmp_path):
+    from workstation.qt.pacs.study_browser import StudyBrowserDock
+
+    dock = StudyBrowserDock(None)
+    qtbot.addWidget(dock)
+    dock.node.setEditText("nowhere")
+    dock.query()
+    assert "no node 'nowhere'" in dock.last_message and "\n" not in dock.last_message
+
+
+def orthanc_series(server):
+    import requests
+    return requests.get(server.url + "/series", timeout=10).json()

@@ -1,0 +1,1 @@
+"""The PACS study browser dock."""
