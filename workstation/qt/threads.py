@@ -32,14 +32,23 @@ log = logging.getLogger(__name__)
 
 
 def _ensure_main_thread():
-    # imported on first use: `import superqt` costs ~0.2 s, which `workstation open` must not pay
-    # before its first frame (nothing crosses threads before then)
     from superqt.utils import ensure_main_thread
 
     return ensure_main_thread
 
 
+def preload() -> None:
+    """Import superqt now, on the GUI thread. It is not imported with this module (`import superqt`
+    costs ~0.2 s, which `workstation open` must not pay before its first frame), but it must not be
+    imported first by a worker thread either: the objects that start cross-thread work (Debounce,
+    run_in_background, the docks built after the first frame) call this on the GUI thread."""
+    if on_gui_thread():
+        _ensure_main_thread()
+
+
 def on_gui_thread() -> bool:
+    if threading.current_thread() is not threading.main_thread():
+        return False  # the QApplication lives on the main thread; no Qt call from other threads here
     app = QCoreApplication.instance()
     return app is not None and QThread.currentThread() is app.thread()
 
@@ -132,6 +141,7 @@ class Debounce:
     """Run `fn` once, `ms` after the last of a burst of triggers; `trigger()` from any thread."""
 
     def __init__(self, owner: QObject, ms: int, fn: Callable[[], Any]) -> None:
+        preload()
         self.timer = QTimer(owner)  # made by the owner's (GUI) thread, a child that dies with it
         self.timer.setSingleShot(True)
         self.timer.setInterval(ms)
@@ -195,10 +205,11 @@ class Job:
 def run_in_background(fn: Callable, *args, on_result: Callable | None = None, on_error: Callable | None = None,
                       owner: QObject | None = None, name: str = "workstation-job", **kwargs) -> Job:
     """Start `fn(*args, **kwargs)` on a daemon thread; returns the running Job."""
+    preload()
     job = Job(fn, args, kwargs, on_result, on_error, owner, name)
     job.thread.start()
     return job
 
 
 __all__ = ["in_gui", "connect_in_gui", "Connection", "Subscriptions", "Debounce", "call_later", "run_in_background",
-           "Job", "one_line", "on_gui_thread", "alive"]
+           "Job", "one_line", "on_gui_thread", "alive", "preload"]

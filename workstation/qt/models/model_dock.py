@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit,
                                QPlainTextEdit, QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget)
 
-from workstation.qt.threads import Subscriptions, in_gui, one_line
+from workstation.qt.threads import Subscriptions, in_gui, one_line, preload
 
 log = logging.getLogger(__name__)
 HEATMAP_LAYER = "heat map"
@@ -36,6 +36,7 @@ class ModelPanel(QWidget):
         self._progress = in_gui(self._on_progress, self)
         self._notice = in_gui(lambda text: self._log(f"notice: {text}"), self)
         self._finished = in_gui(self._on_finished, self)
+        preload()  # the runner's threads call the four above
 
         self.plugin = QComboBox()
         self.checkpoint = QLineEdit()

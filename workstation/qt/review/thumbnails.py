@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from workstation.qt.threads import in_gui
+from workstation.qt.threads import in_gui, preload
 
 log = logging.getLogger(__name__)
 THUMB_SIZE = 64
@@ -30,6 +30,7 @@ class ThumbnailCache(QObject):
         self._lock = threading.Condition()
         self._project = None
         self._store_in_gui = in_gui(self._store, self)
+        preload()  # before the worker below may need it
         self._thread = threading.Thread(target=self._work, name="worklist-thumbnails", daemon=True)
         self._thread.start()
 
