@@ -326,8 +326,9 @@ class Project:
         is_box = L.c.candidate_id.startswith(boxes_mod.BOX_PREFIX)
         if boxes:
             query = query.where(is_box)
-        elif candidates:
-            query = query.where(L.c.candidate_id != "", ~is_box)
+        elif candidates:  # segmentation versions ("seg:") and measurements ("meas:") are not candidates
+            query = query.where(L.c.candidate_id != "", ~is_box, ~L.c.candidate_id.startswith("seg:"),
+                                ~L.c.candidate_id.startswith("meas:"))
         else:
             query = query.where(L.c.candidate_id == "")
         for column, wanted in ((L.c.case_id, case_id), (L.c.reader, reader), (L.c.tag, tag)):
