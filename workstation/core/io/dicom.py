@@ -147,7 +147,7 @@ def read_series(headers: list[DicomHeader], progress=None, cancel=None, errors: 
         check_cancel(cancel)
         try:
             ds = open_dataset(h.path)
-            pixels = _decode(ds, h.path, notes)
+            pixels = _decode(ds, h.path, notes, limit=h.frames > 1)
             if pixels.shape[0] != 1:
                 raise ImageReadError(h.path, f"has {pixels.shape[0]} frames inside a single-frame series")
             if out is None:
@@ -189,7 +189,7 @@ def header_bits(ds) -> tuple[int, bool]:
     return (int(ds.get("BitsStored", 0) or 0), int(ds.get("PixelRepresentation", 0) or 0) == 1)
 
 
-def _decode(ds: pydicom.Dataset, path: Path, notes: list[str] | None = None) -> np.ndarray:
+def _decode(ds: pydicom.Dataset, path: Path, notes: list[str] | None = None, limit: bool = True) -> np.ndarray:
     """Stored values, (frames, rows, cols[, samples]). What the decoder says about lost data
     refuses the file; its other messages are appended to `notes`."""
     if not any(k in ds for k in PIXEL_KEYWORDS):
@@ -209,24 +209,31 @@ def _decode(ds: pydicom.Dataset, path: Path, notes: list[str] | None = None) -> 
             raise ImageReadError(path, f"unsupported compression: {syntax.name or syntax} (no decoder exists)") from None
         if not decoder.is_available:
             raise ImageReadError(path, f"unsupported compression: {syntax.name} (decoder not installed)")
-    rows, columns, samples, frames = (_header_int(ds, k, d) for k, d in
-                                      (("Rows", 0), ("Columns", 0), ("SamplesPerPixel", 1), ("NumberOfFrames", 1)))
-    check_size(path, (frames, rows, columns) + ((samples,) if samples > 1 else ()))
-    if syntax is not None and str(syntax) in _CODESTREAMS:
-        _check_codestreams(ds, path, frames)
-    row_bytes = columns * samples * max(_header_int(ds, "BitsAllocated", 8) // 8, 1)
+    plain = px.is_plain(ds)  # viewed straight from the file's bytes: no decoder runs, nothing to hear
+    if limit or not plain:
+        rows, columns, samples, frames = (_header_int(ds, k, d) for k, d in
+                                          (("Rows", 0), ("Columns", 0), ("SamplesPerPixel", 1), ("NumberOfFrames", 1)))
+    if limit:  # a series checks its whole size once, before its first slice
+        check_size(path, (frames, rows, columns) + ((samples,) if samples > 1 else ()))
+    said = None
     try:
-        with capture(native=not px.is_plain(ds)) as said:  # plain data is viewed, no C decoder runs
-            arr = px.stored_pixels(ds, row_bytes)
+        if plain:
+            arr = px.stored_pixels(ds, check_length=True)
+        else:
+            if syntax is not None and str(syntax) in _CODESTREAMS:
+                _check_codestreams(ds, path, frames)
+            row_bytes = columns * samples * max(_header_int(ds, "BitsAllocated", 8) // 8, 1)
+            with capture() as said:
+                arr = px.stored_pixels(ds)
     except ImageReadError:
         raise
     except Exception as exc:  # decoders raise many types; the message is what matters
         raise ImageReadError(path, f"cannot decode pixel data: {_first_sentence(exc)}") from None
-    _check_said(said, path, row_bytes, columns)
-    if notes is not None:
-        notes.extend(f"decoder: {line}" for line in said.notes() if not _PADDING.search(line))
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    if said is not None:
+        _check_said(said, path, row_bytes, columns)
+        if notes is not None:
+            notes.extend(f"decoder: {line}" for line in said.notes() if not _PADDING.search(line))
+    frames, samples = _header_int(ds, "NumberOfFrames", 1), _header_int(ds, "SamplesPerPixel", 1)
     if frames == 1 and arr.ndim == (2 if samples == 1 else 3):
         arr = arr[np.newaxis]
     if str(ds.get("PhotometricInterpretation", "")) == "PALETTE COLOR":

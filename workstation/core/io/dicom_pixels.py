@@ -16,11 +16,11 @@ from workstation.core.io.rescale import _int_type_for, rescale_into, rescaled_dt
 _NATIVE_LE = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 
 
-def stored_pixels(ds: pydicom.Dataset, slack: int = 0) -> np.ndarray:
+def stored_pixels(ds: pydicom.Dataset, check_length: bool = False) -> np.ndarray:
     """The stored values, as pydicom's `pixel_array` gives them. Plain little-endian greyscale data
     is viewed straight from the file's bytes (no decoder round trip: the common CT/MR case); there,
-    data longer than the header describes by more than `slack` bytes is refused as pydicom's own
-    padding warning is by the caller."""
+    with `check_length`, data longer than the header describes by more than one row is refused (as
+    the caller refuses pydicom's own padding warnings)."""
     get = ds.get
     bits = int(get("BitsAllocated", 0) or 0)
     if is_plain(ds):
@@ -32,7 +32,7 @@ def stored_pixels(ds: pydicom.Dataset, slack: int = 0) -> np.ndarray:
         if len(buf) < count * dtype.itemsize:
             raise ValueError(f"truncated pixel data: {len(buf)} of {count * dtype.itemsize} bytes")
         excess = len(buf) - count * dtype.itemsize
-        if slack and excess > slack:
+        if check_length and excess > cols * dtype.itemsize:
             raise ValueError(f"pixel data holds {excess} bytes more than Rows x Columns describe "
                              f"(damaged Rows or Columns?)")
         arr = np.frombuffer(buf, dtype=dtype, count=count)

@@ -7,6 +7,7 @@ The limit is `$WORKSTATION_MAX_VOXELS`, else the `max_voxels` user setting, else
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 
@@ -31,9 +32,7 @@ def _setting():
     """The user's max_voxels setting, re-read only when the settings file changes (every slice of a
     series asks)."""
     try:
-        from workstation.core import settings
-
-        path = settings.config_dir() / "settings.json"
+        path = _settings_path(os.environ.get("WORKSTATION_CONFIG_DIR"))
         try:
             info = path.stat()
             stamp = (info.st_mtime_ns, info.st_size, info.st_ino)  # settings.save replaces the file
@@ -41,6 +40,8 @@ def _setting():
             stamp = None
         key = (str(path), stamp)
         if key not in _CACHE:
+            from workstation.core import settings
+
             _CACHE.clear()
             _CACHE[key] = settings.load().get("max_voxels")
         return _CACHE[key]
@@ -67,3 +68,12 @@ def _parse(value, source: str) -> int:
     if number <= 0:
         raise ImageReadError(source, f"must be positive, not {value!r}")
     return number
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_path(config_env: str | None):
+    """Where the settings live for this value of $WORKSTATION_CONFIG_DIR (platformdirs is slow to
+    ask for every slice)."""
+    from workstation.core import settings
+
+    return settings.config_dir() / "settings.json"
