@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from workstation.qt.threads import Subscriptions, run_in_background
+from workstation.qt.threads import Subscriptions, one_line, run_in_background
 
 COLUMNS = ["Patient", "Name", "Date", "Modality", "Instances", "Description"]
 
@@ -17,7 +17,7 @@ class StudyBrowserDock(QWidget):
     def __init__(self, session=None, notify=None, parent=None) -> None:
         super().__init__(parent)
         self.session, self.notify = session, notify
-        self.job = None
+        self.busy = False
         self.last_message = ""
         self.node = QComboBox()
         self.node.setEditable(True)
@@ -62,7 +62,7 @@ class StudyBrowserDock(QWidget):
 
     def _update_buttons(self) -> None:
         has_project = self.session is not None and self.session.project is not None
-        busy = self.job is not None and self.job.is_alive()
+        busy = self.busy
         self.query_button.setEnabled(not busy)
         self.add_button.setEnabled(has_project and not busy)
         self.send_button.setEnabled(has_project and not busy)
@@ -74,13 +74,19 @@ class StudyBrowserDock(QWidget):
 
     def _start(self, fn, on_result, *args) -> None:
         def failed(line: str) -> None:
+            self.busy = False
             self._say(line, error=True)
             self._update_buttons()
 
         def done(value) -> None:
-            on_result(value)
+            self.busy = False
+            try:
+                on_result(value)
+            except Exception as exc:  # noqa: BLE001 - one line in the status bar, never a traceback
+                self._say(one_line(exc), error=True)
             self._update_buttons()
 
+        self.busy = True
         self.job = run_in_background(fn, *args, on_result=done, on_error=failed, owner=self, name="pacs")
         self._update_buttons()
 

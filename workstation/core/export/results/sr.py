@@ -21,8 +21,13 @@ def _concept(text: str):
 
 
 def _context(reader: str):
+    """One person observer (TID 1002): the first reader; a one-word name gets the trailing caret that
+    marks it as a family name."""
     import highdicom as hd
     from pydicom.sr.codedict import codes
+
+    reader = (reader or "unknown").split(", ")[0]
+    reader = reader if "^" in reader else reader + "^"
     return hd.sr.ObservationContext(observer_person_context=hd.sr.ObserverContext(
         observer_type=codes.DCM.Person,
         observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(name=reader or "unknown")))
