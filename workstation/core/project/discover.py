@@ -34,8 +34,8 @@ def find_cases(paths, progress=None, cancel=None, follow_symlinks: bool = False)
         for entry in result.entries:
             outside = [f for f in entry.files if not _inside(Path(f), root)]
             if outside and not follow_symlinks:
-                problems.append(f"{outside[0]}: a symbolic link to {Path(outside[0]).resolve()}, outside "
-                                f"{root} (pass --follow-symlinks to add it)")
+                problems.extend(f"{f}: a symbolic link to {Path(f).resolve()}, outside "
+                                f"{root} (pass --follow-symlinks to add it)" for f in outside)
                 continue
             entries.append(entry)
     shared = Counter(str(e.path) for e in entries if e.kind == "dicom-series")
