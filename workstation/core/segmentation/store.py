@@ -1,0 +1,219 @@
+"""Segmentations in a project.
+
+Segments (name, colour) are the project's, in `<project>/segmentation/segments.json`. A saved mask
+is one segment of one case by one reader (or a model, reader "model:<plugin>"): a 0/1 compressed
+NIfTI on the image grid at `<project>/segmentation/<case>/<reader>/<segment>/<sha256[:16]>.nii.gz`,
+named by its content so no version is ever overwritten. Each save is a label of that reader under
+the tag "final" whose candidate_id is "seg:<segment>" and whose value is {"file", "sha256" (of the
+file), "mask_sha256" (of the voxels), "voxels", "volume_mm3", "source"}; so every version is in the
+audit trail, and loading checks the file against the sha256 the audit recorded.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workstation.core.project.config import ProjectError
+from workstation.core.segmentation.editor import mask_sha256
+from workstation.core.segmentation.grid import Grid
+
+SEG_PREFIX = "seg:"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,63}$")
+DEFAULT_COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    colour: str
+
+
+@dataclass(frozen=True)
+class MaskVersion:
+    case_id: str
+    reader: str
+    segment: str
+    file: str
+    sha256: str
+    mask_sha256: str
+    voxels: int
+    volume_mm3: float
+    source: str
+    updated_at: str
+
+
+def _root(project) -> Path:
+    return Path(project.directory) / "segmentation"
+
+
+def check_name(name: str, what: str = "segment") -> str:
+    name = str(name).strip()
+    if not _NAME.match(name):
+        raise ProjectError(f"bad {what} name {name!r}: letters, digits, space, _ . + - (up to 64), "
+                           "starting with a letter or digit")
+    return name
+
+
+def segments(project) -> list[Segment]:
+    path = _root(project) / "segments.json"
+    if not path.exists():
+        return []
+    try:
+        return [Segment(s["name"], s["colour"]) for s in json.loads(path.read_text())]
+    except (ValueError, KeyError, TypeError):
+        raise ProjectError(f"{path}: not a segment list (expected [{{'name', 'colour'}}, ...])") from None
+
+
+def add_segment(project, name: str, colour: str | None = None) -> Segment:
+    """The project's segment of this name (made, with the next free colour, when new)."""
+    name = check_name(name)
+    found = segments(project)
+    for s in found:
+        if s.name == name:
+            return s
+    if colour is None:
+        colour = DEFAULT_COLOURS[len(found) % len(DEFAULT_COLOURS)]
+    if not re.match(r"^#[0-9a-fA-F]{6}$", colour):
+        raise ProjectError(f"bad colour {colour!r}: expected #rrggbb")
+    seg = Segment(name, colour)
+    root = _root(project)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / "segments.json.tmp"
+    tmp.write_text(json.dumps([s.__dict__ for s in found + [seg]], indent=1))
+    tmp.replace(root / "segments.json")
+    return seg
+
+
+def _safe(part: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", part)
+
+
+def save_mask(project, case_id: str, reader: str, segment: str, mask: np.ndarray, grid: Grid,
+              source: str = "reader", action: str = "correct", note: str | None = None) -> MaskVersion:
+    """Write the mask as a new version and record it (audited). Returns what was recorded."""
+    import SimpleITK as sitk
+
+    if not reader or not str(reader).strip():
+        raise ProjectError("a segmentation needs a reader name")
+    segment = check_name(segment)
+    project.case(case_id)  # an unknown case says so before a file is written
+    if segment not in {s.name for s in segments(project)}:
+        add_segment(project, segment)
+    mask = (np.asarray(mask) != 0).astype(np.uint8)
+    if mask.shape != grid.shape:
+        raise ProjectError(f"mask shape {mask.shape} is not the image grid {grid.shape}")
+    image = sitk.GetImageFromArray(mask)
+    image.SetSpacing(grid.spacing)
+    image.SetOrigin(grid.origin)
+    image.SetDirection(grid.direction)
+    folder = _root(project) / _safe(case_id) / _safe(reader) / _safe(segment)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "saving.nii.gz"
+    sitk.WriteImage(image, str(tmp), useCompression=True)
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    final = folder / f"{digest[:16]}.nii.gz"
+    tmp.replace(final)
+    voxels = int(mask.sum())
+    value = {"file": final.relative_to(project.directory).as_posix(), "sha256": digest,
+             "mask_sha256": mask_sha256(mask), "voxels": voxels, "volume_mm3": voxels * grid.voxel_mm3,
+             "source": source}
+    # Project has no public call for a structured label of a non-case target yet; boxes use this one
+    project._edit(case_id, SEG_PREFIX + segment, reader, "final", value, note, action, None, False)
+    return _version(case_id, reader, segment, value, "")
+
+
+def _version(case_id, reader, segment, v: dict[str, Any], updated_at: str) -> MaskVersion:
+    return MaskVersion(case_id, reader, segment, v["file"], v["sha256"], v["mask_sha256"], int(v["voxels"]),
+                       float(v["volume_mm3"]), v.get("source", "reader"), updated_at)
+
+
+def _stored(project, case_id: str) -> list:
+    from sqlalchemy import select
+
+    from workstation.core.project import store as db
+    from workstation.core.project.models import LabelRow
+
+    L = LabelRow.__table__
+    query = (select(L.c.reader, L.c.candidate_id, L.c.value, L.c.updated_at)
+             .where(L.c.case_id == case_id, L.c.tag == "final", L.c.candidate_id.startswith(SEG_PREFIX))
+             .order_by(L.c.id))
+    with db.translated_errors(project.db_url), project.engine.connect() as conn:
+        return conn.execute(query).all()
+
+
+def latest_versions(project, case_id: str, reader: str | None = None) -> list[MaskVersion]:
+    """The current saved mask of each (reader, segment) of a case."""
+    out = []
+    for r in _stored(project, case_id):
+        if reader is not None and r.reader != reader:
+            continue
+        value = r.value if isinstance(r.value, dict) else json.loads(r.value)
+        out.append(_version(case_id, r.reader, r.candidate_id[len(SEG_PREFIX):], value, r.updated_at))
+    return out
+
+
+def history(project, case_id: str, reader: str, segment: str) -> list[dict[str, Any]]:
+    """Every saved version of one mask, oldest first, from the audit trail."""
+    target = SEG_PREFIX + segment
+    return [e.new_value for e in project.audit(case_id) if e.candidate_id == target and e.reader == reader
+            and e.new_value]
+
+
+def load_mask(project, version: MaskVersion) -> tuple[np.ndarray, Grid]:
+    """The voxels of a saved version, after checking the file against its audited sha256."""
+    import SimpleITK as sitk
+
+    path = Path(project.directory) / version.file
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot read the saved mask ({exc.strerror})") from None
+    if hashlib.sha256(data).hexdigest() != version.sha256:
+        raise ProjectError(f"{path}: the file is not the version the audit recorded (sha256 differs)")
+    image = sitk.ReadImage(str(path))
+    mask = sitk.GetArrayFromImage(image).astype(np.uint8)
+    grid = Grid(mask.shape, tuple(image.GetSpacing()), tuple(image.GetOrigin()), tuple(image.GetDirection()))
+    return mask, grid
+
+
+def load_masks(project, case_id: str, reader: str) -> dict[str, np.ndarray]:
+    return {v.segment: load_mask(project, v)[0] for v in latest_versions(project, case_id, reader)}
+
+
+def read_mask_file(path, grid: Grid) -> np.ndarray:
+    """A mask file given by the user (NIfTI, NRRD, ...) as 0/1 on the image grid; a file on another
+    grid is refused with the reason."""
+    import SimpleITK as sitk
+
+    try:
+        image = sitk.ReadImage(str(path))
+    except RuntimeError:
+        raise ProjectError(f"{path}: not a readable mask image") from None
+    mask = sitk.GetArrayFromImage(image)
+    if mask.ndim != 3:
+        raise ProjectError(f"{path}: a mask needs 3 dimensions, got shape {mask.shape}")
+    other = Grid(mask.shape, tuple(image.GetSpacing()), tuple(image.GetOrigin()), tuple(image.GetDirection()))
+    if not grid.same_as(other, tol=1e-3):
+        raise ProjectError(f"{path}: the mask is not on the case's image grid (shape {mask.shape[::-1]} vs "
+                           f"{grid.shape[::-1]}, spacing {other.spacing} vs {grid.spacing})")
+    return (mask != 0).astype(np.uint8)
+
+
+def case_volume(project, case_id: str):
+    """The case's image as a Volume (the grid its masks live on)."""
+    from workstation.core.export.images import read_case_volume
+    from workstation.core.export.records import ExportCase
+
+    case = project.case(case_id)
+    from workstation.core.errors import WorkstationError
+
+    try:
+        return read_case_volume(ExportCase(case.case_id, [Path(p) for p in case.paths]))
+    except WorkstationError as exc:
+        raise ProjectError(str(exc)) from None
