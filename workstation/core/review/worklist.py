@@ -7,6 +7,7 @@ vanish from "unlabelled" under the reader's hands); the filter applies again whe
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -24,6 +25,7 @@ class _Data:
     labels: dict[str, dict[tuple[str, str], tuple]] = field(default_factory=dict)  # case -> (reader, tag) -> (value, note, at)
     records: dict[str, Any] = field(default_factory=dict)  # PredictionRecords read so far (None: none)
     all_records: bool = False
+    snapshot: Any = None                             # the core.project.snapshot.Snapshot it was made from
 
 
 class Worklist:
@@ -65,10 +67,25 @@ class Worklist:
 
             snap = snapshot.read(self.project, self.session.plugin_id)
             labels: dict[str, dict] = {}
-            for case_id, reader, tag, value, note, updated_at in snap.labels:
-                labels.setdefault(case_id, {})[(reader, tag)] = (value, note, updated_at)
-            self._data = _Data(snap.case_ids, snap.row_of, snap.probs, labels)
+            get = labels.get
+            collecting = gc.isenabled()
+            gc.disable()  # 100,000 small dicts: the cyclic collector would walk the heap again and again
+            try:
+                for case_id, reader, tag, value, note, updated_at in snap.labels:
+                    rows = get(case_id)
+                    if rows is None:
+                        rows = labels[case_id] = {}
+                    rows[(reader, tag)] = (value, note, updated_at)
+            finally:
+                if collecting:
+                    gc.enable()
+            self._data = _Data(snap.case_ids, snap.row_of, snap.probs, labels, snapshot=snap)
         return self._data
+
+    def snapshot(self):
+        """The bulk read behind the worklist (case ids, probability matrix, label rows): a view that
+        needs the same arrays can take them from here instead of reading them again."""
+        return self.data().snapshot
 
     def preload_predictions(self) -> None:
         """Every case's prediction record at once (a batch decides thousands of cases)."""
@@ -201,8 +218,11 @@ class Worklist:
             ordered = self._ordered()
             kind, wanted, search = self._filter
             needle = search.lower()
-            self._view = [c for c in ordered if self._keeps(kind, wanted, c) and needle in c.lower()]
-            self._position = {c: i for i, c in enumerate(self._view)}
+            if kind == "all" and not needle:
+                self._view = ordered
+            else:
+                self._view = [c for c in ordered if self._keeps(kind, wanted, c) and needle in c.lower()]
+            self._position = None  # made on the first step
         return list(self._view)
 
     def first(self) -> str | None:
@@ -213,6 +233,8 @@ class Worklist:
         ids = self.case_ids()
         if not ids:
             return None
+        if self._position is None:
+            self._position = {c: i for i, c in enumerate(self._view)}
         if current is None or current not in self._position:
             return ids[0] if delta >= 0 else ids[-1]
         target = self._position[current] + delta
