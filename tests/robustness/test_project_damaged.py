@@ -87,13 +87,14 @@ def refused_add(damaged, new_project):
     before = runner.project_state(project)
     entries = [e for e in damaged if e.verdict == corpus.MUST_REFUSE]
     outcomes: dict = {}
-    normal = [e for e in entries if not e.solo]
+    normal = [e for e in entries if not e.solo
+              and not any(w in e.mutation for w in NOT_IN_EXPORT_PROJECTS)]
     for start in range(0, len(normal), CHUNK):
         _add(project, normal[start:start + CHUNK], outcomes)
     hazards = [e for e in entries if e.solo]
-    hang = [e for e in hazards if any(w in e.mutation for w in NOT_IN_EXPORT_PROJECTS[:2])]
-    _add(project, [e for e in hazards if e not in hang], outcomes)
-    for e in hang:  # a FIFO or /dev/zero could block a whole batch: one at a time
+    alone = [e for e in entries if any(w in e.mutation for w in NOT_IN_EXPORT_PROJECTS)]
+    _add(project, [e for e in hazards if e not in alone], outcomes)
+    for e in alone:  # a FIFO, /dev/zero or a link loop could spoil a whole batch
         _add(project, [e], outcomes)
     after = runner.project_state(project)
     return entries, outcomes, before, after
@@ -132,8 +133,9 @@ def test_project_unchanged_by_refused_files(refused_add):
 
 # ----------------------------------------------------------------------------- exports
 
-DAMAGED_EXPORTS = [("2d", "csv", True), ("2d", "monai", True), ("2d", "imagefolder", True),
-                   ("2d", "nifti", True), ("3d", "csv", True), ("3d", "nifti", False)]
+# an export stops at the first unreadable case: a few formats show the clean failure
+DAMAGED_EXPORTS = [("2d", "csv", True), ("2d", "imagefolder", True), ("2d", "nifti", True),
+                   ("3d", "csv", True), ("3d", "nifti", False)]
 READABLE_EXPORTS = [("2d", fmt, deid) for fmt, deid in (
     ("csv", False), ("csv", True), ("monai", False), ("monai", True), ("imagefolder", True),
     ("nifti", True))] + [("3d", fmt, deid) for fmt, deid in (
@@ -265,6 +267,8 @@ def test_export_with_damaged_cases_is_clean(combo, damaged_exports, damaged):
     assert run.rc in (0, 2), run.tail()
     if run.rc == 2:
         assert run.err.strip(), "exit 2 without a message"
+        if run.out.strip():
+            json.loads(run.out)  # --json: nothing but JSON on stdout, or nothing
         assert not out.exists() or not any(out.iterdir()), "a failed export left files"
         return
     problems = _manifest_problems(out) + _written_file_problems(out, _inputs(damaged))
