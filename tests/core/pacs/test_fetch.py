@@ -111,3 +111,47 @@ def test_cancel_leaves_project_unchanged(nodes, samples, tmp_path):
             add_from_pacs(project, resolve_node("web"), FetchPlan(study, [series]), cancel=lambda: True)
     assert _cases(directory) == []
     assert not (cache_root(directory) / study).exists()
+
+
+@pytest.mark.parametrize("backend", ["dicomweb", "dimse"])
+def test_broken_instance_on_the_server_is_one_line(backend, tmp_path, samples, capsys):
+    """The stored file of one instance is cut in half behind Orthanc's back; it serves it as is."""
+    import requests
+
+    files = samples["ct4"]
+    server = start_orthanc(tmp_path / "orthanc", {"ct4": files})
+    try:
+        uploaded = requests.get(server.url + "/instances", auth=server.auth, timeout=10).json()
+        info = requests.get(f"{server.url}/instances/{uploaded[1]}/attachments/dicom/info", auth=server.auth,
+                            timeout=10).json()
+        (stored,) = (server.folder / "storage").rglob(info["Uuid"])
+        stored.write_bytes(stored.read_bytes()[: stored.stat().st_size // 2])
+        directory = _project(tmp_path)
+        study, series = series_uids(files)
+        url = server.dimse_url if backend == "dimse" else server.dicomweb_url
+        if backend == "dicomweb":
+            from workstation.core.pacs import Node, add_node
+            add_node(Node("broken", "dicomweb", url=url, auth="basic", username="alice"), replace=True)
+            url = "broken"
+        import os
+        os.environ["WORKSTATION_PACS_SECRET_BROKEN"] = PASSWORD
+        capsys.readouterr()
+        assert main(["project", "add", str(directory), "--from-pacs", url, "--study", study]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("workstation project: ") and err.count("\n") == 1, err
+        assert _cases(directory) == [] and not (cache_root(directory) / study).exists()
+    finally:
+        server.stop()
+
+
+def test_short_pixel_data_is_refused(samples):
+    """pydicom reads a file cut short in its pixel data without complaint; the cache does not."""
+    import pydicom
+
+    from workstation.core.pacs.cache import pixel_problem
+
+    for group in ("ct_small", "mr_small"):
+        ds = pydicom.dcmread(samples[group][0])
+        assert pixel_problem(ds) is None
+        ds.PixelData = ds.PixelData[: len(ds.PixelData) // 2]
+        assert "pixel data" in pixel_problem(ds)

@@ -48,10 +48,35 @@ def cache_root(project_dir) -> Path:
     return Path(project_dir) / CACHE
 
 
+def pixel_problem(ds) -> str | None:
+    """Why the instance's pixel data cannot be whole, or None. A server may serve a file that was cut
+    short in its storage; pydicom reads such a file without complaint, so check the length (native
+    transfer syntaxes) or decode it (compressed ones)."""
+    if "PixelData" not in ds:
+        return None
+    try:
+        syntax = ds.file_meta.TransferSyntaxUID
+        if syntax.is_encapsulated:
+            ds.pixel_array  # noqa: B018 - decoding is the check
+            return None
+        frames = int(ds.get("NumberOfFrames") or 1)
+        expected = int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1)) * frames
+        expected = expected * int(ds.BitsAllocated) // 8
+        have = len(ds.PixelData)
+    except Exception as exc:  # noqa: BLE001 - any failure here means the pixels are unusable
+        return f"pixel data unreadable: {type(exc).__name__}"
+    if have < expected:
+        return f"pixel data {have} of {expected} bytes"
+    return None
+
+
 def _write_instance(ds, folder: Path, expected: set[str], series_uid: str) -> str:
     sop = str(ds.get("SOPInstanceUID", ""))
     if sop not in expected or str(ds.get("SeriesInstanceUID", "")) != series_uid:
         raise PacsError(f"the server sent instance {sop or '(no UID)'}, which is not one of series {series_uid}")
+    problem = pixel_problem(ds)
+    if problem:
+        raise PacsError(f"the server sent a broken instance {sop} ({problem}); nothing of it was kept")
     buffer = BytesIO()
     try:
         ds.save_as(buffer, enforce_file_format=True)

@@ -72,6 +72,7 @@ class OrthancServer:
             "DicomAlwaysAllowEcho": True, "DicomAlwaysAllowStore": True, "DicomAlwaysAllowFind": True,
             "DicomAlwaysAllowGet": True, "DicomAlwaysAllowMove": True, "DicomCheckCalledAet": False,
             "StableAge": 1, "HttpThreadsCount": 8, "DicomThreadsCount": 4,
+            "MaximumStorageCacheSize": 0,  # serve what is on disk (a test damages a stored file)
         }
         path = self.folder / "orthanc.json"
         path.write_text(json.dumps(config, indent=2))
