@@ -12,7 +12,7 @@ import workstation
 COMMAND_MODULES = [
     "info", "open", "project", "label", "evaluate", "metrics", "plugins", "infer",
     "phantom", "detect", "evaluate_detections", "export", "train", "demo", "samples",
-    "mine_labels", "evaluate_boxes", "pacs", "annotate", "measure",
+    "mine_labels", "evaluate_boxes", "pacs", "batch", "annotate", "measure",
 ]
 
 

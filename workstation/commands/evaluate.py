@@ -11,7 +11,8 @@ def register(subparsers) -> None:
         "evaluate", help="metrics of a prediction CSV against the truth (ROC/AUC with CI, confusion matrix)",
         description="Binary: case_id,label,score. Multi-class: case_id,label,p_<class>... "
                     "Multi-label: case_id,<class>...,p_<class>... (see docs/readme/metrics.md).")
-    p.add_argument("predictions", metavar="PRED.csv")
+    p.add_argument("predictions", metavar="PRED.csv",
+                   help="prediction CSV, or the Parquet results folder of `workstation batch` (needs --truth)")
     p.add_argument("--truth", metavar="TRUTH.csv", help="truth from this file instead of PRED.csv's label column(s)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--threshold", type=float, default=0.5,
@@ -25,7 +26,12 @@ def run(args: argparse.Namespace) -> int:
     from workstation.core.metrics.report import report
 
     try:
-        loaded = prediction_files.load(args.predictions, args.truth, args.ci)
+        from workstation.batch import evaluation as batch_results
+
+        if batch_results.is_results(args.predictions):
+            loaded = batch_results.load(args.predictions, args.truth, args.ci)
+        else:
+            loaded = prediction_files.load(args.predictions, args.truth, args.ci)
         result = report(loaded.evaluation, args.threshold)
     except (prediction_files.PredictionFileError, ValueError) as exc:
         print(f"workstation evaluate: {exc}", file=sys.stderr)

@@ -1,0 +1,62 @@
+"""`--project DIR`: the batch's ok rows also become predictions of a review project (through
+`Project.add_predictions`, which the worklist and the live metrics listen to). An input that is
+already a case (same file or series folder) gets its prediction; any other becomes a new case."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+class ProjectStore:
+    def __init__(self, directory) -> None:
+        from workstation.core.project import Project
+        from workstation.plugin_host.project_sink import case_path
+
+        self.project = Project.open(directory)
+        self.by_path = {str(case_path(self.project.directory, c.paths).resolve()): c.case_id
+                        for c in self.project.cases()}
+        self.taken = set(self.by_path.values())
+        self.stored = 0
+
+    def close(self) -> None:
+        self.project.close()
+
+    def _case_ids(self, rows: list[dict], files: dict[str, list[str]]) -> list[str]:
+        missing = []
+        for row in rows:
+            where = str(Path(row["path"]).resolve())
+            if where not in self.by_path:
+                wanted = row["case_id"] if row["case_id"] not in self.taken else None
+                missing.append((where, dict(paths=files.get(row["key"]) or [row["path"]], case_id=wanted)))
+                self.taken.add(wanted)
+                self.by_path[where] = ""  # filled below
+        if missing:
+            added = self.project.add_cases([item for _, item in missing])
+            for (where, _), case in zip(missing, added):
+                self.by_path[where] = case.case_id
+                self.taken.add(case.case_id)
+        return [self.by_path[str(Path(row["path"]).resolve())] for row in rows]
+
+    def store(self, rows: list[dict], files: dict[str, list[str]]) -> int:
+        """Store the ok rows; returns how many. Raises ValueError when the model does not fit the
+        project (other classes)."""
+        from workstation.core.project import PredictionRecord
+
+        rows = [r for r in rows if r["status"] == "ok"]
+        if not rows:
+            return 0
+        records = []
+        for row, case_id in zip(rows, self._case_ids(rows, files)):
+            body = json.loads(row["prediction"])
+            probabilities = body.get("probabilities") or {}
+            if probabilities and sorted(probabilities) != sorted(self.project.classes):
+                raise ValueError(f"the model's classes {sorted(probabilities)} are not the project's "
+                                 f"{sorted(self.project.classes)}")
+            candidates = [dict(c, id=f"{row['plugin_id']}-{n}") for n, c in enumerate(body.get("candidates") or [])]
+            records.append(PredictionRecord(
+                case_id=case_id, probabilities=probabilities, plugin_id=row["plugin_id"],
+                plugin_version=row["plugin_version"], weights_sha256=row["weights_sha256"], device=row["device"],
+                created_at=row["created_at"], candidates=candidates or None, heatmap_path=None))
+        self.project.add_predictions(records)
+        self.stored += len(records)
+        return len(records)

@@ -1,0 +1,93 @@
+"""`workstation batch SOURCE --plugin ID [--checkpoint PATH] --out RESULTS [--project DIR]
+[--workers N | --scheduler tcp://HOST:PORT] [--device auto|cpu|cuda] [--json]`: run a model plugin
+over every image or series of a folder tree (or the `path` column of a CSV file) on Dask
+distributed, one task per input, and write one row per input to the Parquet dataset RESULTS.
+
+A rerun skips inputs already done (same content, plugin and weights); a killed run resumes; a
+damaged file becomes a failed row with its reason. --project also stores the predictions in a
+review project. Exit 0 when every input has an ok row, 1 when any failed, 2 on bad arguments.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("batch", help="run a model plugin over an archive on Dask (Parquet results)",
+                                   description=__doc__)
+    parser.add_argument("source", metavar="SOURCE", help="folder tree of images, or a CSV file with a path column")
+    parser.add_argument("--plugin", required=True, metavar="ID", help="plugin id (see `workstation plugins`)")
+    parser.add_argument("--checkpoint", metavar="PATH", help="weights file")
+    parser.add_argument("--out", required=True, metavar="RESULTS", help="Parquet results folder (created)")
+    parser.add_argument("--project", metavar="DIR", help="also store the predictions in this review project")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=2, metavar="N",
+                       help="worker processes of the local Dask cluster (default 2)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this existing Dask cluster")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"workstation batch: {message}", file=sys.stderr)
+    return 2
+
+
+class _Progress:
+    """tqdm on stderr (rate and ETA); quiet but harmless when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="img", file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
+                            desc="batch")
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(args) -> int:
+    from workstation.batch import BatchError, BatchSpec, run_batch
+
+    if args.workers < 1:
+        return _fail("--workers must be at least 1")
+    spec = BatchSpec(source=args.source, plugin_id=args.plugin, out=args.out, checkpoint=args.checkpoint,
+                     project=args.project, workers=args.workers, scheduler=args.scheduler, device=args.device)
+    bar = _Progress()
+
+    def started(report) -> None:
+        print(f"Dask dashboard: {report.dashboard or 'none'} ({report.workers} workers)", file=sys.stderr)
+
+    try:
+        report = run_batch(spec, progress=bar, on_start=started)
+    except BatchError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        bar.close()
+        print("workstation batch: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 1
+    finally:
+        bar.close()
+    if args.json:
+        print(json.dumps(dict(report.to_json(), out=args.out), indent=2))
+    else:
+        print(f"{report.total} inputs: {report.skipped} already done, {report.copied} copied, "
+              f"{report.ok} ok, {report.failed} failed in {report.elapsed_s:.1f} s -> {args.out}")
+        if args.project:
+            print(f"{report.stored} predictions stored in {args.project}")
+        for case_id, reason in report.failures[:20]:
+            print(f"{case_id}: {reason}", file=sys.stderr)
+        if len(report.failures) > 20:
+            print(f"... and {len(report.failures) - 20} more failures", file=sys.stderr)
+    if report.project_error:
+        print(f"workstation batch: {report.project_error}", file=sys.stderr)
+    return 0 if not report.failed and not report.project_error and not report.cancelled else 1
