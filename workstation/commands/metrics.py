@@ -39,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
                 raise ProjectError(f"no predictions from model {args.model!r} (models: {known})")
             result = _detection(project, args) if project.task == Task.DETECTION else _cases(project, args)
             result["reader_agreement"] = reader_agreement(project)
+            from workstation.core.segmentation.agreement import segmentation_section
+
+            result["segmentation"] = segmentation_section(project)
     except (WorkstationError, ValueError, OSError) as exc:
         print(f"workstation metrics: {exc}", file=sys.stderr)
         return 2

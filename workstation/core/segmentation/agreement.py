@@ -64,11 +64,10 @@ def segmentation_section(project) -> list[dict[str, Any]]:
     from workstation.core.segmentation import store
 
     rows = []
-    for case_id in project.case_ids():
-        versions = store.latest_versions(project, case_id)
-        by_segment: dict[str, dict[str, Any]] = {}
-        for v in versions:
-            by_segment.setdefault(v.segment, {})[v.reader] = v
+    by_case: dict[str, dict[str, dict[str, Any]]] = {}
+    for v in store.latest_versions(project, None):  # one query, also for a project of many cases
+        by_case.setdefault(v.case_id, {}).setdefault(v.segment, {})[v.reader] = v
+    for case_id, by_segment in sorted(by_case.items()):
         for segment, sources in sorted(by_segment.items()):
             for ra, rb in combinations(sorted(sources), 2):
                 ma, grid = store.load_mask(project, sources[ra])

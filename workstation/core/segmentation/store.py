@@ -133,28 +133,29 @@ def _version(case_id, reader, segment, v: dict[str, Any], updated_at: str) -> Ma
                        float(v["volume_mm3"]), v.get("source", "reader"), updated_at)
 
 
-def _stored(project, case_id: str) -> list:
+def _stored(project, case_id: str | None) -> list:
     from sqlalchemy import select
 
     from workstation.core.project import store as db
     from workstation.core.project.models import LabelRow
 
     L = LabelRow.__table__
-    query = (select(L.c.reader, L.c.candidate_id, L.c.value, L.c.updated_at)
-             .where(L.c.case_id == case_id, L.c.tag == "final", L.c.candidate_id.startswith(SEG_PREFIX))
-             .order_by(L.c.id))
+    query = (select(L.c.case_id, L.c.reader, L.c.candidate_id, L.c.value, L.c.updated_at)
+             .where(L.c.tag == "final", L.c.candidate_id.startswith(SEG_PREFIX)).order_by(L.c.id))
+    if case_id is not None:
+        query = query.where(L.c.case_id == case_id)
     with db.translated_errors(project.db_url), project.engine.connect() as conn:
         return conn.execute(query).all()
 
 
-def latest_versions(project, case_id: str, reader: str | None = None) -> list[MaskVersion]:
-    """The current saved mask of each (reader, segment) of a case."""
+def latest_versions(project, case_id: str | None, reader: str | None = None) -> list[MaskVersion]:
+    """The current saved mask of each (reader, segment) of a case (None: of every case, one query)."""
     out = []
     for r in _stored(project, case_id):
         if reader is not None and r.reader != reader:
             continue
         value = r.value if isinstance(r.value, dict) else json.loads(r.value)
-        out.append(_version(case_id, r.reader, r.candidate_id[len(SEG_PREFIX):], value, r.updated_at))
+        out.append(_version(r.case_id, r.reader, r.candidate_id[len(SEG_PREFIX):], value, r.updated_at))
     return out
 
 
