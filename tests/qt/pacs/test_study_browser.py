@@ -45,6 +45,7 @@ def test_query_add_and_send(orthanc, qtbot, tmp_path):
     qtbot.waitUntil(dock.add_button.isEnabled, timeout=5000)
     qtbot.mouseClick(dock.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(project.cases()) == 1, timeout=20000)
+    assert dock.progress.value() == 1000 and not dock.cancel_button.isEnabled()
     case = project.cases()[0]
     assert len(case.paths) == 4 and case.metadata["pacs"]["series_uid"] == study.child(0).data(0, Qt.ItemDataRole.UserRole)
 
@@ -57,6 +58,25 @@ def test_query_add_and_send(orthanc, qtbot, tmp_path):
     qtbot.waitUntil(lambda: dock.last_message.startswith("sent"), timeout=20000)
     assert dock.last_message.startswith("sent 1 ")  # a classification case: its SR (no mask, no SEG)
     assert len(orthanc_series(orthanc)) == before + 1
+    project.close()
+
+
+def test_cancel_leaves_the_project_unchanged(orthanc, qtbot, tmp_path):
+    from workstation.qt.pacs.study_browser import StudyBrowserDock
+
+    project = Project.create(tmp_path / "p", "binary", ["normal", "abnormal"])
+    dock = StudyBrowserDock(ReviewSession(project, reader="dr-q"))
+    qtbot.addWidget(dock)
+    dock.node.setEditText(orthanc.dicomweb_url)
+    dock.modality.setText("CT")
+    dock.query()
+    qtbot.waitUntil(lambda: dock.tree.topLevelItemCount() == 1, timeout=20000)
+    dock.tree.topLevelItem(0).child(0).setCheckState(0, Qt.CheckState.Checked)
+    qtbot.waitUntil(dock.add_button.isEnabled, timeout=5000)
+    dock.add_checked()
+    dock.cancel()  # before the first instance is written
+    qtbot.waitUntil(lambda: not dock.busy, timeout=20000)
+    assert "cancelled" in dock.last_message and project.cases() == []
     project.close()
 
 

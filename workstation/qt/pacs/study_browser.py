@@ -5,10 +5,10 @@ the GUI thread, once every ticked series has arrived whole."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLineEdit, QProgressBar, QPushButton,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from workstation.qt.threads import Subscriptions, one_line, run_in_background
+from workstation.qt.threads import Subscriptions, in_gui, one_line, run_in_background
 
 COLUMNS = ["Patient", "Name", "Date", "Modality", "Instances", "Description"]
 
@@ -28,6 +28,12 @@ class StudyBrowserDock(QWidget):
         self.query_button = QPushButton("Query")
         self.add_button = QPushButton("Add to project")
         self.send_button = QPushButton("Send results")
+        self.cancel_button = QPushButton("Cancel")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setVisible(False)
+        self._cancelled = False
+        self._show_progress = in_gui(self._on_progress, self)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
         form = QFormLayout()
@@ -35,16 +41,18 @@ class StudyBrowserDock(QWidget):
                               ("Modality", self.modality), ("Date", self.date)):
             form.addRow(label, widget)
         buttons = QHBoxLayout()
-        for b in (self.query_button, self.add_button, self.send_button):
+        for b in (self.query_button, self.add_button, self.send_button, self.cancel_button):
             buttons.addWidget(b)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addWidget(self.progress)
         layout.addWidget(self.tree)
         self.query_button.clicked.connect(self.query)
         self.add_button.clicked.connect(self.add_checked)
         self.send_button.clicked.connect(self.send_results)
+        self.cancel_button.clicked.connect(self.cancel)
         self.reload_nodes()
         if session is not None:
             Subscriptions(self).add(session.events.project_changed, lambda *_: self._update_buttons())
@@ -66,6 +74,17 @@ class StudyBrowserDock(QWidget):
         self.query_button.setEnabled(not busy)
         self.add_button.setEnabled(has_project and not busy)
         self.send_button.setEnabled(has_project and not busy)
+        self.cancel_button.setEnabled(busy)
+        self.progress.setVisible(busy and self.progress.value() > 0)
+
+    def cancel(self) -> None:
+        """Stop a fetch after the instance in hand; what arrived waits in staging for the next try."""
+        self._cancelled = True
+
+    def _on_progress(self, fraction: float, text: str) -> None:
+        self.progress.setValue(int(1000 * fraction))
+        self.progress.setFormat(text)
+        self.progress.setVisible(True)
 
     def _say(self, text: str, error: bool = False) -> None:
         self.last_message = text
@@ -147,9 +166,13 @@ class StudyBrowserDock(QWidget):
         for study, series in picked:
             plans.setdefault(study, []).append(series)
 
+        self._cancelled = False
+        self.progress.setValue(0)
+
         def fetch_all():  # network only; the project is changed on the GUI thread below
             return [(study, f) for study, series in plans.items()
-                    for f in fetch(node, FetchPlan(study, series), directory)]
+                    for f in fetch(node, FetchPlan(study, series), directory, self._show_progress,
+                                   lambda: self._cancelled)]
 
         self._start(fetch_all, self._add_fetched)
 
