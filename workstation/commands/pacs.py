@@ -35,6 +35,11 @@ def register(subparsers) -> None:
     p.add_argument("name")
     p.set_defaults(func=run_node_remove)
 
+    p = node.add_parser("secret", help="store a node's password or token in the OS keyring (read from the "
+                                       "terminal, or from stdin when piped)")
+    p.add_argument("name")
+    p.set_defaults(func=run_node_secret)
+
     p = sub.add_parser("echo", help="check that a node answers (C-ECHO, or a QIDO-RS query)")
     p.add_argument("node")
     p.set_defaults(func=run_echo)
@@ -101,6 +106,28 @@ def run_node_remove(args: argparse.Namespace) -> int:
     except PacsError as exc:
         return _fail(str(exc))
     print(f"removed node {args.name}")
+    return 0
+
+
+def run_node_secret(args: argparse.Namespace) -> int:
+    from workstation.core.pacs import PacsError, resolve_node
+    from workstation.core.pacs.nodes import keyring_set
+
+    try:
+        node = resolve_node(args.name)
+        if node.auth == "none" or "://" in args.name:
+            raise PacsError(f"{args.name!r} is not a saved node with basic or bearer auth")
+        if sys.stdin.isatty():
+            import getpass
+            secret = getpass.getpass(f"{'password' if node.auth == 'basic' else 'token'} for {node.name}: ")
+        else:
+            secret = sys.stdin.readline().rstrip("\n")
+        if not secret:
+            raise PacsError("nothing given; nothing stored")
+        keyring_set(node.name, secret)
+    except PacsError as exc:
+        return _fail(str(exc))
+    print(f"stored the secret of {node.name} in the OS keyring")
     return 0
 
 

@@ -51,3 +51,18 @@ def test_bad_nodes_are_one_line(text, capsys):
     assert main(["pacs", "echo", text]) == 2
     err = capsys.readouterr().err
     assert err.startswith("workstation pacs: ") and err.count("\n") == 1
+
+
+def test_secret_without_a_keyring_is_one_line(capsys, monkeypatch):
+    import io
+    import sys
+
+    assert main(["pacs", "node", "add", "kr", "--dicomweb", "http://h/dicom-web", "--user", "u"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("pw\n"))
+    monkeypatch.setitem(sys.modules, "keyring", None)  # as on a machine without the package
+    capsys.readouterr()
+    assert main(["pacs", "node", "secret", "kr"]) == 2
+    err = capsys.readouterr().err
+    assert "keyring package is not installed" in err and err.count("\n") == 1
+    assert main(["pacs", "node", "secret", "http://h/dicom-web"]) == 2
+    main(["pacs", "node", "remove", "kr"])

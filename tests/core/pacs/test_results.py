@@ -137,3 +137,40 @@ def test_the_validator_sees_errors(detection_project, tmp_path, capsys):
     del ds.SegmentSequence, ds.Modality
     ds.save_as(tmp_path / "broken.dcm")
     assert any("Modality" in line for line in dciodvfy_errors(tmp_path / "broken.dcm"))
+
+
+def test_seg_of_a_reader_mask_matches_it_voxel_for_voxel(detection_project, tmp_path, capsys):
+    """A label map on the image grid (NIfTI, the case's metadata["mask"]) becomes one segment per
+    label, each frame equal to the mask's slice."""
+    import SimpleITK as sitk
+
+    from workstation.core.io import read_volume
+
+    directory, case, sources = detection_project
+    volume = read_volume(case.paths)
+    labels = np.zeros(volume.array.shape, np.uint8)
+    k, rows, cols = labels.shape
+    labels[1, 2:6, 3:9] = 1
+    labels[3, rows // 2:, : cols // 2] = 2
+    image = sitk.GetImageFromArray(labels)
+    image.SetSpacing([float(v) for v in volume.spacing])
+    image.SetOrigin([float(v) for v in volume.origin])
+    image.SetDirection([float(v) for v in np.asarray(volume.direction).ravel()])
+    mask_path = tmp_path / "mask.nii.gz"
+    sitk.WriteImage(image, str(mask_path))
+    with Project.open(directory) as project:
+        project.update_case_metadata(case.case_id, {"mask": str(mask_path)})
+    capsys.readouterr()
+    assert main(["export", str(directory), str(tmp_path / "m"), "--format", "seg", "--json"]) == 0
+    (path,) = json.loads(capsys.readouterr().out)["files"]
+    assert dciodvfy_errors(path) == []
+    import highdicom as hd
+    seg = hd.seg.segread(path)
+    assert seg.number_of_segments == 2
+    by_sop = {str(d.SOPInstanceUID): n for n, d in enumerate(sources)}
+    # the volume's slice order is the sources' order (both sorted along the slice normal)
+    for number, label in ((1, 1), (2, 2)):
+        for sop, n in by_sop.items():
+            frame = seg.get_pixels_by_source_instance(
+                source_sop_instance_uids=[sop], segment_numbers=[number], assert_missing_frames_are_empty=True)
+            np.testing.assert_array_equal(frame[0, ..., 0].astype(bool), labels[n] == label)

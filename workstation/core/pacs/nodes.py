@@ -75,8 +75,12 @@ def _keyring_get(name: str) -> str | None:
 def keyring_set(name: str, secret: str) -> None:
     try:
         import keyring
+    except ImportError:
+        raise PacsError("the keyring package is not installed (pip install keyring); use the "
+                        "environment variable instead") from None
+    try:
         keyring.set_password(KEYRING_SERVICE, name, secret)
-    except Exception as exc:
+    except Exception as exc:  # keyring's backends raise their own kinds (no backend, locked, denied)
         raise PacsError(f"no usable OS keyring here ({type(exc).__name__}); use the environment "
                         f"variable instead") from None
 
