@@ -8,7 +8,8 @@ import importlib
 import logging
 
 DOCK_MODULES = ["review.worklist", "metrics.panels", "models.install", "detection.candidates_dock",
-                "reports.report_dock", "boxes.box_dock", "export.export_dialog", "pacs.study_browser"]
+                "reports.report_dock", "boxes.box_dock", "export.export_dialog", "pacs.study_browser",
+                "segmentation.segmentation_dock"]
 
 log = logging.getLogger(__name__)
 

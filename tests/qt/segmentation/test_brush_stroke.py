@@ -1,0 +1,65 @@
+"""A brush stroke driven by mouse events in the axial view is stored as the reader's mask: the
+saved .nii.gz holds exactly the voxels within the brush radius of the world points under the
+mouse, the audit has its sha256, undo takes the stroke back (and saves that too), and a line drawn
+with the mouse is stored as a measurement of the right length."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from workstation.core.segmentation import store
+from workstation.core.segmentation.brush import sphere_mask
+from workstation.core.segmentation.grid import Grid
+
+
+def _axial(window):
+    return window.viewer.views["axial"]  # the MPR layout a volume opens in shows it
+
+
+def test_stroke_is_stored(qtbot, seg_window):
+    panel = seg_window.panels["segmentation_panel"]
+    project = seg_window.session.project
+    assert panel.add_segment("lesion") == "lesion"
+    panel.tool.setCurrentText("Paint")
+    panel.radius.setValue(4.0)
+    view = _axial(seg_window)
+    qtbot.waitUntil(lambda: view.isVisible() and view.grid is not None, timeout=10000)
+    cx, cy = view.width() // 2, view.height() // 2
+    path = [QPoint(cx - 30 + 6 * n, cy) for n in range(11)]
+    worlds = [view.world_at(p.x(), p.y()) for p in path]
+    with qtbot.waitSignal(panel.saved, timeout=20000):
+        qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, path[0])
+        for p in path[1:]:
+            qtbot.mouseMove(view, p)
+        qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, path[-1])
+    grid = Grid.of(seg_window.viewer.volume)
+    expected = np.zeros(grid.shape, dtype=np.uint8)
+    for w in worlds:
+        expected |= sphere_mask(grid, w, 4.0)
+    (version,) = store.latest_versions(project, "brain", "alice")
+    saved, _ = store.load_mask(project, version)
+    # mouse moves may be coalesced: the first and last dabs are certain, the stroke lies on the path
+    assert saved.sum() > 0 and np.all(saved <= expected)
+    for w in (worlds[0], worlds[-1]):
+        assert np.all(saved[sphere_mask(grid, w, 4.0) != 0] == 1)
+    assert [h["sha256"] for h in store.history(project, "brain", "alice", "lesion")] == [version.sha256]
+    # the overlay shows what was stored
+    assert np.array_equal(panel.display.layer.array != 0, saved != 0)
+    with qtbot.waitSignal(panel.saved, timeout=20000):
+        panel.undo()
+    (after,) = store.latest_versions(project, "brain", "alice")
+    assert after.voxels == 0 and project.verify().ok
+
+    panel.tool.setCurrentText("Line")
+    a, b = QPoint(cx - 40, cy - 20), QPoint(cx + 40, cy + 20)
+    wa, wb = view.world_at(a.x(), a.y()), view.world_at(b.x(), b.y())
+    with qtbot.waitSignal(panel.measured, timeout=10000):
+        qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+        qtbot.mouseMove(view, b)
+        qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+    from workstation.core.measurements import store as mstore
+
+    (m,) = mstore.measurements(project, "brain", "alice")
+    assert m.result["length_mm"] == pytest.approx(float(np.linalg.norm(wb - wa)), rel=1e-6)
+    assert panel.measurements.count() == 1

@@ -1,0 +1,1 @@
+"""The segmentation and measurement dock: segments, brush and range, editing tools, measurements."""

@@ -1,0 +1,325 @@
+"""Segmentation editing and measurements in the viewer.
+
+The dock lists the project's segments and the case's measurements; the tool chosen acts on the
+slice views through an event filter (left button, no modifiers; the other buttons keep panning and
+windowing): Paint / Erase with a sphere brush of the radius in mm (limited to the intensity range
+when ticked), Fill (the connected region within the range under the click), Line (press, drag,
+release: a stored length). The brush is shown as a sphere outline that follows the mouse. Each
+stroke is one undo step of the editor; at the stroke's end the changed segments are saved as new
+audited versions (core.segmentation.store), so the stored mask is always what the view shows.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QPushButton, QVBoxLayout, QWidget)
+
+from workstation.core.errors import WorkstationError
+from workstation.core.review.overlays import Sphere, SphereLayer
+from workstation.core.segmentation.editor import EditError
+from workstation.qt.segmentation.display import SegmentDisplay
+from workstation.qt.threads import Subscriptions
+
+log = logging.getLogger(__name__)
+TOOLS = ("Off", "Paint", "Erase", "Fill", "Line")
+CURSOR_LAYER = "brush"
+MEASURE_LAYER = "measurements"
+
+
+class SegmentationPanel(QWidget):
+    saved = Signal(str)      # segment name, once its new version is stored
+    measured = Signal(str)   # measurement id
+
+    def __init__(self, ctx, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session = ctx.session
+        self.editor = None
+        self.case_id: str | None = None
+        self.display = SegmentDisplay(ctx.overlays)
+        self._stroke_view = None
+        self._line_start = None
+        self._build()
+        subs = Subscriptions(self)
+        subs.add(self.session.events.project_changed, lambda _p: self.reload())
+        subs.add(self.session.events.current_changed, lambda _c: self.reload())
+        if ctx.viewer is not None:
+            for view in ctx.viewer.views.values():
+                view.installEventFilter(self)
+            ctx.viewer.state.volume_changed.connect(lambda _v: self.reload())
+        self.reload()
+
+    # ---- widgets -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.segments = QListWidget()
+        self.new_name = QLineEdit()
+        self.new_name.setPlaceholderText("new segment")
+        add = QPushButton("Add")
+        add.clicked.connect(lambda: self.add_segment(self.new_name.text()))
+        self.tool = QComboBox()
+        self.tool.addItems(TOOLS)
+        self.tool.currentTextChanged.connect(self._tool_changed)
+        self.radius = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=100.0, value=5.0, suffix=" mm")
+        self.use_range = QCheckBox("limit to range")
+        self.low = QDoubleSpinBox(decimals=1, minimum=-1e6, maximum=1e6, value=-1e6)
+        self.high = QDoubleSpinBox(decimals=1, minimum=-1e6, maximum=1e6, value=1e6)
+        self.volume_text = QLabel("")
+        buttons = QHBoxLayout()
+        for text, slot in (("Undo", self.undo), ("Redo", self.redo), ("Interpolate", self.interpolate),
+                           ("Islands", self.remove_islands)):
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            buttons.addWidget(b)
+        self.measurements = QListWidget()
+        form = QFormLayout()
+        row = QHBoxLayout()
+        row.addWidget(self.new_name)
+        row.addWidget(add)
+        form.addRow("Tool", self.tool)
+        form.addRow("Brush", self.radius)
+        rng = QHBoxLayout()
+        rng.addWidget(self.use_range)
+        rng.addWidget(self.low)
+        rng.addWidget(self.high)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Segments"))
+        layout.addWidget(self.segments)
+        layout.addLayout(row)
+        layout.addLayout(form)
+        layout.addLayout(rng)
+        layout.addLayout(buttons)
+        layout.addWidget(self.volume_text)
+        layout.addWidget(QLabel("Measurements"))
+        layout.addWidget(self.measurements)
+
+    # ---- state ---------------------------------------------------------------------------------
+    @property
+    def project(self):
+        return self.session.project
+
+    def reload(self) -> None:
+        """Open the current case's masks of the session's reader on the image shown."""
+        from workstation.core.segmentation import store
+        from workstation.core.segmentation.editor import SegmentationEditor
+        from workstation.core.segmentation.grid import Grid
+
+        self.editor, self.case_id = None, None
+        self.display.hide()
+        self.segments.clear()
+        self.measurements.clear()
+        project, case_id, volume = self.project, self.session.current, self.ctx.volume
+        if project is None or case_id is None or volume is None or self.session.reader is None:
+            return
+        try:
+            names = [s.name for s in store.segments(project)]
+            self.segments.addItems(names)
+            self.editor = SegmentationEditor(Grid.of(volume), volume.array,
+                                             store.load_masks(project, case_id, self.session.reader))
+        except (WorkstationError, EditError) as exc:
+            self.ctx.notify.error(f"segmentation unavailable: {exc}")
+            return
+        self.case_id = case_id
+        if names:
+            self.segments.setCurrentRow(0)
+        self._show()
+        self._list_measurements()
+
+    def _show(self) -> None:
+        from workstation.core.segmentation import store
+
+        self.display.show(self.editor, [(s.name, s.colour) for s in store.segments(self.project)])
+        self._say_volume()
+
+    def current_segment(self) -> str | None:
+        item = self.segments.currentItem()
+        return item.text() if item is not None else None
+
+    def add_segment(self, name: str) -> str | None:
+        from workstation.core.segmentation import store
+
+        try:
+            seg = store.add_segment(self.project, name)
+        except WorkstationError as exc:
+            self.ctx.notify.info(str(exc))
+            return None
+        if not self.segments.findItems(seg.name, Qt.MatchFlag.MatchExactly):
+            self.segments.addItem(seg.name)
+            if self.editor is not None:
+                self._show()
+        self.segments.setCurrentRow(self.segments.count() - 1)
+        self.new_name.clear()
+        return seg.name
+
+    def value_range(self):
+        return (self.low.value(), self.high.value()) if self.use_range.isChecked() else None
+
+    def _say_volume(self) -> None:
+        name = self.current_segment()
+        if self.editor is not None and name:
+            self.volume_text.setText(f"{name}: {self.editor.volume_mm3(name):.1f} mm³")
+
+    # ---- edits ---------------------------------------------------------------------------------
+    def save(self) -> None:
+        """Store every changed segment as a new audited version."""
+        from workstation.core.segmentation import store
+
+        if self.editor is None:
+            return
+        for name in sorted(self.editor.dirty):
+            try:
+                store.save_mask(self.project, self.case_id, self.session.reader, name, self.editor.mask(name),
+                                self.editor.grid)
+            except WorkstationError as exc:
+                self.ctx.notify.error(f"segment {name} not saved: {exc}")
+                continue
+            self.saved.emit(name)
+        self.editor.dirty.clear()
+        self._say_volume()
+
+    def dab(self, world, erase: bool = False) -> int:
+        name = self.current_segment()
+        if self.editor is None or name is None:
+            return 0
+        try:
+            n = self.editor.dab(name, world, self.radius.value(), erase=erase, value_range=self.value_range())
+        except EditError as exc:
+            self.ctx.notify.info(str(exc))
+            return 0
+        if n:
+            from workstation.core.segmentation.brush import sphere_box
+
+            found = sphere_box(self.editor.grid, world, self.radius.value())
+            self.display.update(self.editor, found[0] if found else None)
+        return n
+
+    def _whole(self, edit) -> None:
+        if self.editor is None:
+            return
+        try:
+            edit()
+        except EditError as exc:
+            self.ctx.notify.info(str(exc))
+            return
+        self.display.update(self.editor)
+        self.save()
+
+    def undo(self) -> None:
+        self._whole(self.editor.undo if self.editor else lambda: None)
+
+    def redo(self) -> None:
+        self._whole(self.editor.redo if self.editor else lambda: None)
+
+    def interpolate(self) -> None:
+        name = self.current_segment()
+        if name:
+            self._whole(lambda: self.editor.interpolate(name))
+
+    def remove_islands(self) -> None:
+        name = self.current_segment()
+        if name:
+            self._whole(lambda: self.editor.remove_islands(name))
+
+    def fill(self, world) -> None:
+        name, rng = self.current_segment(), self.value_range()
+        if name is None:
+            return
+        if rng is None:
+            self.ctx.notify.info("region fill needs an intensity range (tick 'limit to range')")
+            return
+        self._whole(lambda: self.editor.fill_region(name, world, rng))
+
+    # ---- measurements --------------------------------------------------------------------------
+    def measure_line(self, a, b) -> str | None:
+        from workstation.core.measurements import store as mstore
+
+        try:
+            m = mstore.add(self.project, self.case_id, self.session.reader, "line", [a, b])
+        except WorkstationError as exc:
+            self.ctx.notify.info(str(exc))
+            return None
+        self._list_measurements()
+        self.measured.emit(m.measurement_id)
+        return m.measurement_id
+
+    def _list_measurements(self) -> None:
+        from workstation.core.measurements import store as mstore
+
+        self.measurements.clear()
+        if self.project is None or self.case_id is None:
+            return
+        found = mstore.measurements(self.project, self.case_id, self.session.reader)
+        spheres = []
+        for m in found:
+            text = ", ".join(f"{k} {v:.1f}" for k, v in m.result.items() if isinstance(v, float))
+            self.measurements.addItem(f"{m.measurement_id} {m.kind}: {text}")
+            for n, p in enumerate(m.points):
+                spheres.append(Sphere(f"{m.measurement_id}/{n}", p, 1.0, "added", text if n == len(m.points) - 1 else ""))
+        if spheres:
+            self.ctx.overlays.put(SphereLayer(MEASURE_LAYER, spheres))
+        else:
+            self.ctx.overlays.remove_named(MEASURE_LAYER)
+
+    # ---- the views -----------------------------------------------------------------------------
+    def _tool_changed(self, tool: str) -> None:
+        if tool not in ("Paint", "Erase"):
+            self.ctx.overlays.remove_named(CURSOR_LAYER)
+
+    def _cursor(self, world) -> None:
+        layer = self.ctx.overlays.find(CURSOR_LAYER)
+        sphere = Sphere("brush", world, self.radius.value(), "proposed")
+        if isinstance(layer, SphereLayer):
+            layer.set_spheres([sphere])
+        else:
+            self.ctx.overlays.put(SphereLayer(CURSOR_LAYER, [sphere], show_labels=False))
+
+    def eventFilter(self, obj, event) -> bool:
+        tool = self.tool.currentText()
+        if tool == "Off" or self.editor is None or not hasattr(obj, "world_at"):
+            return False
+        kind = event.type()
+        if kind not in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease):
+            return False
+        pos = event.position()
+        world = obj.world_at(pos.x(), pos.y())
+        left = kind != QEvent.Type.MouseMove and event.button() == Qt.MouseButton.LeftButton
+        if kind == QEvent.Type.MouseButtonPress and (not left or event.modifiers()):
+            return False
+        if tool in ("Paint", "Erase"):
+            self._cursor(world)
+            if kind == QEvent.Type.MouseButtonPress:
+                self._stroke_view = obj
+                self.editor.begin("paint" if tool == "Paint" else "erase")
+                self.dab(world, erase=tool == "Erase")
+                return True
+            if kind == QEvent.Type.MouseMove and self._stroke_view is obj:
+                self.dab(world, erase=tool == "Erase")
+            elif kind == QEvent.Type.MouseButtonRelease and left and self._stroke_view is obj:
+                self._stroke_view = None
+                self.editor.end()
+                self.save()
+                return True
+            obj.request_render()
+            return False  # moves still update the readout
+        if tool == "Fill" and kind == QEvent.Type.MouseButtonPress:
+            self.fill(world)
+            return True
+        if tool == "Line":
+            if kind == QEvent.Type.MouseButtonPress:
+                self._line_start = (obj, world)
+                return True
+            if kind == QEvent.Type.MouseButtonRelease and left and self._line_start and self._line_start[0] is obj:
+                start, self._line_start = self._line_start[1], None
+                if np.linalg.norm(np.asarray(world) - start) > 0:
+                    self.measure_line(start, world)
+                return True
+        return False
+
+
+def install(ctx) -> dict:
+    """The segmentation dock (right), following the session."""
+    panel = SegmentationPanel(ctx)
+    dock = ctx.host.add_dock("Segmentation", panel, Qt.DockWidgetArea.RightDockWidgetArea)
+    return {"segmentation_panel": panel, "segmentation_dock": dock}
