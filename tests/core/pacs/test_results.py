@@ -174,3 +174,22 @@ def test_seg_of_a_reader_mask_matches_it_voxel_for_voxel(detection_project, tmp_
             frame = seg.get_pixels_by_source_instance(
                 source_sop_instance_uids=[sop], segment_numbers=[number], assert_missing_frames_are_empty=True)
             np.testing.assert_array_equal(frame[0, ..., 0].astype(bool), labels[n] == label)
+
+
+def test_deidentified_seg_references_the_deidentified_images_of_the_same_key(detection_project, tmp_path, capsys):
+    """With one --deid-key, a csv export's DICOM files and the SEG agree on the new UIDs."""
+    directory, _, _ = detection_project
+    key = tmp_path / "key"
+    key.write_bytes(b"0123456789abcdef-secret")
+    assert main(["export", str(directory), str(tmp_path / "csv"), "--format", "csv", "--deidentify",
+                 "--deid-key", str(key)]) == 0
+    assert main(["export", str(directory), str(tmp_path / "seg"), "--format", "seg", "--deidentify",
+                 "--deid-key", str(key), "--json"]) == 0
+    (path,) = (tmp_path / "seg" / "seg").glob("*.dcm")
+    seg = pydicom.dcmread(path)
+    images = [pydicom.dcmread(p, stop_before_pixels=True) for p in (tmp_path / "csv").rglob("*")
+              if p.is_file() and p.suffix not in (".csv", ".json")]
+    exported = {str(d.SOPInstanceUID) for d in images}
+    referenced = {str(r.ReferencedSOPInstanceUID) for s in seg.ReferencedSeriesSequence for r in s.ReferencedInstanceSequence}
+    assert len(exported) == 5 and referenced == exported
+    assert {str(d.PatientID) for d in images} == {str(seg.PatientID)}

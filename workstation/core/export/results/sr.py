@@ -4,8 +4,6 @@ case's classification label (the reader's decision beside the model's output and
 Our own concepts use the private coding scheme 99WSTN."""
 from __future__ import annotations
 
-import workstation
-
 SCHEME = "99WSTN"
 
 
@@ -127,4 +125,4 @@ def classification_report(sources, decision: str | list | None, reader: str, mod
     return _document(sources, report, "workstation classification", series_number)
 
 
-__all__ = ["detection_report", "classification_report", "workstation"]
+__all__ = ["detection_report", "classification_report"]
