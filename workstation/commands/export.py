@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dir == "verify" and not args.format:
         return run_verify(args.out, args.json)
     if not args.format:
-        return _fail("--format is required (csv, monai, imagefolder or nifti)")
+        return _fail("--format is required (csv, monai, imagefolder, nifti, seg or sr)")
 
     from workstation.core.export import ExportError, parse_ratios
     from workstation.core.export.from_project import export_project
