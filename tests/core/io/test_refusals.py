@@ -309,3 +309,9 @@ def test_series_over_the_limit_is_refused_before_reading_slices(tmp_path, series
     series_writer(tmp_path / "s", [(0.0, 0.0, 2.0 * k) for k in range(6)])
     monkeypatch.setenv("WORKSTATION_MAX_VOXELS", str(128 * 128 * 5))
     _refused(tmp_path / "s", "series too large to load: 6 x 128 x 128")
+
+
+def test_a_limit_that_is_not_a_number_is_one_clear_line(dicom_file, monkeypatch):
+    monkeypatch.setenv("WORKSTATION_MAX_VOXELS", "lots")
+    with pytest.raises(ImageReadError, match="WORKSTATION_MAX_VOXELS: not a number: 'lots'"):
+        read_volume(dicom_file("CT_small.dcm"))

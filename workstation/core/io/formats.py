@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import struct
 import zlib
-from pathlib import Path
 
 IMAGE_FORMATS = ("dicom", "nifti", "nifti-gz", "nrrd", "metaimage", "png", "jpeg", "tiff", "bmp")
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"),
