@@ -93,3 +93,20 @@ def test_bad_node_says_one_line(qtbot, tmp_path):
 def orthanc_series(server):
     import requests
     return requests.get(server.url + "/series", timeout=10).json()
+
+
+def test_install_adds_the_dock_and_the_send_action(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    from workstation.core.review.overlays import OverlayList
+    from workstation.qt.context import make_context
+    from workstation.qt.pacs.study_browser import install
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    panels = install(make_context(window, ReviewSession(), OverlayList(), None))
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "File")
+    assert panels["send_results_action"] in file_menu.actions()
+    assert panels["study_browser"].window() is window
+    panels["send_results_action"].trigger()  # no project, no case: one line, nothing sent
+    assert panels["study_browser"].last_message == "open a case to send its results"

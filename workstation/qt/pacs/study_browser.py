@@ -223,4 +223,7 @@ def install(ctx) -> dict:
     """The study browser (left), adding to the session's project."""
     dock = StudyBrowserDock(ctx.session, ctx.notify)
     ctx.host.add_dock("PACS", dock, Qt.DockWidgetArea.LeftDockWidgetArea)
-    return {"study_browser": dock}
+    action = ctx.host.menu("File").addAction("Send results to PACS")
+    action.setToolTip("the current case's SEG and SR, to the node chosen in the PACS dock")
+    action.triggered.connect(dock.send_results)
+    return {"study_browser": dock, "send_results_action": action}
