@@ -1,9 +1,13 @@
 """The microbleed detector plugin object: `build(checkpoint=None, options=None)` -> MicrobleedDetector.
 
-Per volume: stage 1 (screening.py) proposes up to `max_candidates` dark blobs; stage 2 (model.py)
+Per volume: the image goes to the 1 mm LPS working grid and its brain is extracted; stage 1
+(screening.py) proposes up to `max_candidates` dark blobs inside the brain; stage 2 (model.py)
 scores a patch around each; overlapping candidates are merged (the best score wins); candidates
 scoring at least `min_score` are returned with their centre (world mm, LPS, refined to the
-darkness-weighted centroid), diameter (regressed by the network) and score."""
+darkness-weighted centroid), diameter (regressed by the network) and score. With the option
+`brain_mask` (or `heatmap`) the prediction also carries the screened brain on the input's own
+voxel grid as a HeatMap (target "brain", method "brain-mask": 1 inside, 0 outside), so a viewer
+can overlay what was screened."""
 from __future__ import annotations
 
 import time
@@ -11,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from plugins.microbleeds.screening import extract_patches, prepare, screen
-from workstation.plugin_api import Cancelled, Candidate, CheckpointMissing, PluginError, Prediction, Volume
+from plugins.microbleeds.canonical import to_input_grid
+from plugins.microbleeds.screening import STAGE1_CANDIDATES, extract_patches, prepare, screen
+from workstation.plugin_api import Cancelled, Candidate, CheckpointMissing, HeatMap, PluginError, Prediction, Volume
 
 SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "patchnet.pt"
 
@@ -22,11 +27,12 @@ def build(checkpoint: str | None = None, options: dict | None = None) -> "Microb
 
 
 def refine_centres(work, kji: np.ndarray, radius: int = 2) -> np.ndarray:
-    """Darkness-weighted centroid (world mm) around each working-grid voxel."""
+    """Darkness-weighted centroid (world mm) around each working-grid voxel, inside the brain."""
     offsets = np.stack(np.meshgrid(*[np.arange(-radius, radius + 1)] * 3, indexing="ij"), -1).reshape(-1, 3)
     pts = np.asarray(kji, int)[:, None, :] + offsets[None]
     pts = np.clip(pts, 0, np.array(work.array.shape) - 1)
-    dark = np.clip(1.0 - work.array[pts[..., 0], pts[..., 1], pts[..., 2]], 0.0, None) ** 2
+    at = (pts[..., 0], pts[..., 1], pts[..., 2])
+    dark = np.where(work.mask[at], np.clip(-work.log[at], 0.0, None), 0.0) ** 2
     weights = dark / np.maximum(dark.sum(axis=1, keepdims=True), 1e-6)
     centroid = (weights[..., None] * pts).sum(axis=1)
     centroid = np.where(dark.sum(axis=1, keepdims=True) > 1e-6, centroid, kji)
@@ -46,8 +52,10 @@ def merge_overlapping(centres: np.ndarray, diameters: np.ndarray, scores: np.nda
 class MicrobleedDetector:
     def __init__(self, checkpoint: str | None, options: dict):
         self.checkpoint = Path(checkpoint) if checkpoint else SHIPPED_WEIGHTS
-        self.max_candidates = int(options.get("max_candidates", 400))
-        self.min_score = float(options.get("min_score", 0.02))
+        self.max_candidates = int(options.get("max_candidates", STAGE1_CANDIDATES))
+        self.min_score = float(options.get("min_score", 0.05))
+        self.brain_mask = bool(options.get("brain_mask", False) or options.get("heatmap", False))
+        self.last_work = None
         self.allow_untrained = bool(options.get("allow_untrained", False))
         self.net = None
         self.device = "cpu"
@@ -74,13 +82,13 @@ class MicrobleedDetector:
         self.net = net.to(device).eval()
 
     def scores(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(probability, diameter mm) per patch (n, 16, 20, 20)."""
+        """(probability, diameter mm) per patch (n, CHANNELS, 20, 20, 20)."""
         import torch
 
         out = []
         with torch.inference_mode():
             for start in range(0, len(patches), 256):
-                x = torch.from_numpy(np.ascontiguousarray(patches[start:start + 256], np.float32)[:, None])
+                x = torch.from_numpy(np.ascontiguousarray(patches[start:start + 256], np.float32))
                 out.append(self.net(x.to(self.device)).float().cpu().numpy())
         raw = np.concatenate(out) if out else np.zeros((0, 2), np.float32)
         return 1.0 / (1.0 + np.exp(-raw[:, 0])), np.exp(np.clip(raw[:, 1], np.log(1.0), np.log(20.0)))
@@ -95,16 +103,18 @@ class MicrobleedDetector:
             work = prepare(volume.array, volume.spacing, volume.origin, volume.direction)
         except ValueError as exc:
             raise PluginError(f"microbleeds: {exc}") from None
+        t_prep = time.perf_counter()
         found = screen(work, self.max_candidates)
         t1 = time.perf_counter()
         if cancel is not None and cancel():
             raise Cancelled()
-        prob, diam = self.scores(extract_patches(work.log, found.kji))
+        prob, diam = self.scores(extract_patches(work, found.kji))
         t2 = time.perf_counter()
         centres = refine_centres(work, found.kji)
         keep = merge_overlapping(centres, diam, prob)
         keep = keep[prob[keep] >= self.min_score]
-        self.timings = {"stage1_s": t1 - t0, "stage2_s": t2 - t1, "candidates_stage1": len(found.kji)}
+        self.timings = {"prepare_s": t_prep - t0, "stage1_s": t1 - t0, "stage2_s": t2 - t1, "candidates_stage1": len(found.kji)}
+        self.last_work = work
         return [Candidate(tuple(centres[n]), float(diam[n]), float(prob[n]), "microbleed") for n in keep]
 
     def predict(self, batch, progress=None, cancel=None) -> list[Prediction]:
@@ -112,7 +122,12 @@ class MicrobleedDetector:
         for n, volume in enumerate(batch):
             if cancel is not None and cancel():
                 raise Cancelled()
-            out.append(Prediction(candidates=tuple(self.detect(volume, cancel))))
+            candidates = tuple(self.detect(volume, cancel))
+            heatmap = None
+            if self.brain_mask:
+                mask = to_input_grid(self.last_work.mask, self.last_work.origin, volume)
+                heatmap = HeatMap(mask.astype(np.float32), target="brain", method="brain-mask")
+            out.append(Prediction(candidates=candidates, heatmap=heatmap))
             if progress is not None:
                 progress((n + 1) / len(batch))
         return out

@@ -1,12 +1,12 @@
-"""Stage 2: a small 3D CNN on a 16 x 20 x 20 mm patch (1 mm voxels, log intensity) around each
-candidate. Two outputs: the microbleed logit and the log of the diameter in mm (trained on true
-microbleeds only). About 0.45 M parameters, ~20 M multiply-adds per patch."""
+"""Stage 2: a small 3D CNN on a 20 mm cube (1 mm voxels; channels: log intensity and brain mask)
+around each candidate. Two outputs: the microbleed logit and the log of the diameter in mm
+(trained on true microbleeds only). About 0.55 M parameters, ~30 M multiply-adds per patch."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from plugins.microbleeds.screening import PATCH_SHAPE
+from plugins.microbleeds.screening import CHANNELS, PATCH_SHAPE
 
 
 def _block(c_in: int, c_out: int) -> list[nn.Module]:
@@ -18,8 +18,8 @@ class PatchNet(nn.Module):
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            *_block(1, w), nn.MaxPool3d(2),                       # 8 x 10 x 10
-            *_block(w, 2 * w), nn.MaxPool3d(2),                   # 4 x 5 x 5
+            *_block(CHANNELS, w), nn.MaxPool3d(2),                # 10 x 10 x 10
+            *_block(w, 2 * w), nn.MaxPool3d(2),                   # 5 x 5 x 5
             *_block(2 * w, 4 * w),
         )
         cells = (PATCH_SHAPE[0] // 4) * (PATCH_SHAPE[1] // 4) * (PATCH_SHAPE[2] // 4)
@@ -27,5 +27,5 @@ class PatchNet(nn.Module):
                                   nn.ReLU(inplace=True), nn.Linear(64, 2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (n, 1, 16, 20, 20) -> (n, 2): [logit, log diameter mm]."""
+        """x: (n, 2, 20, 20, 20) -> (n, 2): [logit, log diameter mm]."""
         return self.head(self.features(x))

@@ -1,5 +1,5 @@
 """`workstation evaluate-detections PRED.json TRUTH.json [--threshold P] [--bootstrap N] [--min-radius MM]
-[--at-fp F,...] [--json]`: score detections against ground truth.
+[--at-fp F,...] [--gallery OUT/] [--json]`: score detections against ground truth.
 
 PRED.json: the output of `workstation detect` ("workstation.detections/1"). TRUTH.json: the
 truth.json index `workstation phantom` writes ("workstation.detection-truth/1": {"subjects": [{"id",
@@ -8,6 +8,8 @@ by id. A candidate hits a lesion when its centre lies within the lesion radius (
 --min-radius, 2 mm); one hit per lesion, further hits ignored (LUNA16). Reports sensitivity,
 precision, f1, fp_per_subject at --threshold, the FROC points, CPM (mean sensitivity at 1/8..8 FP
 per subject), sensitivity at the --at-fp rates and bootstrap 95% CIs over subjects.
+--gallery OUT/ writes PNG montages of the missed lesions and the top false positives (three
+orthogonal slices each, with the score) from the images PRED.json names.
 Exit 0 on success, 2 on unreadable or mismatched files."""
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ def register(subparsers) -> None:
     parser.add_argument("--min-radius", type=float, default=2.0, metavar="MM", help="smallest hit radius")
     parser.add_argument("--at-fp", default="1,2,2.7,4", metavar="F,...",
                         help="report the best sensitivity with at most these FP per subject")
+    parser.add_argument("--gallery", metavar="OUT", help="write PNG montages of misses and top false positives here")
+    parser.add_argument("--gallery-fp", type=int, default=3, metavar="N", help="false positives per subject in the gallery")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
 
@@ -74,6 +78,18 @@ def predicted_volumes(data: dict, path: str, wanted) -> dict[str, list[dict]]:
     return out
 
 
+def _gallery(args, truth, pred, matches) -> list:
+    from workstation.core.detection.gallery import tiles_of, write_gallery
+
+    paths = {str(v["id"]): v.get("path") for v in _load(args.pred)["volumes"]}
+    pairs = []
+    for m in matches:
+        tiles = tiles_of(m.subject_id, truth[m.subject_id], pred[m.subject_id], m, args.threshold, args.gallery_fp)
+        if tiles and paths.get(m.subject_id):
+            pairs.append((paths[m.subject_id], tiles))
+    return write_gallery(args.gallery, pairs)
+
+
 def run(args) -> int:
     from workstation.core.metrics.detection import evaluate, match_subject, sensitivity_at
 
@@ -93,6 +109,13 @@ def run(args) -> int:
     except (InputError, KeyError, TypeError, ValueError) as exc:
         print(f"workstation evaluate-detections: {exc}", file=sys.stderr)
         return 2
+    if args.gallery:
+        try:
+            result_paths = _gallery(args, truth, pred, matches)
+        except Exception as exc:  # an unreadable image must not hide the scores
+            print(f"workstation evaluate-detections: gallery not written: {str(exc).splitlines()[0]}", file=sys.stderr)
+        else:
+            print(f"gallery: {len(result_paths)} PNG in {args.gallery}", file=sys.stderr)
     extra = sorted(set(pred) - set(truth))
     if extra:
         print(f"note: {len(extra)} predicted volumes have no truth and are ignored: {', '.join(extra[:5])}",

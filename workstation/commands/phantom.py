@@ -1,4 +1,4 @@
-"""`workstation phantom OUT [--n N] [--seed S] [--resolution 1mm|0.5x0.5x2mm] [--json]`: write SWI-like
+"""`workstation phantom OUT [--n N] [--seed S] [--resolution R] [--style clinical|random] [--json]`: write SWI-like
 microbleed phantoms built on the MNI152 brain: per volume NAME.nii.gz (the image), NAME_labels.nii.gz
 (microbleed ids) and NAME.json (ground truth: microbleeds and mimics, centres in world mm LPS), and
 OUT/truth.json, the index `workstation evaluate-detections` reads. Same seed, same phantoms.
@@ -15,8 +15,10 @@ def register(subparsers) -> None:
     parser.add_argument("out", metavar="OUT", help="output folder (created if missing)")
     parser.add_argument("--n", type=int, default=10, help="number of volumes (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="series seed (default 0)")
-    parser.add_argument("--resolution", choices=("1mm", "0.5x0.5x2mm"), default=None,
+    parser.add_argument("--resolution", choices=("1mm", "0.5x0.5x2mm", "0.45x0.45x2.5mm", "1x1x3mm"), default=None,
                         help="voxel size for every volume (default: each volume draws one)")
+    parser.add_argument("--style", choices=("clinical", "random"), default="clinical",
+                        help="clinical (skull, SNR 15-40; default) or random (the training domain randomisation)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.set_defaults(func=run)
 
@@ -32,7 +34,7 @@ def run(args) -> int:
             print(f"phantom {done}/{total}", file=sys.stderr)
 
     try:
-        index = generate(args.out, args.n, args.seed, args.resolution, progress=progress)
+        index = generate(args.out, args.n, args.seed, args.resolution, progress=progress, style=args.style)
     except OSError as exc:
         print(f"workstation phantom: cannot write {args.out}: {exc}", file=sys.stderr)
         return 2

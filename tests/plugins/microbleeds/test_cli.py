@@ -69,3 +69,25 @@ def test_detect_and_evaluate_refuse_bad_input(tmp_path, detections, phantom_file
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     assert main(["evaluate-detections", str(pred), str(bad)]) == 2
+
+
+def test_gallery_shows_misses_and_false_positives(phantom_files, tmp_path, capsys):
+    """A prediction that misses two bleeds and adds a false positive: the gallery has a montage of
+    each kind, three orthogonal views per finding."""
+    from PIL import Image
+
+    folder, truth = phantom_files
+    lesions = json.loads(truth.read_text())["subjects"][0]["lesions"]
+    cands = [{"centre": les["centre"], "diameter_mm": les["diameter_mm"], "score": 0.9} for les in lesions[2:]]
+    cands.append({"centre": [0.0, 0.0, 0.0], "diameter_mm": 3.0, "score": 0.7})
+    pred = tmp_path / "pred.json"
+    pred.write_text(json.dumps({"schema": "workstation.detections/1", "volumes": [
+        {"id": "case_a", "path": str(folder / "case_a.nii.gz"), "candidates": cands, "error": None}]}))
+    out = tmp_path / "gallery"
+    assert main(["evaluate-detections", str(pred), str(truth), "--bootstrap", "0", "--gallery", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["false_positives_01.png", "missed_01.png"]
+    missed = Image.open(out / "missed_01.png")
+    fps = Image.open(out / "false_positives_01.png")
+    assert missed.height == 2 * fps.height and missed.width == fps.width > 3 * 41 * 4  # 2 rows vs 1, 3 views
+    assert len(set(missed.convert("L").getdata())) > 50  # image content, not a blank canvas

@@ -11,7 +11,7 @@ from workstation.plugin_host import find, load_factory
 
 @pytest.fixture(scope="module")
 def detector():
-    det = build(None, {})
+    det = build(None, {"brain_mask": True})
     det.load("cpu")
     return det
 
@@ -27,11 +27,19 @@ def test_shipped_weights_are_small_and_say_where_they_come_from(detector):
     assert SHIPPED_WEIGHTS.is_file() and SHIPPED_WEIGHTS.stat().st_size <= 10 * 1024 * 1024
     assert len(detector.weights_sha256) == 64
     assert "phantoms" in detector.meta["note"] and detector.meta["train_seed"] != 4242
+    assert detector.meta["style"] == "random"  # domain-randomised training phantoms
 
 
-def test_finds_the_planted_microbleeds(detector, phantom_1mm):
+def test_finds_the_planted_microbleeds_and_returns_the_brain_screened(detector, phantom_1mm):
     [pred] = detector.predict([phantom_1mm.volume])
     assert prediction_problems(MANIFEST, phantom_1mm.volume.array.shape, pred) == []
+    brain = pred.heatmap
+    assert (brain.target, brain.method) == ("brain", "brain-mask")
+    assert brain.array.shape == phantom_1mm.volume.array.shape and set(np.unique(brain.array)) == {0.0, 1.0}
+    for les in phantom_1mm.truth["lesions"]:  # every bleed lies in what was screened
+        i, j, k = np.round(phantom_1mm.volume.world_to_index(les["centre"])).astype(int)
+        assert brain.array[k, j, i] == 1.0
+    assert 0.1 < brain.array.mean() < 0.3  # a brain of ~1.4 l in a ~9 l field of view: no scalp, no skull
     strong = [c for c in pred.candidates if c.score >= 0.5]
     centres = np.array([c.centre_mm for c in strong]).reshape(-1, 3)
     lesions = phantom_1mm.truth["lesions"]
@@ -57,7 +65,7 @@ def test_overlapping_candidates_merge_to_the_best():
 def test_bad_inputs_give_one_line_reasons(detector, tmp_path):
     with pytest.raises(PluginError, match="3D grey volume"):
         detector.predict([Volume(np.zeros((64, 64), np.float32))])
-    with pytest.raises(PluginError, match="no head found"):
+    with pytest.raises(PluginError, match="no head found|no brain found"):
         detector.predict([Volume(np.zeros((40, 40, 40), np.float32))])
     with pytest.raises(CheckpointMissing):
         build(str(tmp_path / "absent.pt"), {}).load("cpu")
