@@ -35,7 +35,7 @@ def test_query_filters(backend, nodes, samples, capsys):
     in_2004 = _query(capsys, node, "--date", "20040101-20041231")
     assert {r["PatientID"] for r in in_2004} == {"1CT1", "4MR1"}
     study, series = series_uids(samples["ct5"])
-    rows = _query(capsys, node, "--study", study, "--series")
+    rows = _query(capsys, node, "--study", study, "--series", "--modality", "CT")  # not results pushed by other tests
     assert [r["SeriesInstanceUID"] for r in rows] == [series]
     assert rows[0]["NumberOfSeriesRelatedInstances"] == "5" and rows[0]["Modality"] == "CT"
     assert _query(capsys, node, "--study", "1.2.3.4.5") == []
@@ -45,7 +45,8 @@ def test_same_answer_over_both(nodes, capsys):
     web = _query(capsys, nodes["dicomweb"], "--series")
     dimse = _query(capsys, nodes["dimse"], "--series")
     key = lambda rows: sorted((r["StudyInstanceUID"], r["SeriesInstanceUID"], r["Modality"]) for r in rows)
-    assert key(web) == key(dimse) and len(web) == 4
+    assert key(web) == key(dimse)
+    assert len([r for r in web if r["Modality"] in ("CT", "MR")]) == 4  # SEG/SR of other tests aside
 
 
 def test_wrong_password_is_one_line(nodes, capsys, monkeypatch):
