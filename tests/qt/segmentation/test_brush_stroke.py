@@ -44,8 +44,15 @@ def test_stroke_is_stored(qtbot, seg_window):
     for w in (worlds[0], worlds[-1]):
         assert np.all(saved[sphere_mask(grid, w, 4.0) != 0] == 1)
     assert [h["sha256"] for h in store.history(project, "brain", "alice", "lesion")] == [version.sha256]
-    # the overlay shows what was stored
+    # the overlay shows what was stored, and the axial view's slice of it (edited in place) has it
     assert np.array_equal(panel.display.layer.array != 0, saved != 0)
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+
+    (actor,) = [a for a in view.overlays.grid_actors.values() if a.layer is panel.display.layer]
+    actor.reslice.Update()
+    shown = vtk_to_numpy(actor.reslice.GetOutput().GetPointData().GetScalars())
+    k = int(round(grid.world_to_index(worlds[0])[2]))
+    assert np.count_nonzero(shown) == np.count_nonzero(saved[k])
     with qtbot.waitSignal(panel.saved, timeout=20000):
         panel.undo()
     (after,) = store.latest_versions(project, "brain", "alice")

@@ -110,6 +110,7 @@ class _GridActor:
     def __init__(self, layer: LabelMaskLayer | HeatMapLayer) -> None:
         self.layer = layer
         self.image = None
+        self._wrapped = None  # the array self.image shares memory with
         self.matrix = vtkMatrix4x4()
         self.reslice = vtkImageReslice()
         self.reslice.SetOutputDimensionality(2)
@@ -126,7 +127,15 @@ class _GridActor:
         self.refresh_data()
 
     def refresh_data(self) -> None:
-        self.image = to_vtk_image(self.layer.array)
+        array = self.layer.array
+        if self.image is not None and isinstance(self.layer, LabelMaskLayer) and array is self._wrapped:
+            # edited in place (a brush dab): VTK already shares this memory, so marking it modified
+            # is enough; a new wrapper and colour table per dab would cost tens of ms
+            self.image.GetPointData().GetScalars().Modified()
+            self.image.Modified()
+            return
+        self._wrapped = array
+        self.image = to_vtk_image(array)
         self.reslice.SetInputData(self.image)
         prop = self.actor.GetProperty()
         if isinstance(self.layer, LabelMaskLayer):

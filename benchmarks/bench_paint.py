@@ -1,0 +1,141 @@
+"""Brush painting speed (issue 17).
+
+A stroke of 20 dabs (sphere brush, radius 5 mm) on a 512x512x300 CT volume (pydicom-data's real
+CT head slice `693_UNCI.dcm`, 0.49 mm pixels, stacked to 300 slices of 1.25 mm), in the viewer's
+three MPR slice views: per dab, the editor paints (its undo block recorded), the segmentation
+overlay's block is recomposed and every view is redrawn with the new mask. Against: writing the
+same voxels with numpy alone (`mask[box][inside] = 1` with the footprint precomputed). Also the
+save at the stroke's end (compressed NIfTI + sha256 + audit row), once per stroke.
+
+    nice xvfb-run -a .venv/bin/python benchmarks/bench_paint.py [--dabs 20] [--radius 5] [--repeats 3]
+Goal: <= 16 ms per dab (median) with the mask updated and the view redrawn. The redraw is
+reported beside the same three views redrawn without the segmentation layer (the GL floor of the
+machine: under Xvfb that is Mesa's software rasteriser) so the part this code adds is visible.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def ct_volume(slices: int):
+    from pydicom.data import get_testdata_file
+
+    from workstation.core.io import read_volume
+    from workstation.core.volume import Volume
+
+    one = read_volume(get_testdata_file("693_UNCI.dcm"))
+    array = np.repeat(one.array[:1], slices, axis=0)
+    return Volume(array, (one.spacing[0], one.spacing[1], 1.25), one.origin, one.direction, modality="CT")
+
+
+def _save_once(tmp: str, editor, grid) -> float:
+    """Seconds for the save at a stroke's end: the mask as a new audited version in a project."""
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    from workstation.core.project import Project
+    from workstation.core.segmentation import store
+
+    image = shutil.copy(get_testdata_file("693_UNCI.dcm"), f"{tmp}/ct.dcm")
+    with Project.create(f"{tmp}/p", "detection", ["lesion"]) as project:
+        project.add_case([image], case_id="c")
+        t0 = time.perf_counter()
+        store.save_mask(project, "c", "bench", "lesion", editor.mask("lesion"), grid)
+        return time.perf_counter() - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dabs", type=int, default=20)
+    ap.add_argument("--radius", type=float, default=5.0)
+    ap.add_argument("--slices", type=int, default=300)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+
+    from PySide6.QtWidgets import QApplication
+
+    from workstation.core.review.overlays import OverlayList
+    from workstation.core.segmentation.brush import sphere_box
+    from workstation.core.segmentation.editor import SegmentationEditor
+    from workstation.core.segmentation.grid import Grid
+    from workstation.qt.segmentation.display import SegmentDisplay
+    from workstation.qt.viewer.viewer_widget import Viewer
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    volume = ct_volume(args.slices)
+    grid = Grid.of(volume)
+    overlays = OverlayList()
+    viewer = Viewer(overlays)
+    viewer.resize(1200, 800)
+    viewer.set_volume(volume)
+    viewer.show()
+    for _ in range(20):
+        app.processEvents()
+    views = [v for v in viewer.views.values() if v.isVisible()]
+    centre = volume.index_to_world(np.array(volume.size) / 2.0)
+    path = [centre + np.array([1.5 * n - 15.0, 0.8 * n - 8.0, 0.0]) for n in range(args.dabs)]
+
+    def frames(n=5):
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            for view in views:
+                view.GetRenderWindow().Render()
+            out.append(time.perf_counter() - t0)
+        return statistics.median(out)
+
+    plain_frame = frames()  # the three views redrawn with no segmentation layer: the GL floor
+    per_dab, edit_part, numpy_dab, saves = [], [], [], []
+    for rep in range(args.repeats):
+        editor = SegmentationEditor(grid, volume.array)
+        display = SegmentDisplay(overlays)
+        display.show(editor, [("lesion", "#e6194b")])
+        for _ in range(5):
+            app.processEvents()
+        editor.begin()
+        for point in path:
+            t0 = time.perf_counter()
+            editor.dab("lesion", point, args.radius)
+            box = sphere_box(grid, point, args.radius)[0]
+            display.update(editor, box)
+            edit_part.append(time.perf_counter() - t0)
+            for view in views:
+                view.GetRenderWindow().Render()
+            per_dab.append(time.perf_counter() - t0)
+        editor.end()
+        # the floor: the same voxels written with numpy, footprints found beforehand
+        plain = grid.empty()
+        footprints = [sphere_box(grid, p, args.radius) for p in path]
+        for box, inside in footprints:
+            t0 = time.perf_counter()
+            plain[box][inside] = 1
+            numpy_dab.append(time.perf_counter() - t0)
+        assert np.array_equal(plain, editor.mask("lesion"))
+        with tempfile.TemporaryDirectory() as tmp:
+            saves.append(_save_once(tmp, editor, grid))
+    mask_frame = frames()
+    med, floor = statistics.median(per_dab), statistics.median(numpy_dab)
+    out = {"volume": list(volume.array.shape[::-1]), "dabs": args.dabs, "radius_mm": args.radius,
+           "views_redrawn": len(views), "repeats": args.repeats,
+           "ms_per_dab_median": round(med * 1e3, 2), "ms_per_dab_p90": round(sorted(per_dab)[int(0.9 * len(per_dab))] * 1e3, 2),
+           "edit_and_overlay_ms_median": round(statistics.median(edit_part) * 1e3, 2),
+           "redraw_3_views_ms_no_mask": round(plain_frame * 1e3, 1),
+           "redraw_3_views_ms_with_mask": round(mask_frame * 1e3, 1),
+           "numpy_ms_per_dab_median": round(floor * 1e3, 3), "ratio_vs_numpy": round(med / floor, 1),
+           "save_nii_gz_s_per_stroke": round(statistics.median(saves), 2), "goal_ms": 16,
+           "met": med * 1e3 <= 16}
+    print(json.dumps(out, indent=1))
+    viewer.dispose() if hasattr(viewer, "dispose") else None
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
