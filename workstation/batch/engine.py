@@ -141,12 +141,14 @@ class _Writer:
                 raise BatchError(str(exc)) from None
 
     def add(self, row: dict) -> None:
+        if not self.buffer:
+            self.last = time.monotonic()  # a part holds at most chunk_s seconds of rows
         self.buffer.append(row)
         if len(self.buffer) >= self.spec.chunk_rows or time.monotonic() - self.last >= self.spec.chunk_s:
             self.flush()
 
     def flush(self) -> None:
-        rows, self.buffer, self.last = self.buffer, [], time.monotonic()
+        rows, self.buffer = self.buffer, []
         if not rows:
             return
         if self.store is not None and self.report.project_error is None:

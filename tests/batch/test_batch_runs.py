@@ -1,0 +1,141 @@
+"""workstation batch on a Dask cluster of 2 worker processes: rows, skipping, failures, faults."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workstation.batch import BatchSpec, read_results, run_batch
+from workstation.batch.results import read_table
+
+
+def spec(source, out, checkpoint, cluster, **kw) -> BatchSpec:
+    return BatchSpec(source=str(source), plugin_id="densenet2d", out=str(out), checkpoint=str(checkpoint),
+                     scheduler=cluster.scheduler_address, device="cpu", **kw)
+
+
+def test_folder_run_one_row_per_input_equal_to_serial_then_rerun_skips(xrays, checkpoint, cluster, serial, tmp_path):
+    folder = tmp_path / "archive"
+    shutil.copytree(xrays, folder)
+    (folder / "NORMAL" / "damaged.jpeg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG" * 10)
+    out = tmp_path / "results"
+
+    first = run_batch(spec(folder, out, checkpoint, cluster))
+    table = read_results(out)
+    rows = {r["case_id"]: r for r in table.to_pylist()}
+    assert first.total == 17 and first.ran == 17 and table.num_rows == 17 and len(rows) == 17
+    assert first.workers == 2
+    broken = rows.pop("NORMAL/damaged.jpeg")
+    assert broken["status"] == "failed" and broken["reason"].startswith("cannot read image")
+    assert first.failures == [("NORMAL/damaged.jpeg", broken["reason"])]
+    expected = serial(checkpoint, [p for p in sorted(folder.glob("*/*.jpeg")) if p.name != "damaged.jpeg"])
+    assert sorted(r["path"] for r in rows.values()) == sorted(expected)
+    for row in rows.values():
+        assert row["status"] == "ok" and row["reason"] == ""
+        np.testing.assert_allclose(row["scores"], expected[row["path"]], rtol=1e-5, atol=1e-6)
+        assert row["classes"] == ["NORMAL", "PNEUMONIA"] and row["task"] == "binary"
+        assert row["plugin_id"] == "densenet2d" and row["device"] == "cpu" and row["worker"].startswith("tcp://")
+        assert len(row["weights_sha256"]) == 64 and len(row["content_hash"]) == 64
+    assert len({r["worker"] for r in rows.values()}) == 2  # both workers took tasks
+
+    second = run_batch(spec(folder, out, checkpoint, cluster))
+    assert (second.skipped, second.ran, second.failed) == (16, 1, 1)  # only the failed file is retried
+    assert read_results(out).num_rows == 17
+
+    (folder / "NORMAL" / "damaged.jpeg").unlink()
+    third = run_batch(spec(folder, out, checkpoint, cluster))
+    assert (third.total, third.skipped, third.ran) == (16, 16, 0)
+
+
+def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(crops, checkpoint, cluster, client, tmp_path):
+    out = tmp_path / "results"
+    killed = []
+    pids = client.run(os.getpid)  # {worker address: pid}, as scheduler_info() names the workers
+    assert set(pids) == set(client.scheduler_info(n_workers=-1)["workers"])
+
+    def kill_one(done, total):
+        # progress(0, n) comes right after the tasks were sent; the tiny tasks of a loaded model
+        # finish fast, so the kill happens as soon as the scheduler has handed some to a worker
+        deadline = time.monotonic() + 30
+        while not killed and time.monotonic() < deadline:
+            busy = {addr: keys for addr, keys in client.processing().items() if keys}
+            if busy:
+                victim = max(busy, key=lambda addr: len(busy[addr]))
+                os.kill(pids[victim], signal.SIGKILL)
+                killed.append((victim, len(busy[victim])))
+            else:
+                time.sleep(0.01)
+
+    report = run_batch(spec(crops, out, checkpoint, cluster), progress=kill_one)
+    assert killed and killed[0][1] >= 1  # the killed worker had tasks in flight
+    raw = read_table(out)
+    assert report.total == 200 and report.ok == 200 and report.failed == 0
+    assert raw.num_rows == 200 and len(set(raw["key"].to_pylist())) == 200
+    assert set(raw["status"].to_pylist()) == {"ok"}
+    client.wait_for_workers(2, timeout=120)  # the nanny restarts it for the next tests
+
+
+def test_the_whole_batch_process_killed_then_rerun_completes_only_the_rest(crops, checkpoint, cluster, tmp_path):
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "workstation.cli", "batch", str(crops), "--plugin", "densenet2d",
+               "--checkpoint", str(checkpoint), "--out", str(out), "--scheduler", cluster.scheduler_address,
+               "--device", "cpu"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 600
+    while not list(out.glob("part-*.parquet")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = read_table(out).num_rows
+    assert 0 < before < 200, "the run must be killed part-way (one part written, not all)"
+
+    rerun = subprocess.run(command + ["--json"], capture_output=True, text=True, env=env, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    import json
+
+    report = json.loads(rerun.stdout)
+    assert report["skipped"] == before and report["ran"] == 200 - before
+    raw = read_table(out)
+    assert raw.num_rows == 200 and len(set(raw["path"].to_pylist())) == 200
+    assert "Dask dashboard: http" in rerun.stderr
+
+
+def test_project_stores_the_predictions(xrays, checkpoint, cluster, tmp_path):
+    from workstation.core.project import Project
+
+    project = Project.create(tmp_path / "project", task="binary", classes=["NORMAL", "PNEUMONIA"])
+    first = sorted(xrays.glob("NORMAL/*.jpeg"))[0]
+    project.add_case([str(first)], case_id="already-here")
+    project.close()
+    out = tmp_path / "results"
+    report = run_batch(spec(xrays, out, checkpoint, cluster, project=str(tmp_path / "project")))
+    assert report.stored == 16 and report.project_error is None
+    project = Project.open(tmp_path / "project")
+    try:
+        latest = project.latest_predictions("densenet2d")
+        assert len(project.case_ids()) == 16 and set(latest) == set(project.case_ids())
+        assert "already-here" in latest  # an existing case gets its prediction, no second case
+        rows = {r["path"]: r for r in read_results(out).to_pylist()}
+        record = latest["already-here"]
+        assert record.probabilities == pytest.approx(dict(zip(rows[str(first)]["classes"], rows[str(first)]["scores"])))
+        assert record.weights_sha256 == rows[str(first)]["weights_sha256"]
+    finally:
+        project.close()
+
+
+def test_csv_source_with_a_missing_file(xrays, checkpoint, cluster, tmp_path):
+    files = sorted(xrays.glob("*/*.jpeg"))[:3]
+    listing = tmp_path / "list.csv"
+    listing.write_text("case_id,path\n" + "".join(f"c{n},{p}\n" for n, p in enumerate(files)) + "gone,nowhere.png\n")
+    report = run_batch(spec(listing, tmp_path / "results", checkpoint, cluster))
+    rows = {r["case_id"]: r for r in read_results(tmp_path / "results").to_pylist()}
+    assert report.ok == 3 and set(rows) == {"c0", "c1", "c2", "gone"}
+    assert rows["gone"]["status"] == "failed" and "no such file" in rows["gone"]["reason"]
