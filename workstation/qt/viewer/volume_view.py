@@ -78,6 +78,10 @@ class VolumeView(QVTKRenderWindowInteractor):
         state.volume_changed.connect(self._volume_changed)
         state.overlays.events.connect(self._overlays_changed)
         self._connected_layers: dict[int, object] = {}
+        from workstation.qt.viewer.mask_surfaces import MaskSurfaces
+
+        self.mask_surfaces = MaskSurfaces(self.renderer, state, self._render_if_shown, parent=self)
+        state.overlays.events.connect(self.mask_surfaces.layers_changed)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -189,6 +193,10 @@ class VolumeView(QVTKRenderWindowInteractor):
         if self.isVisible() and self._RenderWindow is not None:
             self.GetRenderWindow().Render()
 
+    def _render_if_shown(self) -> None:
+        if self.isVisible() and self._RenderWindow is not None:
+            self.GetRenderWindow().Render()
+
     def reset_camera(self) -> None:
         """Look at the patient from the front (anterior), head up: patient's right on the left."""
         camera = self.renderer.GetActiveCamera()
@@ -210,6 +218,8 @@ class VolumeView(QVTKRenderWindowInteractor):
             return
         self.state.volume_changed.disconnect(self._volume_changed)
         self.state.overlays.events.disconnect(self._overlays_changed)
+        self.state.overlays.events.disconnect(self.mask_surfaces.layers_changed)
+        self.mask_surfaces.detach()
         for layer in self._connected_layers.values():
             layer.events.changed.disconnect(self._overlays_changed)
         self._connected_layers.clear()
