@@ -70,3 +70,21 @@ def test_stroke_is_stored(qtbot, seg_window):
     (m,) = mstore.measurements(project, "brain", "alice")
     assert m.result["length_mm"] == pytest.approx(float(np.linalg.norm(wb - wa)), rel=1e-6)
     assert panel.measurements.count() == 1
+
+    # an ellipse ROI in the axial view: its statistics are the stored values inside it
+    panel.tool.setCurrentText("Ellipse")
+    c, corner = QPoint(cx, cy), QPoint(cx + 50, cy + 30)
+    wc, wk = view.world_at(c.x(), c.y()), view.world_at(corner.x(), corner.y())
+    with qtbot.waitSignal(panel.measured, timeout=10000):
+        qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, c)
+        qtbot.mouseMove(view, corner)
+        qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, corner)
+    ellipse = mstore.measurements(project, "brain", "alice")[-1]
+    a, b = abs(wk[0] - wc[0]), abs(wk[1] - wc[1])
+    assert ellipse.kind == "ellipse" and ellipse.result["area_mm2"] == pytest.approx(np.pi * a * b, rel=1e-6)
+    volume = seg_window.viewer.volume
+    kji = np.argwhere(np.ones(volume.array.shape, bool)[k:k + 1]) + [k, 0, 0]
+    xyz = grid.index_to_world(kji[:, ::-1])
+    inside = ((xyz[:, 0] - wc[0]) / a) ** 2 + ((xyz[:, 1] - wc[1]) / b) ** 2 <= 1
+    values = volume.array[tuple(kji[inside].T)].astype(float)
+    assert ellipse.result["voxels"] == values.size and ellipse.result["mean"] == pytest.approx(values.mean())

@@ -4,7 +4,8 @@ The dock lists the project's segments and the case's measurements; the tool chos
 slice views through an event filter (left button, no modifiers; the other buttons keep panning and
 windowing): Paint / Erase with a sphere brush of the radius in mm (limited to the intensity range
 when ticked), Fill (the connected region within the range under the click), Line (press, drag,
-release: a stored length). The brush is shown as a sphere outline that follows the mouse. Each
+release: a stored length), Ellipse (press at the centre, drag to a corner of the box around it,
+in the view's own axes, oblique ones too: area and statistics of the stored values). The brush is shown as a sphere outline that follows the mouse. Each
 stroke is one undo step of the editor; at the stroke's end the changed segments are saved as new
 audited versions (core.segmentation.store), so the stored mask is always what the view shows.
 """
@@ -24,7 +25,7 @@ from workstation.qt.segmentation.display import SegmentDisplay
 from workstation.qt.threads import Subscriptions
 
 log = logging.getLogger(__name__)
-TOOLS = ("Off", "Paint", "Erase", "Fill", "Line")
+TOOLS = ("Off", "Paint", "Erase", "Fill", "Line", "Ellipse")
 CURSOR_LAYER = "brush"
 MEASURE_LAYER = "measurements"
 
@@ -244,6 +245,29 @@ class SegmentationPanel(QWidget):
         self.measured.emit(m.measurement_id)
         return m.measurement_id
 
+    def measure_ellipse(self, view, centre, corner) -> str | None:
+        """An ellipse ROI in the plane of `view`: semi-axes along the view's x and y."""
+        from workstation.core.measurements import store as mstore
+        from workstation.core.segmentation.grid import Grid
+
+        ex, ey = view.frame.ex, view.frame.ey
+        d = np.asarray(corner, dtype=float) - np.asarray(centre, dtype=float)
+        a, b = abs(float(d @ ex)), abs(float(d @ ey))
+        if a <= 0 or b <= 0:
+            self.ctx.notify.info("drag from the centre to a corner to draw an ellipse")
+            return None
+        points = [centre, centre + a * ex, centre + b * ey]
+        volume = self.ctx.volume
+        try:
+            m = mstore.add(self.project, self.case_id, self.session.reader, "ellipse", points, Grid.of(volume),
+                           volume.array, normal=view.frame.en)
+        except WorkstationError as exc:
+            self.ctx.notify.info(str(exc))
+            return None
+        self._list_measurements()
+        self.measured.emit(m.measurement_id)
+        return m.measurement_id
+
     def _list_measurements(self) -> None:
         from workstation.core.measurements import store as mstore
 
@@ -306,13 +330,15 @@ class SegmentationPanel(QWidget):
         if tool == "Fill" and kind == QEvent.Type.MouseButtonPress:
             self.fill(world)
             return True
-        if tool == "Line":
+        if tool in ("Line", "Ellipse"):
             if kind == QEvent.Type.MouseButtonPress:
                 self._line_start = (obj, world)
                 return True
             if kind == QEvent.Type.MouseButtonRelease and left and self._line_start and self._line_start[0] is obj:
                 start, self._line_start = self._line_start[1], None
-                if np.linalg.norm(np.asarray(world) - start) > 0:
+                if tool == "Ellipse":
+                    self.measure_ellipse(obj, start, world)
+                elif np.linalg.norm(np.asarray(world) - start) > 0:
                     self.measure_line(start, world)
                 return True
         return False
