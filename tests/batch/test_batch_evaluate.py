@@ -1,0 +1,73 @@
+"""`workstation evaluate RESULTS --truth TRUTH.csv` on a batch's Parquet results equals evaluate on
+the equivalent CSV; bad arguments give one line and exit 2."""
+from __future__ import annotations
+
+import csv
+import json
+
+from workstation.batch import BatchSpec, read_results, run_batch
+from workstation.batch import results as batch_results
+from workstation.cli import main
+
+
+def test_evaluate_on_parquet_equals_evaluate_on_the_equivalent_csv(xrays, checkpoint, cluster, tmp_path, capsys):
+    out = tmp_path / "results"
+    run_batch(BatchSpec(source=str(xrays), plugin_id="densenet2d", out=str(out), checkpoint=str(checkpoint),
+                        scheduler=cluster.scheduler_address, device="cpu"))
+    rows = read_results(out).to_pylist()
+    assert len(rows) == 16
+    truth = tmp_path / "truth.csv"
+    with open(xrays / "labels.csv") as src, open(truth, "w", newline="") as dst:
+        writer = csv.writer(dst)
+        writer.writerow(["case_id", "label"])
+        for row in csv.DictReader(src):
+            writer.writerow([row["file"], 1 if row["label"] == "PNEUMONIA" else 0])
+    pred = tmp_path / "pred.csv"
+    with open(pred, "w", newline="") as dst:
+        writer = csv.writer(dst)
+        writer.writerow(["case_id", "score"])
+        for row in rows:
+            writer.writerow([row["case_id"], repr(row["scores"][1])])
+
+    assert main(["evaluate", str(out), "--truth", str(truth), "--json"]) == 0
+    from_parquet = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", str(pred), "--truth", str(truth), "--json"]) == 0
+    from_csv = json.loads(capsys.readouterr().out)
+    assert from_parquet == from_csv and from_parquet["n"] == 16 and from_parquet["task"] == "binary"
+
+    # class names as truth labels give the same result as 0/1
+    named = tmp_path / "named.csv"
+    named.write_text((xrays / "labels.csv").read_text().replace("file,label", "case_id,label"))
+    assert main(["evaluate", str(out), "--truth", str(named), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == from_csv
+
+
+def test_failed_rows_are_left_out_and_a_later_ok_row_wins(tmp_path, capsys):
+    base = {"task": "binary", "classes": ["neg", "pos"], "plugin_id": "p", "plugin_version": "1",
+            "weights_sha256": "w", "created_at": "2026-01-01T00:00:00+00:00", "reason": ""}
+    batch_results.write_part(tmp_path / "r", [
+        dict(base, key="a", case_id="a", status="ok", scores=[0.2, 0.8]),
+        dict(base, key="b", case_id="b", status="failed", reason="cannot read image: x", scores=[]),
+        dict(base, key="c", case_id="c", status="ok", scores=[0.9, 0.1]),
+    ])
+    batch_results.write_part(tmp_path / "r", [dict(base, key="b", case_id="b", status="ok", scores=[0.6, 0.4],
+                                                   created_at="2026-01-02T00:00:00+00:00")])
+    assert read_results(tmp_path / "r").num_rows == 3
+    (tmp_path / "truth.csv").write_text("case_id,label\na,1\nb,0\nc,0\nd,1\n")
+    assert main(["evaluate", str(tmp_path / "r"), "--truth", str(tmp_path / "truth.csv"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 3 and result["auc"] == 1.0
+    assert result["unmatched"] == {"predictions_without_truth": 0, "truth_without_prediction": 1}
+
+
+def test_bad_arguments_are_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["batch", str(tmp_path / "nowhere"), "--plugin", "densenet2d", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"workstation batch: {tmp_path / 'nowhere'}: no such file or folder"
+    assert main(["batch", str(tmp_path), "--plugin", "no-such-plugin", "--out", str(tmp_path / "o")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    (tmp_path / "r").mkdir()
+    batch_results.write_part(tmp_path / "r", [{"key": "a", "case_id": "a", "status": "ok", "task": "binary",
+                                               "classes": ["n", "p"], "scores": [0.5, 0.5]}])
+    assert main(["evaluate", str(tmp_path / "r"), "--json"]) == 2
+    assert "give --truth" in capsys.readouterr().err
