@@ -35,7 +35,7 @@ class Stroke:
 
 
 def mask_sha256(mask: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(mask, dtype=np.uint8).tobytes()).hexdigest()
+    return hashlib.sha256(memoryview(np.ascontiguousarray(mask, dtype=np.uint8)).cast("B")).hexdigest()
 
 
 class SegmentationEditor:

@@ -105,7 +105,9 @@ def save_mask(project, case_id: str, reader: str, segment: str, mask: np.ndarray
     project.case(case_id)  # an unknown case says so before a file is written
     if segment not in {s.name for s in segments(project)}:
         add_segment(project, segment)
-    mask = (np.asarray(mask) != 0).astype(np.uint8)
+    mask = np.asarray(mask)
+    if not (mask.dtype == np.uint8 and mask.flags.c_contiguous and int(mask.max(initial=0)) <= 1):
+        mask = (mask != 0).astype(np.uint8)  # the editor's masks are 0/1 uint8 already: no copy
     if mask.shape != grid.shape:
         raise ProjectError(f"mask shape {mask.shape} is not the image grid {grid.shape}")
     image = sitk.GetImageFromArray(mask)
@@ -119,7 +121,7 @@ def save_mask(project, case_id: str, reader: str, segment: str, mask: np.ndarray
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     final = folder / f"{digest[:16]}.nii.gz"
     tmp.replace(final)
-    voxels = int(mask.sum())
+    voxels = int(np.count_nonzero(mask))
     value = {"file": final.relative_to(project.directory).as_posix(), "sha256": digest,
              "mask_sha256": mask_sha256(mask), "voxels": voxels, "volume_mm3": voxels * grid.voxel_mm3,
              "source": source}
