@@ -88,3 +88,22 @@ def test_stroke_is_stored(qtbot, seg_window):
     inside = ((xyz[:, 0] - wc[0]) / a) ** 2 + ((xyz[:, 1] - wc[1]) / b) ** 2 <= 1
     values = volume.array[tuple(kji[inside].T)].astype(float)
     assert ellipse.result["voxels"] == values.size and ellipse.result["mean"] == pytest.approx(values.mean())
+
+
+def test_detector_candidates_become_the_readers_segment(qtbot, seg_window):
+    from workstation.core.project import PredictionRecord
+
+    panel = seg_window.panels["segmentation_panel"]
+    project = seg_window.session.project
+    project.add_predictions([PredictionRecord("brain", {"microbleed": 0.9}, "cmb-detector", "1.0", candidates=[
+        {"id": "k1", "centre": [10.0, -20.0, 5.0], "diameter_mm": 8.0, "score": 0.9}])])
+    panel.add_segment("cmb")
+    with qtbot.waitSignal(panel.saved, timeout=20000):
+        panel.from_candidates()
+    versions = {v.reader: v for v in store.latest_versions(project, "brain")}
+    assert versions["alice"].mask_sha256 == versions["model:cmb-detector"].mask_sha256
+    assert versions["alice"].volume_mm3 == pytest.approx(4 / 3 * np.pi * 4 ** 3, rel=0.1)
+    with qtbot.waitSignal(panel.saved, timeout=20000):
+        panel.undo()  # the reader's copy goes; the model's stays
+    versions = {v.reader: v for v in store.latest_versions(project, "brain")}
+    assert versions["alice"].voxels == 0 and versions["model:cmb-detector"].voxels > 0

@@ -70,7 +70,7 @@ class SegmentationPanel(QWidget):
         self.volume_text = QLabel("")
         buttons = QHBoxLayout()
         for text, slot in (("Undo", self.undo), ("Redo", self.redo), ("Interpolate", self.interpolate),
-                           ("Islands", self.remove_islands)):
+                           ("Islands", self.remove_islands), ("From detector", self.from_candidates)):
             b = QPushButton(text)
             b.clicked.connect(slot)
             buttons.addWidget(b)
@@ -222,6 +222,25 @@ class SegmentationPanel(QWidget):
         name = self.current_segment()
         if name:
             self._whole(lambda: self.editor.remove_islands(name))
+
+    def from_candidates(self) -> None:
+        """The case's latest detector candidates as spheres in the current segment (one undoable
+        stroke); the model's own mask is stored beside the reader's as "model:<plugin>"."""
+        from workstation.core.segmentation import from_model, store
+
+        name = self.current_segment()
+        if self.editor is None or name is None:
+            self.ctx.notify.info("choose or add a segment first")
+            return
+        try:
+            plugin, spheres = from_model.candidate_spheres(self.project, self.case_id)
+            model_mask = from_model.spheres_mask(self.editor.grid, spheres)
+            store.save_mask(self.project, self.case_id, from_model.model_reader(plugin), name, model_mask,
+                            self.editor.grid, source=f"model:{plugin}", action="import")
+        except WorkstationError as exc:
+            self.ctx.notify.info(str(exc))
+            return
+        self._whole(lambda: self.editor.paint_mask(name, model_mask))
 
     def fill(self, world) -> None:
         name, rng = self.current_segment(), self.value_range()
