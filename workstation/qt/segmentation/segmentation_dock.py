@@ -114,6 +114,8 @@ class SegmentationPanel(QWidget):
         project, case_id, volume = self.project, self.session.current, self.ctx.volume
         if project is None or case_id is None or volume is None or self.session.reader is None:
             return
+        if not _shows_case(volume, project.case(case_id)):
+            return  # the new case's image is still loading: its volume_changed calls again
         try:
             names = [s.name for s in store.segments(project)]
             self.segments.addItems(names)
@@ -361,6 +363,17 @@ class SegmentationPanel(QWidget):
                     self.measure_line(start, world)
                 return True
         return False
+
+
+def _shows_case(volume, case) -> bool:
+    """Whether the image shown was read from the case's files (a folder stands for those under it)."""
+    from pathlib import Path
+
+    roots = [Path(p).resolve() for p in case.paths]
+    sources = [Path(s).resolve() for s in volume.sources]
+    if not sources:
+        return True  # an image without recorded files: trust the session
+    return any(s == r or r in s.parents for s in sources for r in roots)
 
 
 def install(ctx) -> dict:
