@@ -28,6 +28,9 @@ def register(subparsers) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH")
     p.add_argument("--follow-symlinks", action="store_true",
                    help="also add files that symbolic links lead to outside the folders given")
+    p.add_argument("--headers-only", action="store_true",
+                   help="check only the headers of new files, not their pixel data (fast, for an archive "
+                        "already checked; by default every image is read whole and damaged ones are refused)")
     p.add_argument("--labels", help="CSV with case_id or path, and label (multi-label: ';'-separated)")
     p.add_argument("--labels-tag", default="original", choices=["original", "final"],
                    help="tag for imported labels (default original)")
@@ -120,7 +123,8 @@ def run_add(args: argparse.Namespace) -> int:
 
     try:
         with _open(args.dir) as project:
-            found, skipped = find_cases(args.paths, follow_symlinks=args.follow_symlinks)
+            found, skipped = find_cases(args.paths, follow_symlinks=args.follow_symlinks,
+                                        verify=not args.headers_only)
             added = project.add_cases([{"paths": f.paths, "case_id": None, "patient_id": f.patient_id,
                                         "study_id": f.study_id, "metadata": f.metadata,
                                         "name": f.name} for f in found]) if found else []

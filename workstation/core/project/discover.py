@@ -18,25 +18,42 @@ class FoundCase:
     metadata: dict = field(default_factory=dict)
 
 
-def find_cases(paths, progress=None, cancel=None, follow_symlinks: bool = False) -> tuple[list[FoundCase], list[str]]:
+def find_cases(paths, progress=None, cancel=None, follow_symlinks: bool = False,
+               verify: bool = True) -> tuple[list[FoundCase], list[str]]:
     """Cases found under `paths` (files or folders) and one line per file skipped, with the reason.
     A file reached through a symbolic link that leads out of the folder given is skipped unless
-    `follow_symlinks` (a link inside a project's image folder must not pull in /etc/hostname)."""
-    from workstation.core.io import scan
+    `follow_symlinks` (a link inside a project's image folder must not pull in /etc/hostname).
+    With `verify` every case is read whole, with every check the readers make, so that a damaged
+    file (cut short, forged sizes, NaN geometry, a bomb) never becomes a case; a series with one
+    damaged slice is refused whole."""
+    from workstation.core.io import ImageReadError, scan
 
     entries, problems = [], []
     for start in paths:
         result = scan(start, progress, cancel)
         problems.extend(str(err) for err in result.errors)
         problems.extend(f"{p}: not an image" for p in result.skipped)
-        root = Path(start).resolve()
+        root = _resolved(Path(start))
+        if root is None:
+            problems.append(f"{start}: a symbolic link loop")
+            continue
         root = root if root.is_dir() else root.parent
         for entry in result.entries:
             outside = [f for f in entry.files if not _inside(Path(f), root)]
             if outside and not follow_symlinks:
-                problems.extend(f"{f}: a symbolic link to {Path(f).resolve()}, outside "
+                problems.extend(f"{f}: a symbolic link to {_resolved(Path(f)) or 'itself (a loop)'}, outside "
                                 f"{root} (pass --follow-symlinks to add it)" for f in outside)
                 continue
+            if verify:
+                bad: list = []
+                try:
+                    entry.read(None, cancel, bad)
+                except ImageReadError as exc:
+                    bad.append(exc)
+                if bad:
+                    problems.append(str(bad[0]) if len(entry.files) == 1 else
+                                    f"{entry.path}: series refused, {len(bad)} damaged file(s); first: {bad[0]}")
+                    continue
             entries.append(entry)
     shared = Counter(str(e.path) for e in entries if e.kind == "dicom-series")
     found = []
@@ -49,6 +66,13 @@ def find_cases(paths, progress=None, cancel=None, follow_symlinks: bool = False)
             _dicom_ids(case, entry)
         found.append(case)
     return found, problems
+
+
+def _resolved(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        return None
 
 
 def _inside(path: Path, root: Path) -> bool:
