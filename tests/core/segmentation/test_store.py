@@ -54,3 +54,19 @@ def test_bad_names_and_grids_say_why(seg_project, tmp_path):
     with pytest.raises(ProjectError, match="not on the case's image grid"):
         store.read_mask_file(other, moved)
     assert store.read_mask_file(other, grid).shape == (4, 5, 6)
+
+
+def test_a_2d_mask_file_fits_a_2d_image(tmp_path):
+    import SimpleITK as sitk
+
+    grid = Grid((1, 5, 6), (0.5, 0.5, 1.0), (1.0, 2.0, 0.0), tuple(np.eye(3).ravel()))
+    image = sitk.GetImageFromArray(np.eye(5, 6, dtype=np.uint8) * 7)
+    image.SetSpacing((0.5, 0.5))
+    image.SetOrigin((1.0, 2.0))
+    sitk.WriteImage(image, str(tmp_path / "m.nii.gz"))
+    mask = store.read_mask_file(tmp_path / "m.nii.gz", grid)
+    assert mask.shape == (1, 5, 6) and np.array_equal(mask[0], np.eye(5, 6, dtype=np.uint8))
+    image.SetSpacing((0.6, 0.5))
+    sitk.WriteImage(image, str(tmp_path / "m.nii.gz"))
+    with pytest.raises(ProjectError, match="not on the case's image grid"):
+        store.read_mask_file(tmp_path / "m.nii.gz", grid)

@@ -88,6 +88,10 @@ def test_stroke_is_stored(qtbot, seg_window):
     inside = ((xyz[:, 0] - wc[0]) / a) ** 2 + ((xyz[:, 1] - wc[1]) / b) ** 2 <= 1
     values = volume.array[tuple(kji[inside].T)].astype(float)
     assert ellipse.result["voxels"] == values.size and ellipse.result["mean"] == pytest.approx(values.mean())
+    panel.measurements.setCurrentRow(0)
+    panel.delete_measurement()
+    assert [m.kind for m in mstore.measurements(project, "brain", "alice")] == ["ellipse"]
+    assert panel.measurements.count() == 1
 
 
 def test_detector_candidates_become_the_readers_segment(qtbot, seg_window):

@@ -199,8 +199,13 @@ def read_mask_file(path, grid: Grid) -> np.ndarray:
     except RuntimeError:
         raise ProjectError(f"{path}: not a readable mask image") from None
     mask = sitk.GetArrayFromImage(image)
-    if mask.ndim != 3:
-        raise ProjectError(f"{path}: a mask needs 3 dimensions, got shape {mask.shape}")
+    if image.GetDimension() == 2 and grid.shape[0] == 1:  # a 2D mask of a 2D image
+        image = sitk.JoinSeries(image)
+        image.SetSpacing(image.GetSpacing()[:2] + (grid.spacing[2],))
+        image.SetOrigin(image.GetOrigin()[:2] + (grid.origin[2],))
+        mask = mask[np.newaxis]
+    if mask.ndim != 3 or image.GetNumberOfComponentsPerPixel() != 1:
+        raise ProjectError(f"{path}: a mask needs 3 dimensions of one value per voxel, got shape {mask.shape}")
     other = Grid(mask.shape, tuple(image.GetSpacing()), tuple(image.GetOrigin()), tuple(image.GetDirection()))
     if not grid.same_as(other, tol=1e-3):
         raise ProjectError(f"{path}: the mask is not on the case's image grid (shape {mask.shape[::-1]} vs "

@@ -95,6 +95,9 @@ class SegmentationPanel(QWidget):
         layout.addWidget(self.volume_text)
         layout.addWidget(QLabel("Measurements"))
         layout.addWidget(self.measurements)
+        delete = QPushButton("Delete measurement")
+        delete.clicked.connect(self.delete_measurement)
+        layout.addWidget(delete)
 
     # ---- state ---------------------------------------------------------------------------------
     @property
@@ -288,6 +291,19 @@ class SegmentationPanel(QWidget):
         self._list_measurements()
         self.measured.emit(m.measurement_id)
         return m.measurement_id
+
+    def delete_measurement(self) -> None:
+        """Delete the selected measurement (audited; the project's undo brings it back)."""
+        from workstation.core.measurements import store as mstore
+
+        item = self.measurements.currentItem()
+        if item is None or self.case_id is None:
+            return
+        try:
+            mstore.delete(self.project, self.case_id, self.session.reader, item.text().split(" ", 1)[0])
+        except WorkstationError as exc:
+            self.ctx.notify.info(str(exc))
+        self._list_measurements()
 
     def _list_measurements(self) -> None:
         from workstation.core.measurements import store as mstore
