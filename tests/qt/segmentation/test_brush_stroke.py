@@ -111,3 +111,36 @@ def test_detector_candidates_become_the_readers_segment(qtbot, seg_window):
         panel.undo()  # the reader's copy goes; the model's stays
     versions = {v.reader: v for v in store.latest_versions(project, "brain")}
     assert versions["alice"].voxels == 0 and versions["model:cmb-detector"].voxels > 0
+
+
+def test_angle_and_polygon_by_clicks(qtbot, seg_window):
+    from workstation.core.measurements import geometry
+    from workstation.core.measurements import store as mstore
+
+    panel = seg_window.panels["segmentation_panel"]
+    project = seg_window.session.project
+    view = _axial(seg_window)
+    qtbot.waitUntil(lambda: view.isVisible() and view.grid is not None, timeout=10000)
+    cx, cy = view.width() // 2, view.height() // 2
+    panel.tool.setCurrentText("Angle")
+    clicks = [QPoint(cx + 60, cy), QPoint(cx, cy), QPoint(cx, cy - 60)]
+    worlds = [view.world_at(p.x(), p.y()) for p in clicks]
+    with qtbot.waitSignal(panel.measured, timeout=10000):
+        for p in clicks:
+            qtbot.mouseClick(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
+    (angle,) = mstore.measurements(project, "brain", "alice")
+    assert angle.result["angle_deg"] == pytest.approx(90.0, abs=1e-6)
+    assert angle.result["angle_deg"] == pytest.approx(geometry.angle_degrees(worlds))
+
+    panel.tool.setCurrentText("Polygon")
+    corners = [QPoint(cx - 40, cy - 30), QPoint(cx + 50, cy - 20), QPoint(cx + 30, cy + 40)]
+    cw = [view.world_at(p.x(), p.y()) for p in corners]
+    with qtbot.waitSignal(panel.measured, timeout=10000):
+        for p in corners:
+            qtbot.mouseClick(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, p)
+        qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, corners[-1])
+    poly = mstore.measurements(project, "brain", "alice")[-1]
+    a, b, c = (np.asarray(w) for w in cw)
+    assert poly.kind == "polygon"
+    assert poly.result["area_mm2"] == pytest.approx(0.5 * np.linalg.norm(np.cross(b - a, c - a)), rel=1e-6)
+    assert seg_window.viewer.maximised is None  # the double-click closed the polygon, it did not maximise

@@ -5,7 +5,8 @@ slice views through an event filter (left button, no modifiers; the other button
 windowing): Paint / Erase with a sphere brush of the radius in mm (limited to the intensity range
 when ticked), Fill (the connected region within the range under the click), Line (press, drag,
 release: a stored length), Ellipse (press at the centre, drag to a corner of the box around it,
-in the view's own axes, oblique ones too: area and statistics of the stored values). The brush is shown as a sphere outline that follows the mouse. Each
+in the view's own axes, oblique ones too: area and statistics of the stored values), Angle (three
+clicks, the vertex second), Polygon (a click per corner, double-click to close). The brush is shown as a sphere outline that follows the mouse. Each
 stroke is one undo step of the editor; at the stroke's end the changed segments are saved as new
 audited versions (core.segmentation.store), so the stored mask is always what the view shows.
 """
@@ -25,7 +26,7 @@ from workstation.qt.segmentation.display import SegmentDisplay
 from workstation.qt.threads import Subscriptions
 
 log = logging.getLogger(__name__)
-TOOLS = ("Off", "Paint", "Erase", "Fill", "Line", "Ellipse")
+TOOLS = ("Off", "Paint", "Erase", "Fill", "Line", "Angle", "Ellipse", "Polygon")
 CURSOR_LAYER = "brush"
 MEASURE_LAYER = "measurements"
 
@@ -43,6 +44,7 @@ class SegmentationPanel(QWidget):
         self.display = SegmentDisplay(ctx.overlays)
         self._stroke_view = None
         self._line_start = None
+        self._clicks: list = []  # (view, world point) of an angle or polygon being drawn
         self._build()
         subs = Subscriptions(self)
         subs.add(self.session.events.project_changed, lambda _p: self.reload())
@@ -269,6 +271,22 @@ class SegmentationPanel(QWidget):
         self.measured.emit(m.measurement_id)
         return m.measurement_id
 
+    def measure_points(self, kind: str, points, normal=None) -> str | None:
+        """Store an angle or a polygon ROI (world points) for the reader."""
+        from workstation.core.measurements import store as mstore
+        from workstation.core.segmentation.grid import Grid
+
+        volume = self.ctx.volume
+        try:
+            m = mstore.add(self.project, self.case_id, self.session.reader, kind, points, Grid.of(volume),
+                           volume.array, normal=normal)
+        except WorkstationError as exc:
+            self.ctx.notify.info(str(exc))
+            return None
+        self._list_measurements()
+        self.measured.emit(m.measurement_id)
+        return m.measurement_id
+
     def measure_ellipse(self, view, centre, corner) -> str | None:
         """An ellipse ROI in the plane of `view`: semi-axes along the view's x and y."""
         from workstation.core.measurements import store as mstore
@@ -325,6 +343,7 @@ class SegmentationPanel(QWidget):
 
     # ---- the views -----------------------------------------------------------------------------
     def _tool_changed(self, tool: str) -> None:
+        self._clicks = []
         if tool not in ("Paint", "Erase"):
             self.ctx.overlays.remove_named(CURSOR_LAYER)
 
@@ -336,11 +355,33 @@ class SegmentationPanel(QWidget):
         else:
             self.ctx.overlays.put(SphereLayer(CURSOR_LAYER, [sphere], show_labels=False))
 
+    def _click(self, view, world, tool: str, double: bool) -> bool:
+        """A click of an angle (done at the third) or a polygon (done at a double-click)."""
+        if self._clicks and self._clicks[0][0] is not view:
+            self._clicks = []
+        if not double:
+            self._clicks.append((view, np.asarray(world, dtype=float)))
+        points = [p for _, p in self._clicks]
+        if tool == "Angle" and len(points) == 3:
+            self._clicks = []
+            self.measure_points("angle", points)
+        elif tool == "Polygon" and double:
+            self._clicks = []
+            if len(points) >= 3:
+                self.measure_points("polygon", points, normal=view.frame.en)
+            else:
+                self.ctx.notify.info("a polygon needs three or more corners (double-click closes it)")
+        return True
+
     def eventFilter(self, obj, event) -> bool:
         tool = self.tool.currentText()
         if tool == "Off" or self.editor is None or not hasattr(obj, "world_at"):
             return False
         kind = event.type()
+        if tool in ("Angle", "Polygon") and kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick) \
+                and event.button() == Qt.MouseButton.LeftButton and not event.modifiers():
+            return self._click(obj, obj.world_at(event.position().x(), event.position().y()), tool,
+                               kind == QEvent.Type.MouseButtonDblClick)
         if kind not in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease):
             return False
         pos = event.position()
