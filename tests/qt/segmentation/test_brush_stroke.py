@@ -70,6 +70,14 @@ def test_stroke_is_stored(qtbot, seg_window):
     (m,) = mstore.measurements(project, "brain", "alice")
     assert m.result["length_mm"] == pytest.approx(float(np.linalg.norm(wb - wa)), rel=1e-6)
     assert panel.measurements.count() == 1
+    # drawn in the axial view with its text: the segment's two ends at the mouse positions
+    qtbot.waitUntil(lambda: any(t.GetVisibility() and t.GetInput() == f"{m.result['length_mm']:.1f} mm"
+                                for t in view.overlays.labels), timeout=5000)
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+
+    drawn = vtk_to_numpy(view.overlays._mappers[0].GetInput().GetPoints().GetData())[:, :2]
+    ends = view.frame.to_scene(np.stack([wa, wb]))
+    assert all(np.min(np.linalg.norm(drawn - e, axis=1)) < 1e-6 for e in ends)
 
     # an ellipse ROI in the axial view: its statistics are the stored values inside it
     panel.tool.setCurrentText("Ellipse")

@@ -329,17 +329,13 @@ class SegmentationPanel(QWidget):
         self.measurements.clear()
         if self.project is None or self.case_id is None:
             return
+        from workstation.core.measurements.overlay import PolylineLayer, measurement_lines
+
         found = mstore.measurements(self.project, self.case_id, self.session.reader)
-        spheres = []
         for m in found:
             text = ", ".join(f"{k} {v:.1f}" for k, v in m.result.items() if isinstance(v, float))
             self.measurements.addItem(f"{m.measurement_id} {m.kind}: {text}")
-            for n, p in enumerate(m.points):
-                spheres.append(Sphere(f"{m.measurement_id}/{n}", p, 1.0, "added", text if n == len(m.points) - 1 else ""))
-        if spheres:
-            self.ctx.overlays.put(SphereLayer(MEASURE_LAYER, spheres))
-        else:
-            self.ctx.overlays.remove_named(MEASURE_LAYER)
+        self.ctx.overlays.put(PolylineLayer(MEASURE_LAYER, measurement_lines(found)))
 
     # ---- the views -----------------------------------------------------------------------------
     def _tool_changed(self, tool: str) -> None:

@@ -16,6 +16,7 @@ from vtkmodules.vtkRenderingCore import vtkActor, vtkImageActor, vtkPolyDataMapp
 from workstation.core.review.overlays import (
     COLORMAPS, BoxLayer, HeatMapLayer, LabelMaskLayer, Layer, SphereLayer,
 )
+from workstation.core.measurements.overlay import PolylineLayer
 from workstation.qt.viewer.view_geometry import SliceGrid, reslice_axes
 from workstation.qt.viewer.viewer_state import to_vtk_image
 
@@ -252,6 +253,8 @@ class SliceOverlays:
                 self._spheres(layer, grid, loops, colours, selected_loops, selected_colours, labels)
             elif isinstance(layer, BoxLayer):
                 self._boxes(layer, grid, volume, loops, colours, labels)
+            elif isinstance(layer, PolylineLayer):
+                self._polylines(layer, grid, volume, loops, colours, labels)
         for mapper, these, their_colours in ((self._mappers[0], loops, colours),
                                              (self._mappers[1], selected_loops, selected_colours)):
             if these or mapper.GetInput() is None or mapper.GetInput().GetNumberOfPoints():
@@ -262,7 +265,7 @@ class SliceOverlays:
             self.request_render()
 
     def _line_opacity(self) -> float:
-        layers = [l for l in self.overlays if isinstance(l, (SphereLayer, BoxLayer)) and l.visible]
+        layers = [l for l in self.overlays if isinstance(l, (SphereLayer, BoxLayer, PolylineLayer)) and l.visible]
         return max((l.opacity for l in layers), default=1.0)
 
     def _spheres(self, layer: SphereLayer, grid, loops, colours, sel_loops, sel_colours, labels):
@@ -275,6 +278,23 @@ class SliceOverlays:
             self.circles_drawn.append((sphere.id, uv, radius))
             if layer.show_labels and sphere.label:
                 labels.append((sphere.label, uv + radius * 0.75, sphere.colour))
+
+    def _polylines(self, layer: PolylineLayer, grid, volume, loops, colours, labels):
+        """Measurements lying in this slice (within half a voxel): closed ones as loops, open ones
+        as segments (a two-point loop is drawn as its segment)."""
+        frame = grid.frame
+        tolerance = 0.5 * float(np.abs(frame.en @ (np.asarray(volume.direction) * np.asarray(volume.spacing))).max())
+        for line in layer.in_plane(frame.en, self.offset, tolerance + 1e-6):
+            uv = frame.to_scene(line.array())
+            if line.closed:
+                loops.append(uv)
+                colours.append(line.colour)
+            else:
+                for a, b in zip(uv[:-1], uv[1:]):
+                    loops.append(np.array([a, b]))
+                    colours.append(line.colour)
+            if line.label:
+                labels.append((line.label, uv[-1], line.colour))
 
     def _boxes(self, layer: BoxLayer, grid, volume, loops, colours, labels):
         frame = grid.frame
