@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from workstation.core.measurements.overlay import PolylineLayer, ellipse_outline, measurement_lines
 from workstation.core.measurements.store import Measurement
