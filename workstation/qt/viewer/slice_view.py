@@ -70,6 +70,10 @@ class SliceView(QVTKRenderWindowInteractor):
         self.renderer.SetBackground(0, 0, 0)
         self.GetRenderWindow().AddRenderer(self.renderer)
         self.GetRenderWindow().SetMultiSamples(0)
+        # Overlays are flat layers at fixed depths drawn in list order: plain alpha blending is
+        # right for them, and order-independent translucency's extra buffers cost ~25 ms a frame
+        # with Mesa's software rasteriser (each brush dab redraws the views)
+        self.renderer.SetUseOIT(False)
         self._Iren.SetInteractorStyle(vtkInteractorStyleUser())  # all interaction is ours
         camera = self.renderer.GetActiveCamera()
         camera.ParallelProjectionOn()
