@@ -116,7 +116,10 @@ def save_mask(project, case_id: str, reader: str, segment: str, mask: np.ndarray
     image.SetDirection(grid.direction)
     folder = _root(project) / _safe(case_id) / _safe(reader) / _safe(segment)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "saving.nii.gz"
+    import os
+    import uuid
+
+    tmp = folder / f".saving-{os.getpid()}-{uuid.uuid4().hex[:8]}.nii.gz"  # two savers never share one
     sitk.WriteImage(image, str(tmp), useCompression=True)
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     final = folder / f"{digest[:16]}.nii.gz"
