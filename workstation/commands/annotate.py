@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 
@@ -24,6 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--colour", default=None, help="#rrggbb for a new segment")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
+    # "--sphere -12,5,30,4": a coordinate list that starts with a minus is a value, not an option
+    p._negative_number_matcher = re.compile(r"^-\.?\d")
 
 
 def numbers(text: str, n: int, what: str) -> list[float]:

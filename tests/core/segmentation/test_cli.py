@@ -36,7 +36,7 @@ def test_annotate_measure_and_metrics(seg_project, capsys):
     code, out, _ = _run(capsys, "annotate", d, "s0", "--reader", "ann", "--segment", "lesion",
                         "--sphere", "0,-20,10,9", "--erase", "--json")
     assert json.loads(out)["voxels"] == 0
-    code, out, _ = _run(capsys, "measure", d, "s0", "--reader", "ann", "--line", "0,0,0,3,4,12", "--json")
+    code, out, _ = _run(capsys, "measure", d, "s0", "--reader", "ann", "--line", "-3,-4,-12,0,0,0", "--json")
     assert code == 0 and json.loads(out)["result"]["length_mm"] == pytest.approx(13.0)
     code, out, _ = _run(capsys, "measure", d, "s0", "--reader", "ann", "--sphere-roi", "0,-20,10,5", "--json")
     m = json.loads(out)
@@ -72,7 +72,7 @@ def test_candidates_become_an_editable_segment(seg_project, capsys):
     assert readers["ann"].volume_mm3 == pytest.approx(4 / 3 * math.pi * 27, rel=0.15)
     # the reader's copy is editable on its own; the model's stays as it was
     assert _run(capsys, "annotate", seg_project.directory, "s0", "--reader", "ann", "--segment", "cmb",
-                "--sphere=-30,0,20,2")[0] == 0  # a leading minus needs the = form
+                "--sphere", "-30,0,20,2")[0] == 0  # a leading minus is a value
     again = {v.reader: v for v in store.latest_versions(seg_project, "s0")}
     assert again["ann"].voxels > readers["ann"].voxels
     assert again["model:cmb-detector"].sha256 == readers["model:cmb-detector"].sha256
