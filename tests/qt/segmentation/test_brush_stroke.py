@@ -100,6 +100,8 @@ def test_stroke_is_stored(qtbot, seg_window):
     panel.delete_measurement()
     assert [m.kind for m in mstore.measurements(project, "brain", "alice")] == ["ellipse"]
     assert panel.measurements.count() == 1
+    project.undo()  # the project's undo brings the deleted line back, and the list follows
+    qtbot.waitUntil(lambda: panel.measurements.count() == 2, timeout=5000)
 
 
 def test_detector_candidates_become_the_readers_segment(qtbot, seg_window):

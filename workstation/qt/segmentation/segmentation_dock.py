@@ -23,7 +23,7 @@ from workstation.core.errors import WorkstationError
 from workstation.core.review.overlays import Sphere, SphereLayer
 from workstation.core.segmentation.editor import EditError
 from workstation.qt.segmentation.display import SegmentDisplay
-from workstation.qt.threads import Subscriptions
+from workstation.qt.threads import Debounce, Subscriptions
 
 log = logging.getLogger(__name__)
 TOOLS = ("Off", "Paint", "Erase", "Fill", "Line", "Angle", "Ellipse", "Polygon")
@@ -46,14 +46,16 @@ class SegmentationPanel(QWidget):
         self._line_start = None
         self._clicks: list = []  # (view, world point) of an angle or polygon being drawn
         self._build()
+        self._relist = Debounce(self, 50, self._list_measurements)
+        self._project_subs = Subscriptions(self)
         subs = Subscriptions(self)
-        subs.add(self.session.events.project_changed, lambda _p: self.reload())
+        subs.add(self.session.events.project_changed, self._project_changed)
         subs.add(self.session.events.current_changed, lambda _c: self.reload())
         if ctx.viewer is not None:
             for view in ctx.viewer.views.values():
                 view.installEventFilter(self)
             ctx.viewer.state.volume_changed.connect(lambda _v: self.reload())
-        self.reload()
+        self._project_changed(self.session.project)
 
     # ---- widgets -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -105,6 +107,13 @@ class SegmentationPanel(QWidget):
     @property
     def project(self):
         return self.session.project
+
+    def _project_changed(self, project) -> None:
+        self._project_subs.clear()
+        if project is not None:  # the project's undo of a measurement, another tool's edit
+            self._project_subs.add(project.events.label_changed,
+                                   lambda case_id: self._relist.trigger() if case_id == self.case_id else None)
+        self.reload()
 
     def reload(self) -> None:
         """Open the current case's masks of the session's reader on the image shown."""
