@@ -81,13 +81,17 @@ def _spec_dict(spec: BatchSpec) -> dict:
 
 
 def _client(spec: BatchSpec):
+    import dask
     from distributed import Client, LocalCluster
 
     try:
         if spec.scheduler:
             return Client(spec.scheduler, timeout="10s"), None
-        cluster = LocalCluster(n_workers=max(1, spec.workers), threads_per_worker=1, processes=True,
-                               scheduler_port=0, dashboard_address=":0", silence_logs=logging.ERROR)
+        # the workers' statistical profiler samples every stack each 10 ms, a GIL cost per task that
+        # short inference tasks feel; the dashboard's profile page is the price
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=max(1, spec.workers), threads_per_worker=1, processes=True,
+                                   scheduler_port=0, dashboard_address=":0", silence_logs=logging.CRITICAL)
         return Client(cluster), cluster
     except (OSError, TimeoutError) as exc:
         raise BatchError(f"cannot reach the Dask scheduler {spec.scheduler or '(local)'}: {exc}") from None
@@ -126,8 +130,9 @@ def plan(spec: BatchSpec, job: dict) -> tuple[list[dict], list[dict], int]:
 class _Writer:
     """Buffers rows and writes a part per chunk; with a project, stores there first."""
 
-    def __init__(self, spec: BatchSpec, report: BatchReport, files: dict[str, list[str]]) -> None:
-        self.spec, self.report, self.files = spec, report, files
+    def __init__(self, spec: BatchSpec, report: BatchReport, files: dict[str, list[str]],
+                 on_rows: Callable[[list[dict]], None] | None = None) -> None:
+        self.spec, self.report, self.files, self.on_rows = spec, report, files, on_rows
         self.buffer: list[dict] = []
         self.last = time.monotonic()
         self.store = None
@@ -136,7 +141,7 @@ class _Writer:
             from workstation.core.project import ProjectError
 
             try:
-                self.store = ProjectStore(spec.project)
+                self.store = ProjectStore.open(spec.project)
             except (ProjectError, OSError) as exc:
                 raise BatchError(str(exc)) from None
 
@@ -158,6 +163,8 @@ class _Writer:
                 self.report.project_error = f"predictions not stored in {self.spec.project}: {exc}".splitlines()[0]
         results.write_part(self.spec.out, rows)
         self.report.parts += 1
+        if self.on_rows is not None:
+            self.on_rows(rows)
 
     def close(self) -> None:
         try:
@@ -169,14 +176,16 @@ class _Writer:
 
 def run_batch(spec: BatchSpec, progress: Callable[[int, int], None] | None = None,
               on_start: Callable[[BatchReport], None] | None = None,
-              cancel: threading.Event | None = None) -> BatchReport:
-    """Run the batch; blocks until every input has a row (or `cancel` is set)."""
+              cancel: threading.Event | None = None,
+              on_rows: Callable[[list[dict]], None] | None = None) -> BatchReport:
+    """Run the batch; blocks until every input has a row (or `cancel` is set). `on_rows` gets the
+    rows of each part once it is written (the GUI stores them in its own open project)."""
     started = time.perf_counter()
     progress = progress or (lambda done, total: None)
     job = _spec_dict(spec)
     todo, copies, skipped = plan(spec, job)
     report = BatchReport(total=len(todo) + len(copies) + skipped, skipped=skipped, copied=len(copies))
-    writer = _Writer(spec, report, {item["key"]: item["files"] for item in todo})
+    writer = _Writer(spec, report, {item["key"]: item["files"] for item in todo}, on_rows)
     try:
         for row in copies:
             writer.add(row)

@@ -8,18 +8,26 @@ from pathlib import Path
 
 
 class ProjectStore:
-    def __init__(self, directory) -> None:
-        from workstation.core.project import Project
+    """Call `store` on the thread that owns the project (the GUI thread for the dock's project)."""
+
+    def __init__(self, project, owned: bool = False) -> None:
         from workstation.plugin_host.project_sink import case_path
 
-        self.project = Project.open(directory)
+        self.project, self.owned = project, owned
         self.by_path = {str(case_path(self.project.directory, c.paths).resolve()): c.case_id
                         for c in self.project.cases()}
         self.taken = set(self.by_path.values())
         self.stored = 0
 
+    @classmethod
+    def open(cls, directory) -> "ProjectStore":
+        from workstation.core.project import Project
+
+        return cls(Project.open(directory), owned=True)
+
     def close(self) -> None:
-        self.project.close()
+        if self.owned:
+            self.project.close()
 
     def _case_ids(self, rows: list[dict], files: dict[str, list[str]]) -> list[str]:
         missing = []
@@ -60,3 +68,22 @@ class ProjectStore:
         self.project.add_predictions(records)
         self.stored += len(records)
         return len(records)
+
+
+def project_source(project, path) -> Path:
+    """A batch source CSV (case_id, path) of every case of `project`, for sending "all cases" to a
+    cluster: each row's path is the case's file or series folder, so its rows map back to the case."""
+    import csv
+
+    from workstation.plugin_host.project_sink import case_path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case_id", "path"])
+        for case in project.cases():
+            writer.writerow([case.case_id, str(case_path(project.directory, case.paths).resolve())])
+    tmp.replace(path)
+    return path

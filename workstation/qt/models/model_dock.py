@@ -30,6 +30,7 @@ class ModelPanel(QWidget):
         self.future = None
         self.cancel_event = threading.Event()
         self.last_report = None
+        self.last_batch = None
         self._store_failures = 0
         # the runner calls these on its own threads
         self._outcomes = in_gui(self._store, self)
@@ -50,15 +51,25 @@ class ModelPanel(QWidget):
         self.device.addItems(["auto", "cpu", "cuda", "mps"])
         self.heatmaps = QCheckBox("compute heat maps")
         self.heatmaps.setChecked(True)
+        from workstation.core import settings
+
+        self.scheduler = QLineEdit(str(settings.load().get("dask_scheduler") or ""))
+        self.scheduler.setPlaceholderText("tcp://host:port (empty: a local Dask cluster)")
         form = QFormLayout()
         form.addRow("Plugin", self.plugin)
         form.addRow("Checkpoint", row)
         form.addRow("Device", self.device)
         form.addRow("", self.heatmaps)
+        form.addRow("Dask scheduler", self.scheduler)
 
         self.run_current = QPushButton("Run on current case")
         self.run_all = QPushButton("Run on all")
         self.run_unlabelled = QPushButton("Run on unlabelled")
+        self.run_batch = QPushButton("Send all to Dask")
+        self.run_batch.setToolTip("run every case as a batch on the Dask scheduler; results also land in "
+                                  "<project>/batch/ as Parquet")
+        self.run_batch.clicked.connect(self.start_batch)
+        self.batch_job = None
         self.cancel = QPushButton("Cancel")
         self.cancel.setEnabled(False)
         self.run_current.clicked.connect(lambda: self.start("current"))
@@ -66,7 +77,7 @@ class ModelPanel(QWidget):
         self.run_unlabelled.clicked.connect(lambda: self.start("unlabelled"))
         self.cancel.clicked.connect(lambda: self.cancel_event.set())
         buttons = QHBoxLayout()
-        for button in (self.run_current, self.run_all, self.run_unlabelled, self.cancel):
+        for button in (self.run_current, self.run_all, self.run_unlabelled, self.run_batch, self.cancel):
             buttons.addWidget(button)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -127,7 +138,7 @@ class ModelPanel(QWidget):
             return self._refuse("no usable plugin is installed")
         if project is None:
             return self._refuse("open a project first: predictions are stored in it")
-        if self.future is not None and not self.future.done():
+        if self._busy():
             return self._refuse("a job is already running")
         if which == "current":
             case_id = self.session.current
@@ -152,12 +163,83 @@ class ModelPanel(QWidget):
         self.future.add_done_callback(self._finished)
         return True
 
+    def _busy(self) -> bool:
+        return (self.future is not None and not self.future.done()) or (
+            self.batch_job is not None and self.batch_job.is_alive())
+
+    # -- batch on Dask ---------------------------------------------------------------------------
+    def start_batch(self) -> bool:
+        """Send every case to the Dask scheduler (or a local cluster) with `workstation.batch`;
+        progress follows here, each written part's predictions are stored in the open project on
+        the GUI thread. False (with the reason in the dock) when it cannot start."""
+        from workstation.batch import BatchSpec, run_batch
+        from workstation.batch.project_store import project_source
+        from workstation.plugin_host.project_sink import default_checkpoint
+        from workstation.qt.threads import run_in_background
+
+        project, manifest = self.session.project, self.manifest()
+        if manifest is None:
+            return self._refuse("no usable plugin is installed")
+        if project is None:
+            return self._refuse("open a project first: predictions are stored in it")
+        if self._busy():
+            return self._refuse("a job is already running")
+        if not project.case_ids():
+            return self._refuse("no cases to run")
+        scheduler = self.scheduler.text().strip()
+        if scheduler and "://" not in scheduler:
+            return self._refuse(f"a Dask scheduler address looks like tcp://host:8786, not {scheduler!r}")
+        checkpoint = self.checkpoint.text().strip() or default_checkpoint(project.directory, manifest.id)
+        folder = Path(project.directory) / "batch"
+        source = project_source(project, folder / f"{manifest.id}-cases.csv")
+        spec = BatchSpec(source=str(source), plugin_id=manifest.id, out=str(folder / f"{manifest.id}-results"),
+                         checkpoint=str(checkpoint) if checkpoint else None, scheduler=scheduler or None,
+                         device=self.device.currentText() if self.device.currentText() in ("auto", "cpu", "cuda") else "auto")
+        self.cancel_event = threading.Event()
+        self._set_running(True)
+        self._batch_stored = 0
+        self._log(f"sending {len(project.case_ids())} case(s) of {manifest.id} to {scheduler or 'a local Dask cluster'}…")
+        self.batch_job = run_in_background(
+            run_batch, spec, progress=in_gui(self._on_progress, self), cancel=self.cancel_event,
+            on_start=in_gui(lambda report: self._log(f"Dask dashboard: {report.dashboard or 'none'} "
+                                                     f"({report.workers} workers)"), self),
+            on_rows=in_gui(self._store_batch_rows, self),
+            on_result=self._on_batch_finished, on_error=self._on_batch_error, owner=self, name="workstation-batch")
+        return True
+
+    def _store_batch_rows(self, rows) -> None:
+        from workstation.batch.project_store import ProjectStore
+
+        project = self.session.project
+        if project is None:
+            return
+        try:
+            self._batch_stored += ProjectStore(project).store(rows, {})
+        except Exception as exc:  # noqa: BLE001 - a storing failure is shown, never fatal
+            self._log(f"could not store {len(rows)} prediction(s): {exc}")
+            self.ctx.notify.error(f"could not store batch predictions: {one_line(exc)}")
+
+    def _on_batch_finished(self, report) -> None:
+        self._set_running(False)
+        self.last_batch = report
+        self.progress.setValue(1000)
+        state = "cancelled" if report.cancelled else "done"
+        self._log(f"batch {state}: {report.total} case(s), {report.skipped} already done, {report.ok} ok, "
+                  f"{report.failed} failed in {report.elapsed_s:.1f} s; {self._batch_stored} stored")
+        for case_id, reason in report.failures[:50]:
+            self._log(f"{case_id}: {reason}")
+
+    def _on_batch_error(self, text: str) -> None:
+        self._set_running(False)
+        self._log(f"the batch failed: {text}")
+        self.ctx.notify.error(f"the batch failed: {text}")
+
     def _refuse(self, reason: str) -> bool:
         self._log(reason)
         return False
 
     def _set_running(self, running: bool) -> None:
-        for button in (self.run_current, self.run_all, self.run_unlabelled):
+        for button in (self.run_current, self.run_all, self.run_unlabelled, self.run_batch):
             button.setEnabled(not running)
         self.cancel.setEnabled(running)
         self.progress.setValue(0)

@@ -1,0 +1,151 @@
+"""`workstation batch` throughput: images per second with a LocalCluster of 1 and of 2 worker
+processes against a plain serial Python loop of the same plugin (densenet2d, a small DenseNet
+checkpoint, CPU) in the same run, the engine's per-task overhead, and `evaluate` on 1,000,000
+Parquet result rows (goals: 2 workers >= 1.7x one on 2 cores for 2D images; evaluate <= 1 s).
+
+    nice .venv/bin/python benchmarks/bench_batch.py [--images 200] [--size 256] [--rows 1000000]
+
+Rates are steady state: from the first row back to the last (worker start and model load are
+reported apart). Images are distinct crops of the 16 chest X-ray samples, written as PNG.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ARCH = {"name": "DenseNet", "spatial_dims": 2, "in_channels": 1, "out_channels": 1, "init_features": 16,
+        "growth_rate": 16, "block_config": [4, 4, 4]}
+
+
+def make_checkpoint(path: Path) -> Path:
+    import torch
+
+    from workstation.ml.checkpoint import save_checkpoint
+    from workstation.ml.networks import build_network
+
+    torch.manual_seed(0)
+    save_checkpoint(path, build_network(ARCH).state_dict(), plugin_id="densenet2d", task="binary",
+                    classes=["NORMAL", "PNEUMONIA"], architecture=ARCH,
+                    preprocessing={"size": [224, 224], "spacing": None}, metadata={"note": "bench"})
+    return path
+
+
+def make_images(folder: Path, n: int, size: int) -> list[Path]:
+    from PIL import Image
+
+    from workstation.core.io.samples import chest_xrays
+
+    sources = [np.asarray(Image.open(p).convert("L")) for p in sorted(chest_xrays().glob("*/*.jpeg"))]
+    out = []
+    for k in range(n):
+        pixels = sources[k % len(sources)]
+        step = k // len(sources)
+        y, x = 40 + 23 * step, 60 + 19 * step
+        path = folder / f"img{k:04d}.png"
+        Image.fromarray(pixels[y:y + size, x:x + size]).save(path)
+        out.append(path)
+    return out
+
+
+def serial(checkpoint: Path, paths: list[Path]) -> dict:
+    import torch
+
+    from workstation.core.io import read_volume
+    from workstation.plugin_host import usable_manifest
+    from workstation.plugin_host.discovery import load_factory
+
+    torch.set_num_threads(1)  # as a Dask worker runs (OMP_NUM_THREADS=1, one thread each)
+    start = time.perf_counter()
+    plugin = load_factory(usable_manifest("densenet2d"))(checkpoint=str(checkpoint), options={})
+    plugin.load("cpu")
+    loaded = time.perf_counter()
+    for path in paths:
+        plugin.predict([read_volume(path)], lambda f: None, lambda: False)
+    end = time.perf_counter()
+    return {"images_per_s": round(len(paths) / (end - loaded), 2), "load_s": round(loaded - start, 2)}
+
+
+def batch(checkpoint: Path, folder: Path, workers: int, out: Path) -> dict:
+    from workstation.batch import BatchSpec, run_batch
+
+    stamps: list[float] = []
+    start = time.perf_counter()
+    report = run_batch(BatchSpec(source=str(folder), plugin_id="densenet2d", out=str(out), checkpoint=str(checkpoint),
+                                 workers=workers, device="cpu", chunk_rows=64),
+                       progress=lambda done, total: stamps.append(time.perf_counter()) if done else None)
+    wall = time.perf_counter() - start
+    assert report.ok == report.total, report.failures[:3]
+    steady = (len(stamps) - 1) / (stamps[-1] - stamps[0])
+    return {"workers": workers, "images_per_s": round(steady, 2), "wall_s": round(wall, 2),
+            "start_and_load_s": round(stamps[0] - start, 2)}
+
+
+def evaluate_rows(tmp: Path, rows: int) -> dict:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from workstation.batch import evaluation
+    from workstation.batch.results import SCHEMA
+    from workstation.core.metrics.report import report
+
+    rng = np.random.default_rng(0)
+    ids = [f"c{n}" for n in range(rows)]
+    truth = rng.integers(0, 2, rows)
+    p = np.clip(rng.normal(0.35 + 0.3 * truth, 0.2), 0, 1)
+    folder = tmp / "million"
+    folder.mkdir()
+    scores = pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * rows + 1, 2, dtype=np.int32)),
+                                      pa.array(np.stack([1 - p, p], axis=1).ravel()))
+    columns = {"key": pa.array(ids), "case_id": pa.array(ids), "status": pa.array(["ok"] * rows),
+               "task": pa.array(["binary"] * rows), "created_at": pa.array(["2026-01-01"] * rows),
+               "classes": pa.array([["NORMAL", "PNEUMONIA"]] * rows), "scores": scores}
+    table = pa.table({name: columns.get(name, pa.nulls(rows, SCHEMA.field(name).type)) for name in SCHEMA.names},
+                     schema=SCHEMA)
+    pq.write_table(table, folder / "part-0.parquet")
+    with open(tmp / "truth.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case_id", "label"])
+        writer.writerows(zip(ids, truth.tolist()))
+    start = time.perf_counter()
+    loaded = evaluation.load(folder, tmp / "truth.csv")
+    load_s = time.perf_counter() - start
+    report(loaded.evaluation, 0.5)
+    total = time.perf_counter() - start
+    return {"rows": rows, "load_s": round(load_s, 2), "load_and_metrics_s": round(total, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as name:
+        tmp = Path(name)
+        (tmp / "images").mkdir()
+        paths = make_images(tmp / "images", args.images, args.size)
+        checkpoint = make_checkpoint(tmp / "bench.pt")
+        loop = serial(checkpoint, paths)
+        one = batch(checkpoint, tmp / "images", 1, tmp / "out1")
+        two = batch(checkpoint, tmp / "images", 2, tmp / "out2")
+        result = {
+            "images": args.images, "size": args.size, "serial_loop": loop, "batch_1_worker": one, "batch_2_workers": two,
+            "speedup_2_vs_1": round(two["images_per_s"] / one["images_per_s"], 2),
+            "batch_1_vs_serial": round(one["images_per_s"] / loop["images_per_s"], 2),
+            "overhead_ms_per_task": round(1000 * (1 / one["images_per_s"] - 1 / loop["images_per_s"]), 2),
+            "evaluate": evaluate_rows(tmp, args.rows),
+        }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
