@@ -32,6 +32,17 @@ def test_annotate_measure_and_metrics(seg_project, capsys):
     overlap = math.pi * (4 * r + gap) * (2 * r - gap) ** 2 / 12
     assert row["dice"] == pytest.approx(overlap / (4 / 3 * math.pi * r ** 3), abs=0.02)
     assert row["hd95_mm"] == pytest.approx(gap, abs=1.0)
+    # a saved file that went missing spoils its pair only, with the reason
+    from pathlib import Path
+
+    from workstation.core.segmentation import store
+
+    bob = next(v for v in store.latest_versions(seg_project, "s0") if v.reader == "bob")
+    moved = Path(d) / (bob.file + ".away")
+    (Path(d) / bob.file).rename(moved)
+    code, out, _ = _run(capsys, "metrics", d, "--json")
+    assert code == 0 and "cannot read the saved mask" in json.loads(out)["segmentation"][0]["error"]
+    moved.rename(Path(d) / bob.file)
     # erase it all again: a new audited version with no voxels
     code, out, _ = _run(capsys, "annotate", d, "s0", "--reader", "ann", "--segment", "lesion",
                         "--sphere", "0,-20,10,9", "--erase", "--json")

@@ -61,6 +61,7 @@ def compare(a: np.ndarray, b: np.ndarray, spacing) -> dict[str, Any]:
 def segmentation_section(project) -> list[dict[str, Any]]:
     """For `workstation metrics --json`: per case, segment and pair of sources (readers, and model
     masks named "model:<plugin>"), Dice and HD95. Only pairs that both have a stored mask."""
+    from workstation.core.project.config import ProjectError
     from workstation.core.segmentation import store
 
     rows = []
@@ -70,10 +71,15 @@ def segmentation_section(project) -> list[dict[str, Any]]:
     for case_id, by_segment in sorted(by_case.items()):
         for segment, sources in sorted(by_segment.items()):
             for ra, rb in combinations(sorted(sources), 2):
-                ma, grid = store.load_mask(project, sources[ra])
-                mb, _ = store.load_mask(project, sources[rb])
-                if ma.shape != mb.shape:
+                row = {"case_id": case_id, "segment": segment, "a": ra, "b": rb}
+                try:  # a missing or altered file spoils its pairs, not the whole report
+                    ma, grid = store.load_mask(project, sources[ra])
+                    mb, other = store.load_mask(project, sources[rb])
+                except ProjectError as exc:
+                    rows.append({**row, "error": str(exc)})
                     continue
-                rows.append({"case_id": case_id, "segment": segment, "a": ra, "b": rb,
-                             **compare(ma, mb, grid.spacing[::-1])})
+                if not grid.same_as(other):
+                    rows.append({**row, "error": "the two masks lie on different grids"})
+                    continue
+                rows.append({**row, **compare(ma, mb, grid.spacing[::-1])})
     return rows

@@ -75,9 +75,12 @@ class SegmentationTab(QWidget):
         self._stale = False
         self.table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
-            cells = (row["case_id"], row["segment"], row["a"], row["b"], _fmt(row["dice"], 3),
-                     "∞" if row["hd95_infinite"] else _fmt(row["hd95_mm"], 2),
-                     _fmt(row["volume_a_mm3"], 1), _fmt(row["volume_b_mm3"], 1))
+            if "error" in row:
+                cells = (row["case_id"], row["segment"], row["a"], row["b"], row["error"], "", "", "")
+            else:
+                cells = (row["case_id"], row["segment"], row["a"], row["b"], _fmt(row["dice"], 3),
+                         "∞" if row["hd95_infinite"] else _fmt(row["hd95_mm"], 2),
+                         _fmt(row["volume_a_mm3"], 1), _fmt(row["volume_b_mm3"], 1))
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(str(text)))
         if problem or project is None:
