@@ -103,3 +103,18 @@ def test_range_needs_the_image_and_a_proper_interval():
         SegmentationEditor(grid).dab("s", (5, 5, 5), 2.0, value_range=(0, 1))
     with pytest.raises(EditError, match="empty"):
         SegmentationEditor(grid, np.zeros(grid.shape)).dab("s", (5, 5, 5), 2.0, value_range=(3, 1))
+
+
+def test_disk_brush_stays_in_its_slice():
+    grid = Grid((30, 80, 80), (0.5, 0.5, 2.0), (0.0, 0.0, 0.0), tuple(np.eye(3).ravel()))
+    ed = SegmentationEditor(grid)
+    centre = grid.index_to_world([40, 40, 12])
+    ed.dab("s", centre, 6.0, normal=(0, 0, 1))
+    mask = ed.mask("s")
+    assert np.nonzero(mask.any(axis=(1, 2)))[0].tolist() == [12]
+    area = mask.sum() * 0.25
+    assert abs(area - math.pi * 36) / (math.pi * 36) < 0.05
+    # in a coronal plane (normal along y) the disk spans slices of k but a single row j
+    ed2 = SegmentationEditor(grid)
+    ed2.dab("s", centre, 6.0, normal=(0, 1, 0))
+    assert np.nonzero(ed2.mask("s").any(axis=(0, 2)))[0].tolist() == [40]

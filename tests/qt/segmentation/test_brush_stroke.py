@@ -154,3 +154,29 @@ def test_angle_and_polygon_by_clicks(qtbot, seg_window):
     assert poly.kind == "polygon"
     assert poly.result["area_mm2"] == pytest.approx(0.5 * np.linalg.norm(np.cross(b - a, c - a)), rel=1e-6)
     assert seg_window.viewer.maximised is None  # the double-click closed the polygon, it did not maximise
+
+
+def test_interpolation_between_strokes_in_the_coronal_view(qtbot, seg_window):
+    panel = seg_window.panels["segmentation_panel"]
+    project = seg_window.session.project
+    panel.add_segment("vessel")
+    panel.tool.setCurrentText("Paint")
+    panel.radius.setValue(4.0)
+    panel.sphere.setChecked(False)  # a disk in the coronal slice
+    view = seg_window.viewer.views["coronal"]
+    qtbot.waitUntil(lambda: view.isVisible() and view.grid is not None, timeout=10000)
+    centre = QPoint(view.width() // 2, view.height() // 2)
+    for step in (0, 8):  # two coronal slices 8 voxels apart, one dab each
+        with qtbot.waitSignal(panel.saved, timeout=20000):
+            qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+            qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, centre)
+        if step == 0:
+            view.step_slice(8)
+    mask = panel.editor.mask("vessel")
+    filled_before = int(np.count_nonzero(mask.any(axis=(0, 2))))
+    assert filled_before == 2  # two coronal (j) slices painted
+    with qtbot.waitSignal(panel.saved, timeout=20000):
+        panel.interpolate()
+    assert int(np.count_nonzero(panel.editor.mask("vessel").any(axis=(0, 2)))) == 9
+    (v,) = [v for v in store.latest_versions(project, "brain", "alice") if v.segment == "vessel"]
+    assert v.voxels == int(panel.editor.mask("vessel").sum())

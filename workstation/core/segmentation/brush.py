@@ -8,9 +8,10 @@ import numpy as np
 from workstation.core.segmentation.grid import Grid
 
 
-def sphere_box(grid: Grid, centre, radius_mm: float) -> tuple[tuple[slice, slice, slice], np.ndarray] | None:
+def sphere_box(grid: Grid, centre, radius_mm: float, normal=None) -> tuple[tuple[slice, slice, slice], np.ndarray] | None:
     """(slices into the (k, j, i) array, boolean footprint of the same shape) for a sphere of
-    radius_mm around the world point `centre`; None when it misses the grid."""
+    radius_mm around the world point `centre`; None when it misses the grid. With `normal` (a
+    view's), only the disk of it one voxel thick in that view's plane: a brush for painting slices."""
     if not radius_mm > 0:
         raise ValueError(f"a brush needs a positive radius in mm, got {radius_mm}")
     centre = np.asarray(centre, dtype=float)
@@ -31,6 +32,10 @@ def sphere_box(grid: Grid, centre, radius_mm: float) -> tuple[tuple[slice, slice
          + m[:, 1][:, None, None, None] * jj[None, None, :, None]
          + m[:, 2][:, None, None, None] * kk[None, :, None, None])
     inside = np.einsum("a...,a...->...", d, d) <= radius_mm * radius_mm
+    if normal is not None:
+        n = np.asarray(normal, dtype=float) / np.linalg.norm(normal)
+        half = 0.5 * float(np.abs(n @ m).max())  # half a voxel along the normal
+        inside &= np.abs(np.einsum("a,a...->...", n, d)) <= half + 1e-9
     if not inside.any():
         return None
     box = (slice(lo[2], hi[2]), slice(lo[1], hi[1]), slice(lo[0], hi[0]))

@@ -142,10 +142,12 @@ class SegmentationEditor:
             block = block.mean(axis=-1)
         return (block >= lo) & (block <= hi)
 
-    def dab(self, segment: str, centre, radius_mm: float, erase: bool = False, value_range=None) -> int:
-        """Paint (or erase) a sphere of radius_mm around the world point; with value_range only the
-        voxels whose image value lies in [low, high]. Returns how many voxels changed."""
-        found = brush.sphere_box(self.grid, centre, radius_mm)
+    def dab(self, segment: str, centre, radius_mm: float, erase: bool = False, value_range=None,
+            normal=None) -> int:
+        """Paint (or erase) a sphere of radius_mm around the world point (with `normal`, its disk in
+        that plane); with value_range only the voxels whose image value lies in [low, high].
+        Returns how many voxels changed."""
+        found = brush.sphere_box(self.grid, centre, radius_mm, normal)
         if found is None:
             return 0
         box, inside = found

@@ -43,6 +43,7 @@ class SegmentationPanel(QWidget):
         self.case_id: str | None = None
         self.display = SegmentDisplay(ctx.overlays)
         self._stroke_view = None
+        self._last_view = None  # the view of the last stroke: interpolation runs along its normal
         self._line_start = None
         self._clicks: list = []  # (view, world point) of an angle or polygon being drawn
         self._build()
@@ -68,6 +69,8 @@ class SegmentationPanel(QWidget):
         self.tool.addItems(TOOLS)
         self.tool.currentTextChanged.connect(self._tool_changed)
         self.radius = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=100.0, value=5.0, suffix=" mm")
+        self.sphere = QCheckBox("sphere (else a disk in the view's slice)")
+        self.sphere.setChecked(True)
         self.use_range = QCheckBox("limit to range")
         self.low = QDoubleSpinBox(decimals=1, minimum=-1e6, maximum=1e6, value=-1e6)
         self.high = QDoubleSpinBox(decimals=1, minimum=-1e6, maximum=1e6, value=1e6)
@@ -85,6 +88,7 @@ class SegmentationPanel(QWidget):
         row.addWidget(add)
         form.addRow("Tool", self.tool)
         form.addRow("Brush", self.radius)
+        form.addRow("", self.sphere)
         rng = QHBoxLayout()
         rng.addWidget(self.use_range)
         rng.addWidget(self.low)
@@ -196,12 +200,14 @@ class SegmentationPanel(QWidget):
         self.editor.dirty.clear()
         self._say_volume()
 
-    def dab(self, world, erase: bool = False) -> int:
+    def dab(self, world, erase: bool = False, view=None) -> int:
         name = self.current_segment()
         if self.editor is None or name is None:
             return 0
+        normal = None if self.sphere.isChecked() or view is None or view.frame is None else view.frame.en
         try:
-            n = self.editor.dab(name, world, self.radius.value(), erase=erase, value_range=self.value_range())
+            n = self.editor.dab(name, world, self.radius.value(), erase=erase, value_range=self.value_range(),
+                                normal=normal)
         except EditError as exc:
             self.ctx.notify.info(str(exc))
             return 0
@@ -230,9 +236,14 @@ class SegmentationPanel(QWidget):
         self._whole(self.editor.redo if self.editor else lambda: None)
 
     def interpolate(self) -> None:
+        """Fill between the slices painted in the view last painted on (its normal's voxel axis)."""
         name = self.current_segment()
         if name:
-            self._whole(lambda: self.editor.interpolate(name))
+            axis = 0
+            if self._last_view is not None and self._last_view.frame is not None:
+                along = np.abs(np.linalg.inv(self.editor.grid.matrix) @ self._last_view.frame.en)
+                axis = 2 - int(np.argmax(along))  # i, j, k -> numpy axes 2, 1, 0
+            self._whole(lambda: self.editor.interpolate(name, axis=axis))
 
     def remove_islands(self) -> None:
         name = self.current_segment()
@@ -397,12 +408,12 @@ class SegmentationPanel(QWidget):
         if tool in ("Paint", "Erase"):
             self._cursor(world)
             if kind == QEvent.Type.MouseButtonPress:
-                self._stroke_view = obj
+                self._stroke_view = self._last_view = obj
                 self.editor.begin("paint" if tool == "Paint" else "erase")
-                self.dab(world, erase=tool == "Erase")
+                self.dab(world, erase=tool == "Erase", view=obj)
                 return True
             if kind == QEvent.Type.MouseMove and self._stroke_view is obj:
-                self.dab(world, erase=tool == "Erase")
+                self.dab(world, erase=tool == "Erase", view=obj)
             elif kind == QEvent.Type.MouseButtonRelease and left and self._stroke_view is obj:
                 self._stroke_view = None
                 self.editor.end()
