@@ -71,3 +71,19 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path, capsys):
                                                "classes": ["n", "p"], "scores": [0.5, 0.5]}])
     assert main(["evaluate", str(tmp_path / "r"), "--json"]) == 2
     assert "give --truth" in capsys.readouterr().err
+
+
+def test_bad_truth_is_one_line_naming_the_case(tmp_path, capsys):
+    base = {"task": "binary", "classes": ["neg", "pos"], "status": "ok", "created_at": "2026-01-01"}
+    batch_results.write_part(tmp_path / "r", [dict(base, key="a", case_id="a", scores=[0.2, 0.8]),
+                                              dict(base, key="b", case_id="b", scores=[0.7, 0.3])])
+    (tmp_path / "t1.csv").write_text("case_id,label\na,1\nb,maybe\n")
+    assert main(["evaluate", str(tmp_path / "r"), "--truth", str(tmp_path / "t1.csv")]) == 2
+    assert capsys.readouterr().err.strip() == (f"workstation evaluate: {tmp_path / 't1.csv'}: case 'b': label is "
+                                               "'maybe', not 0/1 or one of neg, pos")
+    (tmp_path / "t2.csv").write_text("case_id,label\na,1\na,0\n")
+    assert main(["evaluate", str(tmp_path / "r"), "--truth", str(tmp_path / "t2.csv")]) == 2
+    assert "case_id 'a' appears twice" in capsys.readouterr().err
+    (tmp_path / "t3.csv").write_text("case_id,label\nx,1\n")
+    assert main(["evaluate", str(tmp_path / "r"), "--truth", str(tmp_path / "t3.csv")]) == 2
+    assert "no case_id in common" in capsys.readouterr().err
