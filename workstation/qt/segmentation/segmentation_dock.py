@@ -143,6 +143,10 @@ class SegmentationPanel(QWidget):
             self.ctx.notify.error(f"segmentation unavailable: {exc}")
             return
         self.case_id = case_id
+        if not self.use_range.isChecked():  # a range that starts as the image's own
+            lo, hi = float(np.min(volume.array)), float(np.max(volume.array))
+            self.low.setValue(lo)
+            self.high.setValue(hi)
         if names:
             self.segments.setCurrentRow(0)
         self._show()
