@@ -121,6 +121,12 @@ def test_detector_candidates_become_the_readers_segment(qtbot, seg_window):
         panel.undo()  # the reader's copy goes; the model's stays
     versions = {v.reader: v for v in store.latest_versions(project, "brain")}
     assert versions["alice"].voxels == 0 and versions["model:cmb-detector"].voxels > 0
+    # another reader starts from their own (empty) masks, never from alice's
+    with qtbot.waitSignal(panel.saved, timeout=20000):
+        panel.redo()
+    seg_window.session.set_reader("bob")
+    qtbot.waitUntil(lambda: panel.reader == "bob", timeout=5000)
+    assert panel.editor.volume_mm3("cmb") == 0
 
 
 def test_angle_and_polygon_by_clicks(qtbot, seg_window):

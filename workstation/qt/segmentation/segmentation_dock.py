@@ -41,6 +41,7 @@ class SegmentationPanel(QWidget):
         self.session = ctx.session
         self.editor = None
         self.case_id: str | None = None
+        self.reader: str | None = None  # whose masks the editor holds
         self.display = SegmentDisplay(ctx.overlays)
         self._stroke_view = None
         self._last_view = None  # the view of the last stroke: interpolation runs along its normal
@@ -52,6 +53,7 @@ class SegmentationPanel(QWidget):
         subs = Subscriptions(self)
         subs.add(self.session.events.project_changed, self._project_changed)
         subs.add(self.session.events.current_changed, lambda _c: self.reload())
+        subs.add(self.session.events.reader_changed, lambda *_a: self.reload())  # each reader edits their own
         if ctx.viewer is not None:
             for view in ctx.viewer.views.values():
                 view.installEventFilter(self)
@@ -142,7 +144,7 @@ class SegmentationPanel(QWidget):
         except (WorkstationError, EditError) as exc:
             self.ctx.notify.error(f"segmentation unavailable: {exc}")
             return
-        self.case_id = case_id
+        self.case_id, self.reader = case_id, self.session.reader
         if not self.use_range.isChecked():  # a range that starts as the image's own
             lo, hi = float(np.min(volume.array)), float(np.max(volume.array))
             self.low.setValue(lo)
@@ -188,14 +190,14 @@ class SegmentationPanel(QWidget):
 
     # ---- edits ---------------------------------------------------------------------------------
     def save(self) -> None:
-        """Store every changed segment as a new audited version."""
+        """Store every changed segment as a new audited version (the reader's whose masks these are)."""
         from workstation.core.segmentation import store
 
         if self.editor is None:
             return
         for name in sorted(self.editor.dirty):
             try:
-                store.save_mask(self.project, self.case_id, self.session.reader, name, self.editor.mask(name),
+                store.save_mask(self.project, self.case_id, self.reader, name, self.editor.mask(name),
                                 self.editor.grid)
             except WorkstationError as exc:
                 self.ctx.notify.error(f"segment {name} not saved: {exc}")
