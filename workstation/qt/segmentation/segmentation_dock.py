@@ -23,15 +23,15 @@ from workstation.core.errors import WorkstationError
 from workstation.core.review.overlays import Sphere, SphereLayer
 from workstation.core.segmentation.editor import EditError
 from workstation.qt.segmentation.display import SegmentDisplay
+from workstation.qt.segmentation.measure_tools import MeasurementTools
 from workstation.qt.threads import Debounce, Subscriptions
 
 log = logging.getLogger(__name__)
 TOOLS = ("Off", "Paint", "Erase", "Fill", "Line", "Angle", "Ellipse", "Polygon")
 CURSOR_LAYER = "brush"
-MEASURE_LAYER = "measurements"
 
 
-class SegmentationPanel(QWidget):
+class SegmentationPanel(MeasurementTools, QWidget):
     saved = Signal(str)      # segment name, once its new version is stored
     measured = Signal(str)   # measurement id
 
@@ -284,85 +284,6 @@ class SegmentationPanel(QWidget):
             return
         self._whole(lambda: self.editor.fill_region(name, world, rng))
 
-    # ---- measurements --------------------------------------------------------------------------
-    def measure_line(self, a, b) -> str | None:
-        from workstation.core.measurements import store as mstore
-
-        try:
-            m = mstore.add(self.project, self.case_id, self.session.reader, "line", [a, b])
-        except WorkstationError as exc:
-            self.ctx.notify.info(str(exc))
-            return None
-        self._list_measurements()
-        self.measured.emit(m.measurement_id)
-        return m.measurement_id
-
-    def measure_points(self, kind: str, points, normal=None) -> str | None:
-        """Store an angle or a polygon ROI (world points) for the reader."""
-        from workstation.core.measurements import store as mstore
-        from workstation.core.segmentation.grid import Grid
-
-        volume = self.ctx.volume
-        try:
-            m = mstore.add(self.project, self.case_id, self.session.reader, kind, points, Grid.of(volume),
-                           volume.array, normal=normal)
-        except WorkstationError as exc:
-            self.ctx.notify.info(str(exc))
-            return None
-        self._list_measurements()
-        self.measured.emit(m.measurement_id)
-        return m.measurement_id
-
-    def measure_ellipse(self, view, centre, corner) -> str | None:
-        """An ellipse ROI in the plane of `view`: semi-axes along the view's x and y."""
-        from workstation.core.measurements import store as mstore
-        from workstation.core.segmentation.grid import Grid
-
-        ex, ey = view.frame.ex, view.frame.ey
-        d = np.asarray(corner, dtype=float) - np.asarray(centre, dtype=float)
-        a, b = abs(float(d @ ex)), abs(float(d @ ey))
-        if a <= 0 or b <= 0:
-            self.ctx.notify.info("drag from the centre to a corner to draw an ellipse")
-            return None
-        points = [centre, centre + a * ex, centre + b * ey]
-        volume = self.ctx.volume
-        try:
-            m = mstore.add(self.project, self.case_id, self.session.reader, "ellipse", points, Grid.of(volume),
-                           volume.array, normal=view.frame.en)
-        except WorkstationError as exc:
-            self.ctx.notify.info(str(exc))
-            return None
-        self._list_measurements()
-        self.measured.emit(m.measurement_id)
-        return m.measurement_id
-
-    def delete_measurement(self) -> None:
-        """Delete the selected measurement (audited; the project's undo brings it back)."""
-        from workstation.core.measurements import store as mstore
-
-        item = self.measurements.currentItem()
-        if item is None or self.case_id is None:
-            return
-        try:
-            mstore.delete(self.project, self.case_id, self.session.reader, item.text().split(" ", 1)[0])
-        except WorkstationError as exc:
-            self.ctx.notify.info(str(exc))
-        self._list_measurements()
-
-    def _list_measurements(self) -> None:
-        from workstation.core.measurements import store as mstore
-
-        self.measurements.clear()
-        if self.project is None or self.case_id is None:
-            return
-        from workstation.core.measurements.overlay import PolylineLayer, measurement_lines
-
-        found = mstore.measurements(self.project, self.case_id, self.session.reader)
-        for m in found:
-            text = ", ".join(f"{k} {v:.1f}" for k, v in m.result.items() if isinstance(v, float))
-            self.measurements.addItem(f"{m.measurement_id} {m.kind}: {text}")
-        self.ctx.overlays.put(PolylineLayer(MEASURE_LAYER, measurement_lines(found)))
-
     # ---- the views -----------------------------------------------------------------------------
     def _tool_changed(self, tool: str) -> None:
         self._clicks = []
@@ -376,24 +297,6 @@ class SegmentationPanel(QWidget):
             layer.set_spheres([sphere])
         else:
             self.ctx.overlays.put(SphereLayer(CURSOR_LAYER, [sphere], show_labels=False))
-
-    def _click(self, view, world, tool: str, double: bool) -> bool:
-        """A click of an angle (done at the third) or a polygon (done at a double-click)."""
-        if self._clicks and self._clicks[0][0] is not view:
-            self._clicks = []
-        if not double:
-            self._clicks.append((view, np.asarray(world, dtype=float)))
-        points = [p for _, p in self._clicks]
-        if tool == "Angle" and len(points) == 3:
-            self._clicks = []
-            self.measure_points("angle", points)
-        elif tool == "Polygon" and double:
-            self._clicks = []
-            if len(points) >= 3:
-                self.measure_points("polygon", points, normal=view.frame.en)
-            else:
-                self.ctx.notify.info("a polygon needs three or more corners (double-click closes it)")
-        return True
 
     def eventFilter(self, obj, event) -> bool:
         tool = self.tool.currentText()
