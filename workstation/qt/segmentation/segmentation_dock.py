@@ -17,7 +17,7 @@ import logging
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QPushButton, QVBoxLayout, QWidget)
+                               QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from workstation.core.errors import WorkstationError
 from workstation.core.review.overlays import Sphere, SphereLayer
@@ -137,8 +137,10 @@ class SegmentationPanel(MeasurementTools, QWidget):
         if not _shows_case(volume, project.case(case_id)):
             return  # the new case's image is still loading: its volume_changed calls again
         try:
-            names = [s.name for s in store.segments(project)]
-            self.segments.addItems(names)
+            found = store.segments(project)
+            names = [s.name for s in found]
+            for seg in found:
+                self._add_item(seg)
             self.editor = SegmentationEditor(Grid.of(volume), volume.array,
                                              store.load_masks(project, case_id, self.session.reader))
         except (WorkstationError, EditError) as exc:
@@ -160,6 +162,14 @@ class SegmentationPanel(MeasurementTools, QWidget):
         self.display.show(self.editor, [(s.name, s.colour) for s in store.segments(self.project)])
         self._say_volume()
 
+    def _add_item(self, seg) -> None:
+        """A segment's row, marked in its overlay colour."""
+        from PySide6.QtGui import QColor, QIcon, QPixmap
+
+        swatch = QPixmap(12, 12)
+        swatch.fill(QColor(seg.colour))
+        self.segments.addItem(QListWidgetItem(QIcon(swatch), seg.name))
+
     def current_segment(self) -> str | None:
         item = self.segments.currentItem()
         return item.text() if item is not None else None
@@ -173,7 +183,7 @@ class SegmentationPanel(MeasurementTools, QWidget):
             self.ctx.notify.info(str(exc))
             return None
         if not self.segments.findItems(seg.name, Qt.MatchFlag.MatchExactly):
-            self.segments.addItem(seg.name)
+            self._add_item(seg)
             if self.editor is not None:
                 self._show()
         self.segments.setCurrentRow(self.segments.count() - 1)
