@@ -198,7 +198,9 @@ def run_batch(spec: BatchSpec, progress: Callable[[int, int], None] | None = Non
 
 
 def _run_tasks(spec, job, todo, writer, report, progress, on_start, cancel) -> None:
-    from distributed import as_completed
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker, as_completed
 
     client, cluster = _client(spec)
     try:
@@ -207,19 +209,28 @@ def _run_tasks(spec, job, todo, writer, report, progress, on_start, cancel) -> N
         if on_start:
             on_start(report)
         job_future = client.scatter(job, broadcast=True)
-        futures = [client.submit(tasks.run_one, item, job_future, key=f"batch-{item['key']}", pure=False)
-                   for item in todo]
+        futures = client.map(tasks.run_one, todo, spec=job_future, key=[f"batch-{item['key']}" for item in todo],
+                             pure=False)
         by_key = {f.key: item for f, item in zip(futures, todo)}
+        # results are gathered in the background, in batches; a handled future is dropped at once,
+        # so its row leaves the worker's memory
+        pending = as_completed(futures, with_results=True, raise_errors=False)
+        del futures
         progress(0, len(todo))
-        for future in as_completed(futures):
-            item = by_key[future.key]
+        for future, result in pending:
+            item = by_key.pop(future.key)
             if future.status == "finished":
-                row = future.result()
-            else:  # the task's workers kept dying (KilledWorker) or it raised outside its guard
-                exc = future.exception()
+                row = result
+            else:
+                exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+                if not isinstance(exc, (KilledWorker, CancelledError)):  # a bug, not this input's fault
+                    client.cancel(list(pending.futures))
+                    raise BatchError(f"a batch task failed: {type(exc).__name__}: {exc}".splitlines()[0])
+                # the task's workers kept dying (Dask gives up after 3), or it was cancelled elsewhere
                 row = tasks.failed(tasks.base_row(item, job), f"task lost: {type(exc).__name__}: {exc}")
+            del future, result
             if row["reason"].startswith("the plugin did not load"):
-                client.cancel(futures)
+                client.cancel(list(pending.futures))
                 raise BatchError(f"{job['manifest']['id']}: {row['reason']}")
             writer.add(row)
             report.ran += 1
@@ -231,7 +242,7 @@ def _run_tasks(spec, job, todo, writer, report, progress, on_start, cancel) -> N
             progress(report.ran, len(todo))
             if cancel.is_set():
                 report.cancelled = True
-                client.cancel(futures)
+                client.cancel(list(pending.futures))
                 break
     finally:
         client.close()
