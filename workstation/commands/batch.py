@@ -77,6 +77,8 @@ def run(args) -> int:
         return 1
     finally:
         bar.close()
+    if report.total == 0:
+        return _fail(f"{args.source}: no images or series found")
     if args.json:
         print(json.dumps(dict(report.to_json(), out=args.out), indent=2))
     else:
