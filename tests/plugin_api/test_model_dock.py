@@ -40,7 +40,7 @@ def test_run_all_then_show_heatmap(qtbot, study, tmp_path):
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
-    panel = window.model_dock
+    panel = window.panels["model_dock"]
     assert panel.start("all") is False and "open a project first" in panel.messages.toPlainText()
     project = window.open_project(study)
     panel.plugin.setCurrentIndex(panel.plugin.findText("densenet2d", flags=qtbot_match()))
