@@ -38,3 +38,22 @@ def test_tab_lists_reader_pairs(qtbot, mni_project):
     assert tab.table.item(0, 5).text() == "∞"
     session.set_project(None)
     project.close()
+
+
+def test_tab_beside_the_other_metrics_in_the_window(qtbot, seg_window):
+    panel = seg_window.panels["metrics_panel"]
+    tab = seg_window.panels["segmentation_tab"]
+    titles = [panel.tabs.tabText(i) for i in range(panel.tabs.count())]
+    assert "Segmentation" in titles and panel.tabs.widget(titles.index("Segmentation")) is tab
+    seg = seg_window.panels["segmentation_panel"]
+    project = seg_window.session.project
+    grid = seg.editor.grid
+    seg.add_segment("lesion")
+    store.save_mask(project, "brain", "bob", "lesion", sphere_mask(grid, (0.0, -20.0, 10.0), 6.0), grid)
+    seg.radius.setValue(6.0)
+    seg.editor.begin()
+    seg.dab((0.0, -20.0, 10.0))
+    seg.editor.end()
+    seg.save()
+    tab.recompute()
+    assert tab.table.rowCount() == 1 and tab.table.item(0, 4).text() == "1.000"

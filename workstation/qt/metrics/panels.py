@@ -358,6 +358,10 @@ class MetricsPanel(QWidget):
 
 def install(ctx) -> dict:
     """The metrics dock (with the FROC tab of detection projects), following the session."""
+    from workstation.qt.metrics.segmentation_tab import TAB_TITLE as SEGMENTATION, SegmentationTab
+
     panel = MetricsPanel(ctx.session)
+    segmentation = SegmentationTab(ctx.session, panel)
+    panel.add_tab(SEGMENTATION, segmentation)
     ctx.host.add_dock("Metrics", panel, Qt.DockWidgetArea.RightDockWidgetArea)
-    return {"metrics_panel": panel, "froc_tab": panel.froc}
+    return {"metrics_panel": panel, "froc_tab": panel.froc, "segmentation_tab": segmentation}
