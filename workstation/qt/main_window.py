@@ -95,7 +95,9 @@ class MainWindow(QMainWindow):
         from workstation.qt.viewer.layers_dock import LayersPanel
 
         self.layers_dock = self.add_dock("Layers", LayersPanel(self.overlays), Qt.RightDockWidgetArea)
-        self.overlays.events.connect(self._overlays_changed)
+        self._docks_later = QTimer(self, singleShot=True, interval=0)  # after the list has settled
+        self._docks_later.timeout.connect(self.update_docks)
+        connect_in_gui(self.overlays.events, lambda *_: self._docks_later.start(), self)
         self.project_changed.connect(self._follow_predictions)
         self.viewer.preferred_3d = self._preferences().get("layout_3d", "mpr")
         if self.viewer.preferred_3d not in LAYOUTS:
@@ -187,9 +189,6 @@ class MainWindow(QMainWindow):
         events = getattr(project, "events", None)
         if events is not None and hasattr(events, "predictions_changed"):
             connect_in_gui(events.predictions_changed, lambda *_: self.update_docks(), self)
-
-    def _overlays_changed(self, *args) -> None:
-        QTimer.singleShot(0, self.update_docks)  # after the list has settled
 
     def _preferences(self) -> dict:
         try:

@@ -15,6 +15,9 @@ to the GUI thread's event loop):
 - `run_in_background(fn, ..., on_result=, on_error=)`: runs `fn` on a daemon thread of its own and
   hands its result, or a one-line error, to the GUI thread.
 
+The one exception is the image loader (`viewer/loader.py`): its QThread reports through Qt's own
+queued signals, because the first frame of `workstation open` must not wait for `import superqt`.
+
 Background work gets a thread of its own rather than Qt's global thread pool: that pool has as many
 threads as cores, and one training run would hold back every live-metrics update behind it.
 """
