@@ -20,3 +20,10 @@ def bare_context(qtbot):
     ctx = make_context(host, ReviewSession(), OverlayList(), viewer=None)
     yield host, ctx
     ctx.session.set_project(None)
+
+
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path_factory, monkeypatch):
+    """Each GUI test starts from its own user settings: a layout or reader that one test leaves
+    remembered must not be where the next one starts."""
+    monkeypatch.setenv("WORKSTATION_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
