@@ -2,9 +2,9 @@
 
 Project and review-session events (psygnal) may fire on any thread, and so do plugin-runner
 callbacks and background jobs; Qt widgets and timers may only be touched on the GUI thread. Every
-such crossing in the application goes through this module, which uses superqt's
-`ensure_main_thread` (a call made on the GUI thread runs at once; from another thread it is queued
-to the GUI thread's event loop):
+such crossing in the application goes through this module: a call made on the GUI thread runs at
+once; from another thread it is queued to the GUI thread's event loop through one dispatcher object
+and its queued Qt signal (see `_Dispatcher` for why not superqt's `ensure_main_thread`):
 
 - `in_gui(fn, owner)`: a callable that runs `fn` on the GUI thread; calls are dropped once `owner`
   (a QObject) has been deleted, so a late event never reaches a closed dock.
@@ -15,8 +15,8 @@ to the GUI thread's event loop):
 - `run_in_background(fn, ..., on_result=, on_error=)`: runs `fn` on a daemon thread of its own and
   hands its result, or a one-line error, to the GUI thread.
 
-The one exception is the image loader (`viewer/loader.py`): its QThread reports through Qt's own
-queued signals, because the first frame of `workstation open` must not wait for `import superqt`.
+The image loader (`viewer/loader.py`) reports from its QThread through Qt signals of its own, the
+same queued mechanism.
 
 Background work gets a thread of its own rather than Qt's global thread pool: that pool has as many
 threads as cores, and one training run would hold back every live-metrics update behind it.
@@ -29,24 +29,45 @@ import threading
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
 
 log = logging.getLogger(__name__)
 
 
-def _ensure_main_thread():
-    from superqt.utils import ensure_main_thread
+class _Dispatcher(QObject):
+    """Lives on the GUI thread; `call.emit(fn)` from any thread runs `fn` there (a queued Qt signal).
+    One connection, made once on the GUI thread: superqt's `ensure_main_thread` connects and
+    disconnects a helper object on every call from the worker thread, and with PySide 6.11 that
+    deadlocks (the worker holds Qt's connection lock while shiboken waits for the GIL, which the GUI
+    thread holds while it waits for that lock inside QLabel.setText)."""
 
-    return ensure_main_thread
+    call = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.call.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+    @staticmethod
+    def _run(fn) -> None:
+        fn()
+
+
+_dispatcher: _Dispatcher | None = None
 
 
 def preload() -> None:
-    """Import superqt now, on the GUI thread. It is not imported with this module (`import superqt`
-    costs ~0.2 s, which `workstation open` must not pay before its first frame), but it must not be
-    imported first by a worker thread either: the objects that start cross-thread work (Debounce,
-    run_in_background, the docks built after the first frame) call this on the GUI thread."""
-    if on_gui_thread():
-        _ensure_main_thread()
+    """Make the dispatcher on the GUI thread. The objects that start cross-thread work (Debounce,
+    run_in_background, the docks) call this there before any worker needs it."""
+    global _dispatcher
+    if _dispatcher is None and on_gui_thread():
+        _dispatcher = _Dispatcher()
+
+
+def _to_gui(fn: Callable[[], None]) -> None:
+    if _dispatcher is None:
+        log.warning("a call for the GUI thread came before the dispatcher existed; dropped")
+        return
+    _dispatcher.call.emit(fn)
 
 
 def on_gui_thread() -> bool:
@@ -80,18 +101,15 @@ def in_gui(fn: Callable, owner: QObject | None = None) -> Callable[..., None]:
         if alive(owner):
             fn(*(args if limit is None else args[:limit]), **kwargs)
 
-    gui = None
+    preload()
 
     def call(*args, **kwargs) -> None:
-        nonlocal gui
         if not alive(owner):
             return
         if on_gui_thread():
             run(*args, **kwargs)
             return
-        if gui is None:
-            gui = _ensure_main_thread()(run)
-        gui(*args, **kwargs)
+        _to_gui(lambda: run(*args, **kwargs))
 
     call.__wrapped__ = fn  # type: ignore[attr-defined]
     return call
