@@ -28,8 +28,7 @@ _PG_LOCK = 4711005
 
 
 def row_hash(prev_hash: str, row: dict[str, Any]) -> str:
-    body = json.dumps([prev_hash] + [row.get(f) for f in FIELDS], sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, default=str)
+    body = _canonical([prev_hash] + [row.get(f) for f in FIELDS])
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 

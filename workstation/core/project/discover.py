@@ -76,11 +76,8 @@ def _resolved(path: Path) -> Path | None:
 
 
 def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root)
-        return True
-    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
-        return False
+    resolved = _resolved(path)
+    return resolved is not None and resolved.is_relative_to(root)
 
 
 def _dicom_ids(case: FoundCase, entry) -> None:
