@@ -50,12 +50,13 @@ def _document(sources, report, title: str, series_number: int):
         series_description=title[:64], institution_name=None)
 
 
-def detection_report(sources, findings: list[dict], reader: str, model: dict, series_number: int = 901):
-    """findings: dicts with id, centre (LPS mm), diameter_mm, score, decision, region."""
+def detection_report(sources, findings: list[dict], reader: str, model: dict, series_number: int = 901,
+                     extra_groups=()):
+    """findings: dicts with id, centre (LPS mm), diameter_mm, score, decision, region; extra_groups:
+    more measurement groups (the readers' measurements, measurement_sr.py)."""
     import highdicom as hd
     import numpy as np
     from collections import Counter
-    from pydicom.sr.codedict import codes
 
     mm, unity = hd.sr.CodedConcept("mm", "UCUM", "millimeter"), hd.sr.CodedConcept("1", "UCUM", "no units")
     frame_of_reference = str(sources[0].get("FrameOfReferenceUID", ""))
@@ -93,15 +94,37 @@ def detection_report(sources, findings: list[dict], reader: str, model: dict, se
     groups.append(hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="counts by region"),
         finding_type=_concept("finding counts"), measurements=count_measurements))
-    report = hd.sr.MeasurementReport(observation_context=_context(reader),
-                                     procedure_reported=codes.LN.CTUnspecifiedBodyRegion
-                                     if str(sources[0].Modality) == "CT" else _concept("imaging procedure"),
-                                     imaging_measurements=groups, referenced_images=sources)
+    report = hd.sr.MeasurementReport(observation_context=_context(reader), procedure_reported=_procedure(sources),
+                                     imaging_measurements=groups + list(extra_groups),
+                                     referenced_images=_library(sources))
     return _document(sources, report, "workstation detection report", series_number)
 
 
+def _library(sources):
+    """The sources for the report's image library (TID 1600), or None where highdicom cannot describe
+    them: a projection image (CR, DX) without Imager Pixel Spacing."""
+    projection = [d for d in sources if "ImagePositionPatient" not in d]
+    return None if any("ImagerPixelSpacing" not in d for d in projection) else sources
+
+
+def _procedure(sources):
+    from pydicom.sr.codedict import codes
+
+    return codes.LN.CTUnspecifiedBodyRegion if str(sources[0].get("Modality", "")) == "CT" \
+        else _concept("imaging procedure")
+
+
+def measurement_report(sources, groups: list, reader: str, series_number: int = 903):
+    """A report of the readers' measurements alone (a case with no label, finding or model output)."""
+    import highdicom as hd
+
+    report = hd.sr.MeasurementReport(observation_context=_context(reader), procedure_reported=_procedure(sources),
+                                     imaging_measurements=groups, referenced_images=_library(sources))
+    return _document(sources, report, "workstation measurements", series_number)
+
+
 def classification_report(sources, decision: str | list | None, reader: str, model: dict,
-                          probabilities: dict | None, series_number: int = 902):
+                          probabilities: dict | None, series_number: int = 902, extra_groups=()):
     import highdicom as hd
 
     unity = hd.sr.CodedConcept("1", "UCUM", "no units")
@@ -121,8 +144,9 @@ def classification_report(sources, decision: str | list | None, reader: str, mod
         finding_type=_concept("classification"), algorithm_id=algorithm if probabilities else None,
         measurements=measurements or None, qualitative_evaluations=evaluations or None)
     report = hd.sr.MeasurementReport(observation_context=_context(reader), procedure_reported=_concept("imaging procedure"),
-                                     imaging_measurements=[group], referenced_images=sources)
+                                     imaging_measurements=[group, *extra_groups],
+                                     referenced_images=_library(sources))
     return _document(sources, report, "workstation classification", series_number)
 
 
-__all__ = ["detection_report", "classification_report"]
+__all__ = ["detection_report", "classification_report", "measurement_report"]

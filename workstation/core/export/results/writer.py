@@ -50,10 +50,29 @@ def _model(record) -> dict:
             "weights_sha256": record.weights_sha256, "device": record.device}
 
 
+def _measurement_groups(project, case, sources) -> list:
+    """The case's drawn measurements (every reader's) as SR measurement groups."""
+    from workstation.core.export.results.measurement_sr import measurement_groups
+    from workstation.core.export.results.sources import has_geometry
+    from workstation.core.measurements.store import measurements
+
+    found = measurements(project, case.case_id)
+    if not found:
+        return []
+    grid = None
+    if not has_geometry(sources):  # a projection image: its grid maps world points to pixels
+        from workstation.core.export.images import read_case_volume
+        from workstation.core.export.records import ExportCase
+        from workstation.core.segmentation.grid import Grid
+
+        grid = Grid.of(read_case_volume(ExportCase(case.case_id, [Path(p) for p in case.paths])))
+    return measurement_groups(sources, found, grid)
+
+
 def build_case_result(fmt: str, project, case, record, truth, reader: str, deid=None):
     """(dataset or None, warning or None) for one case."""
     from workstation.core.export.results.seg import build_seg
-    from workstation.core.export.results.sr import classification_report, detection_report
+    from workstation.core.export.results.sr import classification_report, detection_report, measurement_report
 
     sources = load_sources(case.case_id, case.paths)
     if deid is not None:
@@ -70,14 +89,18 @@ def build_case_result(fmt: str, project, case, record, truth, reader: str, deid=
         if not segments:
             return None, f"{case.case_id}: no mask and no accepted finding; no SEG written"
         return build_seg(sources, segments), None
+    measured = _measurement_groups(project, case, sources)
+    if detection and findings:
+        return detection_report(sources, findings, reader, _model(record), extra_groups=measured), None
+    if not detection and (truth is not None or (record and record.probabilities)):
+        return classification_report(sources, truth, reader, _model(record),
+                                     dict(record.probabilities) if record and record.probabilities else None,
+                                     extra_groups=measured), None
+    if measured:
+        return measurement_report(sources, measured, reader), None
     if detection:
-        if not findings:
-            return None, f"{case.case_id}: no detection candidates; no SR written"
-        return detection_report(sources, findings, reader, _model(record)), None
-    if truth is None and not (record and record.probabilities):
-        return None, f"{case.case_id}: no label and no model output; no SR written"
-    return classification_report(sources, truth, reader, _model(record),
-                                 dict(record.probabilities) if record and record.probabilities else None), None
+        return None, f"{case.case_id}: no detection candidates and no measurements; no SR written"
+    return None, f"{case.case_id}: no label, no model output and no measurements; no SR written"
 
 
 def export_results(project, out, fmt: str, deidentify: bool = False, secret: bytes | None = None,
