@@ -1,6 +1,7 @@
 """`workstation pacs node add|list|remove`, `pacs echo NODE`, `pacs query NODE …` — PACS nodes
 (DICOMweb or DIMSE) kept in the user settings, and finding studies and series on them. A NODE is a
-saved node's name, or a URL: http(s)://host/dicom-web or dimse://AET@HOST:PORT."""
+saved node's name, or a URL: http(s)://host/dicom-web or dimse://AET@HOST:PORT (add ?move=PORT to
+retrieve by C-MOVE to our storage SCP on that port instead of C-GET)."""
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,9 @@ def register(subparsers) -> None:
                         "or token is read from WORKSTATION_PACS_SECRET_<NAME>, else the OS keyring")
     p.add_argument("--user", default="", help="user name for basic auth (saved; the password is not)")
     p.add_argument("--calling-aet", default="WORKSTATION", help="our AE title for DIMSE (default WORKSTATION)")
+    p.add_argument("--move-port", type=int, default=0, metavar="PORT",
+                   help="DIMSE: retrieve by C-MOVE to our storage SCP on this port (the PACS must know our "
+                        "calling AE title at this host and port); default: C-GET")
     p.add_argument("--timeout", type=float, default=30.0, help="DIMSE network timeout in seconds")
     p.add_argument("--replace", action="store_true", help="replace a saved node of that name")
     p.set_defaults(func=run_node_add)
@@ -74,6 +78,8 @@ def run_node_add(args: argparse.Namespace) -> int:
             raise PacsError(f"--dicomweb {args.dicomweb!r}: give an http(s) URL")
         node.auth = args.auth or ("basic" if args.user else "none")
         node.username, node.calling_aet, node.timeout_s = args.user, args.calling_aet, args.timeout
+        if args.move_port:
+            node.retrieve, node.move_port = "move", args.move_port
         add_node(node, replace=args.replace)
     except PacsError as exc:
         return _fail(str(exc))

@@ -8,10 +8,11 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from workstation.core.pacs.orthanc_server import OrthancServer, available
+from workstation.core.pacs.orthanc_server import OrthancServer, available, free_port
 
 USER, PASSWORD = "alice", "s3cret-pw"
 OUR_AET = "WSTEST"
+MOVE_PORT = free_port()  # our storage SCP for C-MOVE; every Orthanc of the tests knows it as OUR_AET
 
 
 def sample_files() -> dict[str, list[Path]]:
@@ -32,7 +33,7 @@ def start_orthanc(folder, files=None) -> OrthancServer:
     missing = available()
     if missing:
         pytest.fail(missing + " — packaging/setup.sh installs it")
-    server = OrthancServer(folder, users={USER: PASSWORD}, modalities={"ws": (OUR_AET, 1)}).start()
+    server = OrthancServer(folder, users={USER: PASSWORD}, modalities={"ws": (OUR_AET, MOVE_PORT)}).start()
     for group in (files or sample_files()).values():
         for f in group:
             server.upload(f)
@@ -53,14 +54,16 @@ def orthanc(tmp_path_factory):
 
 @pytest.fixture
 def nodes(orthanc, monkeypatch):
-    """URL-like names of the two ways to the session's Orthanc, the secret in the environment."""
+    """Names of the three ways to the session's Orthanc, the secret in the environment."""
     monkeypatch.setenv("WORKSTATION_PACS_SECRET_WEB", PASSWORD)
     from workstation.core.pacs import Node, add_node
 
     add_node(Node("web", "dicomweb", url=orthanc.dicomweb_url, auth="basic", username=USER), replace=True)
     add_node(Node("dimse", "dimse", aet=orthanc.aet, host="127.0.0.1", port=orthanc.dicom_port,
                   calling_aet=OUR_AET), replace=True)
-    return {"dicomweb": "web", "dimse": "dimse"}
+    add_node(Node("move", "dimse", aet=orthanc.aet, host="127.0.0.1", port=orthanc.dicom_port,
+                  calling_aet=OUR_AET, retrieve="move", move_port=MOVE_PORT), replace=True)
+    return {"dicomweb": "web", "dimse": "dimse", "move": "move"}
 
 
 def stacked_ct(folder: Path, n: int) -> list[Path]:

@@ -1,4 +1,4 @@
-"""`project add --from-pacs` over WADO-RS and C-GET: cases equal to the same files read from disk;
+"""`project add --from-pacs` over WADO-RS, C-GET and C-MOVE: cases equal to the same files read from disk;
 an unknown study or a server killed mid-transfer leaves the project unchanged, and a retry resumes."""
 import json
 
@@ -13,7 +13,7 @@ from workstation.core.pacs.errors import PacsError
 from workstation.core.pacs.to_project import add_from_pacs
 from workstation.core.project import Project
 
-from .conftest import PASSWORD, series_uids, stacked_ct, start_orthanc
+from .conftest import MOVE_PORT, OUR_AET, PASSWORD, series_uids, stacked_ct, start_orthanc
 
 
 def _project(tmp_path, name="proj"):
@@ -27,7 +27,7 @@ def _cases(directory):
         return project.cases()
 
 
-@pytest.mark.parametrize("backend", ["dicomweb", "dimse"])
+@pytest.mark.parametrize("backend", ["dicomweb", "dimse", "move"])
 def test_fetch_series_equals_the_files(backend, nodes, samples, tmp_path, capsys):
     directory = _project(tmp_path)
     for group in ("ct5", "mr_small"):
@@ -55,7 +55,7 @@ def test_fetch_series_equals_the_files(backend, nodes, samples, tmp_path, capsys
     assert again["added"] == [] and again["series"][0]["from_cache"]
 
 
-@pytest.mark.parametrize("backend", ["dicomweb", "dimse"])
+@pytest.mark.parametrize("backend", ["dicomweb", "dimse", "move"])
 def test_unknown_study_or_series_is_one_line(backend, nodes, samples, tmp_path, capsys):
     directory = _project(tmp_path)
     study, _ = series_uids(samples["ct4"])
@@ -67,7 +67,7 @@ def test_unknown_study_or_series_is_one_line(backend, nodes, samples, tmp_path, 
     assert _cases(directory) == []
 
 
-@pytest.mark.parametrize("backend", ["dicomweb", "dimse"])
+@pytest.mark.parametrize("backend", ["dicomweb", "dimse", "move"])
 def test_server_killed_mid_transfer_then_retry_resumes(backend, tmp_path, monkeypatch):
     files = stacked_ct(tmp_path / "ct40", 40)
     server = start_orthanc(tmp_path / "orthanc", {"ct40": files})
@@ -77,7 +77,8 @@ def test_server_killed_mid_transfer_then_retry_resumes(backend, tmp_path, monkey
         node = (Node("killed", "dicomweb", url=server.dicomweb_url, auth="basic", username="alice", timeout_s=5)
                 if backend == "dicomweb" else
                 Node("killed", "dimse", aet=server.aet, host="127.0.0.1", port=server.dicom_port,
-                     calling_aet="WSTEST", timeout_s=5))
+                     calling_aet=OUR_AET, timeout_s=5, retrieve="move" if backend == "move" else "get",
+                     move_port=MOVE_PORT))
         directory = _project(tmp_path)
         study, series = series_uids(files)
         seen = []
@@ -105,6 +106,23 @@ def test_server_killed_mid_transfer_then_retry_resumes(backend, tmp_path, monkey
                                       read_volume([str(p) for p in files]).array)
     finally:
         server.stop()
+
+
+def test_move_to_an_aet_the_pacs_does_not_know_is_one_line(orthanc, samples, tmp_path, capsys):
+    """C-MOVE is really what runs: Orthanc refuses to move to a destination it has no address for."""
+    directory = _project(tmp_path)
+    study, series = series_uids(samples["ct4"])
+    url = f"{orthanc.dimse_url}?move={MOVE_PORT}"
+    assert main(["pacs", "node", "add", "stranger", "--dimse", url[len("dimse://"):].split("?")[0],
+                 "--calling-aet", "STRANGER", "--move-port", str(MOVE_PORT)]) == 0
+    for node in ("stranger", url):  # a saved node, and a URL calling as WORKSTATION: neither is known
+        capsys.readouterr()
+        assert main(["project", "add", str(directory), "--from-pacs", node, "--study", study]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "C-MOVE failed (status 0x" in err, err
+        assert "know AE title" in err
+    assert _cases(directory) == [] and not (cache_root(directory) / study).exists()
+    main(["pacs", "node", "remove", "stranger"])
 
 
 def test_cancel_leaves_project_unchanged(nodes, samples, tmp_path):

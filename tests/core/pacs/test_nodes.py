@@ -39,13 +39,16 @@ def test_missing_secret_says_where_to_put_it(monkeypatch):
         node.secret()
 
 
-@pytest.mark.parametrize("text,kind", [("dimse://PACS@127.0.0.1:104", "dimse"),
-                                       ("http://127.0.0.1:8042/dicom-web", "dicomweb")])
-def test_urls_stand_for_nodes(text, kind):
-    assert resolve_node(text).kind == kind
+@pytest.mark.parametrize("text,kind,retrieve", [("dimse://PACS@127.0.0.1:104", "dimse", "get"),
+                                                ("dimse://PACS@127.0.0.1:104?move=11112", "dimse", "move"),
+                                                ("http://127.0.0.1:8042/dicom-web", "dicomweb", "get")])
+def test_urls_stand_for_nodes(text, kind, retrieve):
+    node = resolve_node(text)
+    assert node.kind == kind and node.retrieve == retrieve
+    assert node.move_port == (11112 if retrieve == "move" else 0)
 
 
-@pytest.mark.parametrize("text", ["ftp://x/y", "dimse://TOOLONGAETITLE_XYZ@h:1", "dimse://A@h:99999",
+@pytest.mark.parametrize("text", ["ftp://x/y", "dimse://TOOLONGAETITLE_XYZ@h:1", "dimse://A@h:99999", "dimse://A@h:1?move=99999",
                                   "http://user:pw@h/dicom-web", "nosuchnode"])
 def test_bad_nodes_are_one_line(text, capsys):
     assert main(["pacs", "echo", text]) == 2

@@ -1,8 +1,10 @@
-"""A DIMSE node through pynetdicom: C-ECHO, C-FIND and C-GET (Study Root) and C-STORE.
+"""A DIMSE node through pynetdicom: C-ECHO, C-FIND, C-GET or C-MOVE (Study Root) and C-STORE.
 
 C-GET brings the instances back on our own association, so no port of ours must be reachable from
 the PACS; we propose the storage SOP classes of the series (asked first with an IMAGE-level C-FIND),
-each with the SCP role."""
+each with the SCP role. C-MOVE, which many PACS allow where they refuse C-GET, has the PACS open an
+association to a storage SCP of ours (our calling AE title, this host, the node's `move_port`,
+configured on the PACS), which listens only while a transfer runs."""
 from __future__ import annotations
 
 import queue
@@ -17,6 +19,25 @@ from workstation.core.pacs.query import SERIES_FIELDS, STUDY_FIELDS
 
 _SUCCESS, _PENDING = 0x0000, (0xFF00, 0xFF01)
 _DONE = object()
+_PORT_LOCKS: dict[int, threading.Lock] = {}
+_PORT_LOCKS_GUARD = threading.Lock()
+
+
+def _port_lock(port: int) -> threading.Lock:
+    """One C-MOVE at a time per local port (a prefetch and a fetch from the dock may overlap)."""
+    with _PORT_LOCKS_GUARD:
+        return _PORT_LOCKS.setdefault(port, threading.Lock())
+
+
+def _keeper(wanted: set[str], arrived: queue.Queue):
+    """A C-STORE handler that queues the instances asked for and accepts (and drops) the rest."""
+    def on_store(event):
+        ds = event.dataset
+        ds.file_meta = event.file_meta
+        if str(ds.SOPInstanceUID) in wanted:
+            arrived.put(ds)
+        return 0x0000
+    return on_store
 
 
 class DimseNode:
@@ -106,47 +127,81 @@ class DimseNode:
         return [str(d.SOPInstanceUID) for d in found]
 
     def retrieve(self, study_uid: str, series_uid: str, wanted: list[str]) -> Iterator[Dataset]:
-        """C-GET of the series; the instances arrive on a pynetdicom thread and are yielded here as
-        they come, so the caller writes each one before the next."""
+        """The series by C-GET, or by C-MOVE when the node says so; the instances arrive on a
+        pynetdicom thread and are yielded here as they come, so the caller writes each one before
+        the next."""
+        classes = getattr(self, "_classes", None) or sorted(
+            {str(d.SOPClassUID) for d in self._instances(study_uid, series_uid)})
+        identifier = Dataset()
+        identifier.QueryRetrieveLevel = "SERIES"
+        identifier.StudyInstanceUID, identifier.SeriesInstanceUID = study_uid, series_uid
+        if self.node.retrieve == "move":
+            return self._moved(identifier, classes, set(wanted))
+        return self._got(identifier, classes, set(wanted))
+
+    def _got(self, identifier: Dataset, classes: list[str], wanted: set[str]) -> Iterator[Dataset]:
         from pynetdicom import build_role, evt
         from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as GET
 
-        classes = getattr(self, "_classes", None) or sorted(
-            {str(d.SOPClassUID) for d in self._instances(study_uid, series_uid)})
-        wanted_set = set(wanted)
         arrived: queue.Queue = queue.Queue()
-
-        def on_store(event):
-            ds = event.dataset
-            ds.file_meta = event.file_meta
-            if str(ds.SOPInstanceUID) in wanted_set:
-                arrived.put(ds)
-            return 0x0000
-
         ae = self._ae()
         ae.add_requested_context(GET)
         for uid in classes:
             ae.add_requested_context(uid)
         roles = [build_role(uid, scp_role=True) for uid in classes]
-        assoc = self._associate(ae, "retrieve", ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+        assoc = self._associate(ae, "retrieve", ext_neg=roles,
+                                evt_handlers=[(evt.EVT_C_STORE, _keeper(wanted, arrived))])
+        yield from self._stream(assoc, lambda: assoc.send_c_get(identifier, GET), arrived, "C-GET",
+                                identifier.SeriesInstanceUID)
+
+    def _moved(self, identifier: Dataset, classes: list[str], wanted: set[str]) -> Iterator[Dataset]:
+        """C-MOVE to ourselves: our storage SCP listens on the node's `move_port` for the length of
+        the transfer; the PACS must know our calling AE title at this host and port."""
+        from pynetdicom import ALL_TRANSFER_SYNTAXES, evt
+        from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelMove as MOVE
+
+        if not self.node.move_port:
+            raise PacsError(f"{self.node.name}: C-MOVE needs the port of our storage SCP (--move-port)")
+        arrived: queue.Queue = queue.Queue()
+        with _port_lock(self.node.move_port):
+            scp = self._ae()
+            for uid in classes:
+                scp.add_supported_context(uid, ALL_TRANSFER_SYNTAXES)
+            try:
+                server = scp.start_server(("", self.node.move_port), block=False,
+                                          evt_handlers=[(evt.EVT_C_STORE, _keeper(wanted, arrived))])
+            except OSError as exc:
+                raise PacsError(f"{self.node.name}: cannot listen on port {self.node.move_port} for "
+                                f"C-MOVE ({exc.strerror or type(exc).__name__})") from None
+            try:
+                ae = self._ae()
+                ae.add_requested_context(MOVE)
+                assoc = self._associate(ae, "retrieve")
+                yield from self._stream(assoc, lambda: assoc.send_c_move(identifier, self.node.calling_aet, MOVE),
+                                        arrived, "C-MOVE", identifier.SeriesInstanceUID,
+                                        hint=f"; does {self.node.aet} know AE title {self.node.calling_aet} at "
+                                             f"this host, port {self.node.move_port}?")
+            finally:
+                server.shutdown()
+
+    def _stream(self, assoc, request, arrived: queue.Queue, what: str, series_uid: str,
+                hint: str = "") -> Iterator[Dataset]:
+        """Run the retrieve request on a thread and yield what the store handler queued."""
         outcome: dict = {}
 
         def run():
-            identifier = Dataset()
-            identifier.QueryRetrieveLevel = "SERIES"
-            identifier.StudyInstanceUID, identifier.SeriesInstanceUID = study_uid, series_uid
             try:
-                for status, _ in assoc.send_c_get(identifier, GET):
+                for status, _ in request():
                     if not status:
                         outcome["error"] = "the association was cut off"
                     elif status.Status not in _PENDING and status.Status != _SUCCESS:
-                        outcome["error"] = f"C-GET failed (status 0x{status.Status:04X})"
+                        outcome["error"] = f"{what} failed (status 0x{status.Status:04X}{hint})"
             except Exception as exc:  # a dead peer shows up here as a socket or protocol error
                 outcome["error"] = f"{type(exc).__name__}"
             finally:
                 arrived.put(_DONE)
 
-        worker = threading.Thread(target=run, name="c-get", daemon=True)
+        worker = threading.Thread(target=run, name=what.lower(), daemon=True)
         worker.start()
         try:
             while True:
@@ -160,6 +215,10 @@ class DimseNode:
                 worker.join(5)
             elif assoc.is_established:
                 assoc.release()
+        while not arrived.empty():  # C-MOVE: stores may land on our SCP after the final answer
+            item = arrived.get()
+            if item is not _DONE:
+                yield item
         if "error" in outcome:
             raise PacsError(f"{self.node.name}: retrieve of series {series_uid}: {outcome['error']}")
 

@@ -17,9 +17,11 @@ from workstation.core.pacs.errors import PacsError
 
 KINDS = ("dicomweb", "dimse")
 AUTHS = ("none", "basic", "bearer")
+RETRIEVES = ("get", "move")
 DEFAULT_CALLING_AET = "WORKSTATION"
 KEYRING_SERVICE = "workstation-pacs"
-_DIMSE_URL = re.compile(r"^dimse://(?P<aet>[^@/]{1,16})@(?P<host>[^:/]+):(?P<port>\d{1,5})/?$")
+_DIMSE_URL = re.compile(r"^dimse://(?P<aet>[^@/]{1,16})@(?P<host>[^:/?]+):(?P<port>\d{1,5})/?"
+                        r"(\?move=(?P<move>\d{1,5}))?$")
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Node:
     host: str = ""
     port: int = 0
     calling_aet: str = DEFAULT_CALLING_AET
+    retrieve: str = "get"         # DIMSE: "get" (C-GET) or "move" (C-MOVE to our SCP on move_port)
+    move_port: int = 0
     timeout_s: float = 30.0
     extra: dict = field(default_factory=dict)
 
@@ -40,6 +44,8 @@ class Node:
         where = self.url if self.kind == "dicomweb" else f"dimse://{self.aet}@{self.host}:{self.port}"
         auth = f" ({self.auth} auth as {self.username or '?'})" if self.auth != "none" else ""
         calling = f" calling as {self.calling_aet}" if self.kind == "dimse" else ""
+        if self.kind == "dimse" and self.retrieve == "move":
+            calling += f", C-MOVE to our port {self.move_port}"
         return f"{self.name}: {where}{auth}{calling}"
 
     def to_json(self) -> dict:
@@ -92,7 +98,11 @@ def parse_url(text: str, name: str | None = None) -> Node:
         port = int(m["port"])
         if not 0 < port < 65536:
             raise PacsError(f"{text}: port {port} is out of range")
-        return Node(name or text, "dimse", aet=m["aet"], host=m["host"], port=port)
+        move = int(m["move"]) if m["move"] else 0
+        if m["move"] and not 0 < move < 65536:
+            raise PacsError(f"{text}: port {move} is out of range")
+        return Node(name or text, "dimse", aet=m["aet"], host=m["host"], port=port,
+                    retrieve="move" if move else "get", move_port=move)
     parsed = urlparse(text)
     if parsed.scheme in ("http", "https") and parsed.netloc:
         if parsed.username or parsed.password:
@@ -121,6 +131,10 @@ def add_node(node: Node, replace: bool = False) -> Node:
         raise PacsError("authentication applies to DICOMweb nodes only")
     if node.auth == "basic" and not node.username:
         raise PacsError("basic auth needs a user name (--user)")
+    if node.retrieve not in RETRIEVES or (node.retrieve == "move" and node.kind != "dimse"):
+        raise PacsError(f"retrieve {node.retrieve!r}: C-GET or C-MOVE, for DIMSE nodes")
+    if node.retrieve == "move" and not 0 < node.move_port < 65536:
+        raise PacsError("C-MOVE needs the port our storage SCP listens on (--move-port, 1-65535)")
     if node.kind == "dimse" and not 0 < len(node.calling_aet) <= 16:
         raise PacsError(f"calling AE title {node.calling_aet!r}: 1 to 16 characters")
     nodes = _stored()
