@@ -58,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _annotate(args) -> dict:
+    """Edited and saved through the review session, as the viewer's brush strokes are (audited with
+    the reader, the time and the version before)."""
     from workstation.core.project import Project
+    from workstation.core.review.session import ReviewSession
     from workstation.core.segmentation import from_model, store
     from workstation.core.segmentation.editor import SegmentationEditor
     from workstation.core.segmentation.grid import Grid
@@ -67,6 +70,7 @@ def _annotate(args) -> dict:
     if sphere and sphere[3] <= 0:
         raise ValueError(f"--sphere needs a positive radius, got {sphere[3]:g}")
     with Project.open(args.dir) as project:
+        session = ReviewSession(project, reader=args.reader)
         segment = store.add_segment(project, args.segment, args.colour).name
         volume = store.case_volume(project, args.case_id)
         grid = Grid.of(volume)
@@ -79,11 +83,12 @@ def _annotate(args) -> dict:
             plugin, spheres = from_model.candidate_spheres(project, args.case_id, args.from_candidates or None,
                                                            args.min_score)
             model_mask = from_model.spheres_mask(grid, spheres)
-            store.save_mask(project, args.case_id, from_model.model_reader(plugin), segment, model_mask, grid,
-                            source=f"model:{plugin}", action="import")
+            session.save_segment(args.case_id, segment, model_mask, grid, reader=from_model.model_reader(plugin),
+                                 source=f"model:{plugin}")
             editor.paint_mask(segment, model_mask, erase=args.erase)
         source = "reader" if args.from_candidates is None else "model-assisted"
-        saved = store.save_mask(project, args.case_id, args.reader, segment, editor.mask(segment), grid,
-                                source=source)
-    return {"case_id": args.case_id, "reader": args.reader, "segment": segment, "voxels": saved.voxels,
-            "volume_mm3": saved.volume_mm3, "sha256": saved.sha256, "file": saved.file}
+        change = session.save_segment(args.case_id, segment, editor.mask(segment), grid, source=source)
+    saved = change.new
+    return {"case_id": args.case_id, "reader": args.reader, "segment": segment, "voxels": saved["voxels"],
+            "volume_mm3": saved["volume_mm3"], "sha256": saved["sha256"], "file": saved["file"],
+            "previous_sha256": (change.old or {}).get("sha256")}

@@ -81,5 +81,9 @@ def _measure(args):
 
             volume = case_volume(project, args.case_id)
             grid, image = Grid.of(volume), volume.array
-        m = store.add(project, args.case_id, args.reader, kind, points, grid, image, label=args.label)
-    return m.to_json()
+        from workstation.core.review.session import ReviewSession
+
+        change = ReviewSession(project, reader=args.reader).measure(args.case_id, kind, points, grid, image,
+                                                                   label=args.label)
+        return next(m for m in store.measurements(project, args.case_id, args.reader)
+                    if m.measurement_id == change.candidate_id).to_json()

@@ -101,11 +101,13 @@ def _find(project, case_id, reader, mid) -> Measurement:
     raise ProjectError(f"{reader!r} has no measurement {mid!r} on case {case_id!r}")
 
 
-def delete(project, case_id: str, reader: str, measurement_id: str, note: str | None = None) -> None:
-    """Mark a reader's own measurement deleted (its row stays, so the audit says who deleted it)."""
+def delete(project, case_id: str, reader: str, measurement_id: str, note: str | None = None) -> Measurement:
+    """Mark a reader's own measurement deleted (its row stays, so the audit says who deleted it);
+    returns it as it was."""
     m = _find(project, case_id, reader, measurement_id)
     value = {"kind": m.kind, "points": m.points, "result": m.result, "state": "deleted", "label": m.label}
     project._edit(case_id, measurement_id, reader, "final", value, note, "correct", None, True)
+    return m
 
 
 def to_csv(project, case_id: str | None = None, reader: str | None = None) -> str:

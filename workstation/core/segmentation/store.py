@@ -95,16 +95,27 @@ def _safe(part: str) -> str:
 
 
 def save_mask(project, case_id: str, reader: str, segment: str, mask: np.ndarray, grid: Grid,
-              source: str = "reader", action: str = "correct", note: str | None = None) -> MaskVersion:
+              source: str = "reader", action: str = "correct", note: str | None = None,
+              undoable: bool = False) -> MaskVersion:
     """Write the mask as a new version and record it (audited). Returns what was recorded."""
+    value = write_mask_file(project, case_id, reader, segment, mask, grid, source)
+    return record_mask(project, case_id, reader, segment, value, action, note, undoable)
+
+
+def write_mask_file(project, case_id: str, reader: str, segment: str, mask: np.ndarray, grid: Grid,
+                    source: str = "reader") -> dict[str, Any]:
+    """The file half of a save, nothing recorded (a view runs it off the GUI thread): the mask as a
+    content-named .nii.gz; returns the version's value for `record_mask`. A failed write (a full
+    disk, a folder that cannot be made) raises ProjectError with one line and leaves no file."""
+    import os
+    import uuid
+
     import SimpleITK as sitk
 
     if not reader or not str(reader).strip():
         raise ProjectError("a segmentation needs a reader name")
     segment = check_name(segment)
     project.case(case_id)  # an unknown case says so before a file is written
-    if segment not in {s.name for s in segments(project)}:
-        add_segment(project, segment)
     mask = np.asarray(mask)
     if not (mask.dtype == np.uint8 and mask.flags.c_contiguous and int(mask.max(initial=0)) <= 1):
         mask = (mask != 0).astype(np.uint8)  # the editor's masks are 0/1 uint8 already: no copy
@@ -115,21 +126,50 @@ def save_mask(project, case_id: str, reader: str, segment: str, mask: np.ndarray
     image.SetOrigin(grid.origin)
     image.SetDirection(grid.direction)
     folder = _root(project) / _safe(case_id) / _safe(reader) / _safe(segment)
-    folder.mkdir(parents=True, exist_ok=True)
-    import os
-    import uuid
-
     tmp = folder / f".saving-{os.getpid()}-{uuid.uuid4().hex[:8]}.nii.gz"  # two savers never share one
-    sitk.WriteImage(image, str(tmp), useCompression=True)
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    final = folder / f"{digest[:16]}.nii.gz"
-    tmp.replace(final)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        sitk.WriteImage(image, str(tmp), useCompression=True)
+        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+        final = folder / f"{digest[:16]}.nii.gz"
+        tmp.replace(final)
+    except (OSError, RuntimeError) as exc:  # SimpleITK reports a failed write as RuntimeError
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "the write failed (disk full?)"
+        raise ProjectError(f"segment {segment!r} not saved: cannot write to {folder}: {why}") from None
     voxels = int(np.count_nonzero(mask))
-    value = {"file": final.relative_to(project.directory).as_posix(), "sha256": digest,
-             "mask_sha256": mask_sha256(mask), "voxels": voxels, "volume_mm3": voxels * grid.voxel_mm3,
-             "source": source}
+    return {"file": final.relative_to(project.directory).as_posix(), "sha256": digest,
+            "mask_sha256": mask_sha256(mask), "voxels": voxels, "volume_mm3": voxels * grid.voxel_mm3,
+            "source": source}
+
+
+def record_mask(project, case_id: str, reader: str, segment: str, value: dict[str, Any], action: str = "correct",
+                note: str | None = None, undoable: bool = False) -> MaskVersion:
+    """The record half of a save: the written version as the reader's label "seg:<segment>" (audited;
+    the project's undo brings the previous version back when `undoable`)."""
+    segment = check_name(segment)
+    if segment not in {s.name for s in segments(project)}:
+        add_segment(project, segment)
     # Project has no public call for a structured label of a non-case target yet; boxes use this one
-    project._edit(case_id, SEG_PREFIX + segment, reader, "final", value, note, action, None, False)
+    project._edit(case_id, SEG_PREFIX + segment, reader, "final", value, note, action, None, undoable)
+    return _version(case_id, reader, segment, value, "")
+
+
+def current_value(project, case_id: str, reader: str, segment: str) -> dict[str, Any] | None:
+    """The stored value of a reader's segment now (None: none saved)."""
+    for v in latest_versions(project, case_id, reader):
+        if v.segment == segment:
+            return _value(v)
+    return None
+
+
+def _value(v: "MaskVersion") -> dict[str, Any]:
+    return {"file": v.file, "sha256": v.sha256, "mask_sha256": v.mask_sha256, "voxels": v.voxels,
+            "volume_mm3": v.volume_mm3, "source": v.source}
+
+
+def version_of(case_id: str, reader: str, segment: str, value: dict[str, Any]) -> "MaskVersion":
     return _version(case_id, reader, segment, value, "")
 
 
