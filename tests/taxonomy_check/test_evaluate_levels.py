@@ -139,3 +139,24 @@ def test_checks_catch_a_wrong_answer(data):
     # labels shuffled gives other numbers
     assert ref.expected(d.tree, d.cases, 2, labels=shuffled).confusion.tolist() != \
         ref.expected(d.tree, d.cases, 2).confusion.tolist()
+
+
+def test_the_reference_agrees_with_the_flat_evaluation(data, tmp_path):
+    """The reference itself is checked against today's flat `evaluate` (no taxonomy): the leaf level
+    of the unbalanced tree written as a plain multi-class file (inner-node labels left out), and the
+    skin top written as a plain binary file with score = P(benign) summed here."""
+    d = data["unbalanced"]
+    exp = ref.expected(d.tree, d.cases, "leaf")
+    keep = [i for i, lab in enumerate(d.cases.labels) if d.tree.is_leaf(lab)]
+    flat = ref.Cases([d.cases.ids[i] for i in keep], [d.cases.labels[i] for i in keep], d.cases.leaf_names,
+                     d.cases.probs[keep])
+    doc = evaluate(ref.write_predictions(tmp_path / "flat.csv", flat), "--json").json()
+    assert doc["n"] == exp.n
+    ck.check_multiclass(doc, exp, "flat unbalanced leaf")
+
+    d = data["skin"]
+    b = ref.expected(d.tree, d.cases, 1).binary
+    path = tmp_path / "binary.csv"
+    path.write_text("case_id,label,score\n" + "".join(
+        f"{cid},{y},{float(s)!r}\n" for cid, y, s in zip(d.cases.ids, b["y"], b["score"])))
+    ck.check_binary(evaluate(path, "--json").json(), b, "flat skin top")
