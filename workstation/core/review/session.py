@@ -57,10 +57,13 @@ class Change:
 
     @property
     def kind(self) -> str:
-        """"label", "candidate" or "box"."""
+        """"label", "candidate", "box", "segment" (a mask version) or "measurement"."""
         if not self.candidate_id:
             return "label"
-        return "box" if self.candidate_id.startswith("box:") else "candidate"
+        for prefix, kind in (("box:", "box"), ("seg:", "segment"), ("meas:", "measurement")):
+            if self.candidate_id.startswith(prefix):
+                return kind
+        return "candidate"
 
 
 class ReviewEvents(SignalGroup):
@@ -412,6 +415,32 @@ class ReviewSession:
         old = before.get(new_id)
         return self._announce(Change(case_id, reader, Tag.FINAL, _box_value(old), _box_value(after.get(new_id)),
                                      action, candidate_id=new_id, shown=shown, note=note))
+
+    # ---- segmentation and measurements (core/segmentation/recording.py, core/measurements/recording.py)
+    def save_segment(self, case_id: str | None, segment: str, mask=None, grid=None, *, written=None,
+                     reader: str | None = None, source: str = "reader", action: str | None = None,
+                     note: str | None = None) -> Change:
+        """Store the reader's mask of `segment` as a new audited, undoable version; `written`: the
+        value of a file already written by segmentation.store.write_mask_file (a view writes off
+        the GUI thread). Audited "correct" ("import" for a model's mask)."""
+        from workstation.core.segmentation import recording
+
+        return self._announce(recording.save(self, self._case(case_id), segment, mask, grid, written=written,
+                                             reader=reader, source=source, action=action, note=note))
+
+    def measure(self, case_id: str | None, kind: str, points, grid=None, image=None, normal=None, *,
+                label: str = "", note: str | None = None, reader: str | None = None) -> Change:
+        """Measure (line, angle, ellipse, polygon, sphere; world LPS mm) and store it for the reader."""
+        from workstation.core.measurements import recording
+
+        return self._announce(recording.measure(self, self._case(case_id), kind, points, grid, image, normal,
+                                                label=label, note=note, reader=reader))
+
+    def delete_measurement(self, case_id: str | None, measurement_id: str, *, note: str | None = None,
+                           reader: str | None = None) -> Change:
+        from workstation.core.measurements import recording
+
+        return self._announce(recording.delete(self, self._case(case_id), measurement_id, note=note, reader=reader))
 
     # ---- metrics -------------------------------------------------------------------------------
     def froc_inputs(self, reader: str | None = None):
