@@ -53,7 +53,7 @@ def apply_style(app) -> None:
 
 
 def stop_threads() -> None:
-    """Stop the image loads still running: Qt aborts a process whose QThread is destroyed running."""
+    """Stop the image loads still running, so that no reader runs while the interpreter tears down."""
     from workstation.qt.viewer import loader
 
     if not loader.stop_all():

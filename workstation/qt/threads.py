@@ -15,9 +15,6 @@ and its queued Qt signal (see `_Dispatcher` for why not superqt's `ensure_main_t
 - `run_in_background(fn, ..., on_result=, on_error=)`: runs `fn` on a daemon thread of its own and
   hands its result, or a one-line error, to the GUI thread.
 
-The image loader (`viewer/loader.py`) reports from its QThread through Qt signals of its own, the
-same queued mechanism.
-
 Background work gets a thread of its own rather than Qt's global thread pool: that pool has as many
 threads as cores, and one training run would hold back every live-metrics update behind it.
 """
