@@ -1,7 +1,7 @@
 """A brush stroke driven by mouse events in the axial view is stored as the reader's mask: the
 saved .nii.gz holds exactly the voxels within the brush radius of the world points under the
-mouse, the audit has its sha256, undo takes the stroke back (and saves that too), and a line drawn
-with the mouse is stored as a measurement of the right length."""
+mouse, the audit has its sha256, undo (the session's) takes the stroke back, redo brings it again,
+and a line drawn with the mouse is stored as a measurement of the right length."""
 from __future__ import annotations
 
 import numpy as np
@@ -53,10 +53,15 @@ def test_stroke_is_stored(qtbot, seg_window):
     shown = vtk_to_numpy(actor.reslice.GetOutput().GetPointData().GetScalars())
     k = int(round(grid.world_to_index(worlds[0])[2]))
     assert np.count_nonzero(shown) == np.count_nonzero(saved[k])
-    with qtbot.waitSignal(panel.saved, timeout=20000):
+    stored_hash = panel.editor.sha256("lesion")
+    with qtbot.waitSignal(panel.restored, timeout=20000):
         panel.undo()
-    (after,) = store.latest_versions(project, "brain", "alice")
-    assert after.voxels == 0 and project.verify().ok
+    assert store.latest_versions(project, "brain", "alice") == [] and project.verify().ok
+    assert panel.editor.volume_mm3("lesion") == 0 and not panel.display.layer.array.any()
+    with qtbot.waitSignal(panel.restored, timeout=20000):
+        panel.redo()
+    assert panel.editor.sha256("lesion") == stored_hash  # the exact stroke again
+    assert [e.action for e in project.audit("brain") if e.candidate_id == "seg:lesion"] == ["correct", "undo", "redo"]
 
     panel.tool.setCurrentText("Line")
     a, b = QPoint(cx - 40, cy - 20), QPoint(cx + 40, cy + 20)
@@ -117,12 +122,13 @@ def test_detector_candidates_become_the_readers_segment(qtbot, seg_window):
     versions = {v.reader: v for v in store.latest_versions(project, "brain")}
     assert versions["alice"].mask_sha256 == versions["model:cmb-detector"].mask_sha256
     assert versions["alice"].volume_mm3 == pytest.approx(4 / 3 * np.pi * 4 ** 3, rel=0.1)
-    with qtbot.waitSignal(panel.saved, timeout=20000):
+    with qtbot.waitSignal(panel.restored, timeout=20000):
         panel.undo()  # the reader's copy goes; the model's stays
     versions = {v.reader: v for v in store.latest_versions(project, "brain")}
-    assert versions["alice"].voxels == 0 and versions["model:cmb-detector"].voxels > 0
+    assert "alice" not in versions and versions["model:cmb-detector"].voxels > 0
+    assert panel.editor.volume_mm3("cmb") == 0
     # another reader starts from their own (empty) masks, never from alice's
-    with qtbot.waitSignal(panel.saved, timeout=20000):
+    with qtbot.waitSignal(panel.restored, timeout=20000):
         panel.redo()
     seg_window.session.set_reader("bob")
     qtbot.waitUntil(lambda: panel.reader == "bob", timeout=5000)

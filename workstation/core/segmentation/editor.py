@@ -105,6 +105,11 @@ class SegmentationEditor:
     def can_undo(self) -> bool:
         return bool(self._done)
 
+    def clear_history(self) -> None:
+        """Forget the finished strokes (a viewer whose undo is the stored versions' keeps no blocks)."""
+        self._done.clear()
+        self._undone.clear()
+
     def can_redo(self) -> bool:
         return bool(self._undone)
 

@@ -1,6 +1,6 @@
 """Measurements from the segmentation dock: line, angle, ellipse and polygon ROIs drawn in a slice
-view (world LPS mm; ROIs in the view's plane, oblique too), stored for the reader through
-core.measurements (audited, undone by the project's undo), listed and drawn with their text."""
+view (world LPS mm; ROIs in the view's plane, oblique too), stored for the reader through the review
+session (audited, undone by its undo), listed and drawn with their text."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,38 +15,25 @@ class MeasurementTools:
     reader, measurements (a QListWidget) and the `measured` signal)."""
 
     def measure_line(self, a, b) -> str | None:
-        from workstation.core.measurements import store as mstore
-
-        try:
-            m = mstore.add(self.project, self.case_id, self.reader, "line", [a, b])
-        except WorkstationError as exc:
-            self.ctx.notify.info(str(exc))
-            return None
-        self._list_measurements()
-        self.measured.emit(m.measurement_id)
-        return m.measurement_id
+        return self.measure_points("line", [a, b])
 
     def measure_points(self, kind: str, points, normal=None) -> str | None:
-        """Store an angle or a polygon ROI (world points) for the reader."""
-        from workstation.core.measurements import store as mstore
+        """Store a measurement (world points) for the reader, through the session."""
         from workstation.core.segmentation.grid import Grid
 
         volume = self.ctx.volume
+        grid, image = (Grid.of(volume), volume.array) if kind not in ("line", "angle") else (None, None)
         try:
-            m = mstore.add(self.project, self.case_id, self.reader, kind, points, Grid.of(volume),
-                           volume.array, normal=normal)
+            change = self.session.measure(self.case_id, kind, points, grid, image, normal, reader=self.reader)
         except WorkstationError as exc:
             self.ctx.notify.info(str(exc))
             return None
         self._list_measurements()
-        self.measured.emit(m.measurement_id)
-        return m.measurement_id
+        self.measured.emit(change.candidate_id)
+        return change.candidate_id
 
     def measure_ellipse(self, view, centre, corner) -> str | None:
         """An ellipse ROI in the plane of `view`: semi-axes along the view's x and y."""
-        from workstation.core.measurements import store as mstore
-        from workstation.core.segmentation.grid import Grid
-
         ex, ey = view.frame.ex, view.frame.ey
         d = np.asarray(corner, dtype=float) - np.asarray(centre, dtype=float)
         a, b = abs(float(d @ ex)), abs(float(d @ ey))
@@ -54,26 +41,15 @@ class MeasurementTools:
             self.ctx.notify.info("drag from the centre to a corner to draw an ellipse")
             return None
         points = [centre, centre + a * ex, centre + b * ey]
-        volume = self.ctx.volume
-        try:
-            m = mstore.add(self.project, self.case_id, self.reader, "ellipse", points, Grid.of(volume),
-                           volume.array, normal=view.frame.en)
-        except WorkstationError as exc:
-            self.ctx.notify.info(str(exc))
-            return None
-        self._list_measurements()
-        self.measured.emit(m.measurement_id)
-        return m.measurement_id
+        return self.measure_points("ellipse", points, normal=view.frame.en)
 
     def delete_measurement(self) -> None:
         """Delete the selected measurement (audited; the project's undo brings it back)."""
-        from workstation.core.measurements import store as mstore
-
         item = self.measurements.currentItem()
         if item is None or self.case_id is None:
             return
         try:
-            mstore.delete(self.project, self.case_id, self.reader, item.text().split(" ", 1)[0])
+            self.session.delete_measurement(self.case_id, item.text().split(" ", 1)[0], reader=self.reader)
         except WorkstationError as exc:
             self.ctx.notify.info(str(exc))
         self._list_measurements()

@@ -6,9 +6,13 @@ windowing): Paint / Erase with a sphere brush of the radius in mm (limited to th
 when ticked), Fill (the connected region within the range under the click), Line (press, drag,
 release: a stored length), Ellipse (press at the centre, drag to a corner of the box around it,
 in the view's own axes, oblique ones too: area and statistics of the stored values), Angle (three
-clicks, the vertex second), Polygon (a click per corner, double-click to close). The brush is shown as a sphere outline that follows the mouse. Each
-stroke is one undo step of the editor; at the stroke's end the changed segments are saved as new
-audited versions (core.segmentation.store), so the stored mask is always what the view shows.
+clicks, the vertex second), Polygon (a click per corner, double-click to close). The brush is
+shown as a sphere outline that follows the mouse.
+
+At a stroke's end (a fill, an interpolation, ...) each changed segment is saved as a new version
+through the review session, written off the GUI thread (saver.py): one stroke is one version, so
+Undo and Redo (the session's, as for labels) step back and forth stroke by stroke, and the editor's
+masks are set to the version the undo restored. Measurements go through the session too.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from workstation.core.review.overlays import Sphere, SphereLayer
 from workstation.core.segmentation.editor import EditError
 from workstation.qt.segmentation.display import SegmentDisplay
 from workstation.qt.segmentation.measure_tools import MeasurementTools
+from workstation.qt.segmentation.saver import MaskSaver
 from workstation.qt.threads import Debounce, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,7 @@ CURSOR_LAYER = "brush"
 
 class SegmentationPanel(MeasurementTools, QWidget):
     saved = Signal(str)      # segment name, once its new version is stored
+    restored = Signal(str)   # segment name, once an undo or redo has put its stored version back
     measured = Signal(str)   # measurement id
 
     def __init__(self, ctx, parent=None) -> None:
@@ -48,12 +54,14 @@ class SegmentationPanel(MeasurementTools, QWidget):
         self._line_start = None
         self._clicks: list = []  # (view, world point) of an angle or polygon being drawn
         self._build()
+        self.saver = MaskSaver(self, self.session, self._saved, self._save_failed)
         self._relist = Debounce(self, 50, self._list_measurements)
         self._project_subs = Subscriptions(self)
         subs = Subscriptions(self)
         subs.add(self.session.events.project_changed, self._project_changed)
         subs.add(self.session.events.current_changed, lambda _c: self.reload())
         subs.add(self.session.events.reader_changed, lambda *_a: self.reload())  # each reader edits their own
+        subs.add(self.session.events.changed, self._session_changed)
         if ctx.viewer is not None:
             for view in ctx.viewer.views.values():
                 view.installEventFilter(self)
@@ -78,7 +86,8 @@ class SegmentationPanel(MeasurementTools, QWidget):
         self.high = QDoubleSpinBox(decimals=1, minimum=-1e6, maximum=1e6, value=1e6)
         self.volume_text = QLabel("")
         buttons = QHBoxLayout()
-        for text, slot in (("Undo", self.undo), ("Redo", self.redo), ("Interpolate", self.interpolate),
+        for text, slot in (("Undo", self.undo), ("Redo", self.redo), ("Save", self.save_all),
+                           ("Interpolate", self.interpolate),
                            ("Islands", self.remove_islands), ("From detector", self.from_candidates)):
             b = QPushButton(text)
             b.clicked.connect(slot)
@@ -127,6 +136,7 @@ class SegmentationPanel(MeasurementTools, QWidget):
         from workstation.core.segmentation.editor import SegmentationEditor
         from workstation.core.segmentation.grid import Grid
 
+        self.saver.flush()  # the masks read below include every stroke painted so far
         self.editor, self.case_id = None, None
         self.display.hide()
         self.segments.clear()
@@ -141,8 +151,11 @@ class SegmentationPanel(MeasurementTools, QWidget):
             names = [s.name for s in found]
             for seg in found:
                 self._add_item(seg)
-            self.editor = SegmentationEditor(Grid.of(volume), volume.array,
-                                             store.load_masks(project, case_id, self.session.reader))
+            masks = store.load_masks(project, case_id, self.session.reader)
+            for (case, reader, segment), item in self.saver.unsaved.items():
+                if (case, reader) == (case_id, self.session.reader):
+                    masks[segment] = item.mask  # newer than the stored version: shown until saved
+            self.editor = SegmentationEditor(Grid.of(volume), volume.array, masks)
         except (WorkstationError, EditError) as exc:
             self.ctx.notify.error(f"segmentation unavailable: {exc}")
             return
@@ -196,25 +209,54 @@ class SegmentationPanel(MeasurementTools, QWidget):
     def _say_volume(self) -> None:
         name = self.current_segment()
         if self.editor is not None and name:
-            self.volume_text.setText(f"{name}: {self.editor.volume_mm3(name):.1f} mm³")
+            unsaved = len(self.saver.unsaved)
+            self.volume_text.setText(f"{name}: {self.editor.volume_mm3(name):.1f} mm³"
+                                     + (f" ({unsaved} not saved: Save)" if unsaved else ""))
 
     # ---- edits ---------------------------------------------------------------------------------
     def save(self) -> None:
-        """Store every changed segment as a new audited version (the reader's whose masks these are)."""
-        from workstation.core.segmentation import store
-
+        """Hand every changed segment to the saver (written off the GUI thread, then recorded
+        through the session for the reader whose masks these are)."""
         if self.editor is None:
             return
         for name in sorted(self.editor.dirty):
-            try:
-                store.save_mask(self.project, self.case_id, self.reader, name, self.editor.mask(name),
-                                self.editor.grid)
-            except WorkstationError as exc:
-                self.ctx.notify.error(f"segment {name} not saved: {exc}")
-                continue
-            self.saved.emit(name)
+            self.saver.submit(self.case_id, self.reader, name, self.editor.mask(name), self.editor.grid)
         self.editor.dirty.clear()
+        self.editor.clear_history()  # undo is the session's, stroke by stroke, from the stored versions
         self._say_volume()
+
+    def save_all(self) -> None:
+        """The Save button: what failed to save before, and anything changed since."""
+        self.saver.retry()
+        self.save()
+
+    def _saved(self, item) -> None:
+        if item.case_id == self.case_id and item.reader == self.reader:
+            self.saved.emit(item.segment)
+        self._say_volume()
+
+    def _save_failed(self, item) -> None:
+        self.ctx.notify.error(f"{item.error}; the edit is kept: Save tries again")
+        self._say_volume()
+
+    def _session_changed(self, change) -> None:
+        """An undo or redo of one of this editor's segments: show the version it put back."""
+        from workstation.core.segmentation import store
+
+        if (change.kind != "segment" or change.action not in ("undo", "redo") or self.editor is None
+                or change.case_id != self.case_id or change.reader != self.reader):
+            return
+        name = change.candidate_id[len(store.SEG_PREFIX):]
+        try:
+            mask = (store.load_mask(self.project, store.version_of(change.case_id, change.reader, name, change.new))[0]
+                    if change.new else self.editor.grid.empty())
+            self.editor.set_mask(name, mask)
+        except (WorkstationError, EditError) as exc:
+            self.ctx.notify.error(f"segment {name} not shown: {exc}")
+            return
+        self.display.update(self.editor)
+        self._say_volume()
+        self.restored.emit(name)
 
     def dab(self, world, erase: bool = False, view=None) -> int:
         name = self.current_segment()
@@ -246,10 +288,13 @@ class SegmentationPanel(MeasurementTools, QWidget):
         self.save()
 
     def undo(self) -> None:
-        self._whole(self.editor.undo if self.editor else lambda: None)
+        """The session's undo (the last edit: a stroke here, or a label), once pending saves are in."""
+        self.saver.flush()
+        self.session.undo()
 
     def redo(self) -> None:
-        self._whole(self.editor.redo if self.editor else lambda: None)
+        self.saver.flush()
+        self.session.redo()
 
     def interpolate(self) -> None:
         """Fill between the slices painted in the view last painted on (its normal's voxel axis)."""
@@ -269,7 +314,7 @@ class SegmentationPanel(MeasurementTools, QWidget):
     def from_candidates(self) -> None:
         """The case's latest detector candidates as spheres in the current segment (one undoable
         stroke); the model's own mask is stored beside the reader's as "model:<plugin>"."""
-        from workstation.core.segmentation import from_model, store
+        from workstation.core.segmentation import from_model
 
         name = self.current_segment()
         if self.editor is None or name is None:
@@ -277,12 +322,12 @@ class SegmentationPanel(MeasurementTools, QWidget):
             return
         try:
             plugin, spheres = from_model.candidate_spheres(self.project, self.case_id)
-            model_mask = from_model.spheres_mask(self.editor.grid, spheres)
-            store.save_mask(self.project, self.case_id, from_model.model_reader(plugin), name, model_mask,
-                            self.editor.grid, source=f"model:{plugin}", action="import")
         except WorkstationError as exc:
             self.ctx.notify.info(str(exc))
             return
+        model_mask = from_model.spheres_mask(self.editor.grid, spheres)
+        self.saver.submit(self.case_id, from_model.model_reader(plugin), name, model_mask, self.editor.grid,
+                          source=f"model:{plugin}")
         self._whole(lambda: self.editor.paint_mask(name, model_mask))
 
     def fill(self, world) -> None:
