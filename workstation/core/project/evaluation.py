@@ -23,8 +23,9 @@ from workstation.core.vocab import Task
 
 
 def truth_values(engine: Engine, truth: str, task: str, classes: list[str],
-                 case_ids: Iterable[str] | None = None) -> dict[str, Any]:
-    """{case_id: truth value} (all cases, or only `case_ids`: the live metrics' one-case update)."""
+                 case_ids: Iterable[str] | None = None, nodes: Iterable[str] = ()) -> dict[str, Any]:
+    """{case_id: truth value} (all cases, or only `case_ids`: the live metrics' one-case update).
+    Labels naming one of `nodes` (a taxonomy's inner nodes) count as truth too."""
     sql = "SELECT case_id, reader, tag, CAST(value AS TEXT), updated_at FROM labels WHERE candidate_id = ''"
     params: tuple = ()
     if truth == "original":
@@ -67,7 +68,8 @@ def truth_values(engine: Engine, truth: str, task: str, classes: list[str],
     else:
         result = {case_id: value for case_id, (_, value) in newest.items()}
     result.update({case_id: value for case_id, (_, value) in adjudicated.items()})
-    return {c: v for c, v in result.items() if is_class_label(v, task, classes)}
+    nodes = set(nodes)
+    return {c: v for c, v in result.items() if is_class_label(v, task, classes, nodes)}
 
 
 def build_table(matrix, truth_by_case: dict[str, Any], task: str, classes: list[str], truth: str,
@@ -78,14 +80,7 @@ def build_table(matrix, truth_by_case: dict[str, Any], task: str, classes: list[
     if matrix is None or not truth_by_case:
         return EvaluationTable([], np.zeros((0, k) if task == Task.MULTILABEL else 0, dtype=int), np.zeros((0, k)),
                                list(classes), task, truth, plugin_id)
-    probs = matrix.probs
-    if task == Task.BINARY:  # a plugin may give only the positive class
-        probs = probs.copy()
-        only_positive = np.isnan(probs[:, 0]) & ~np.isnan(probs[:, 1])
-        probs[only_positive, 0] = 1.0 - probs[only_positive, 1]
-    complete = matrix.has_prediction & ~np.isnan(probs).any(axis=1)
-    rows = sorted(matrix.row_of[c] for c in truth_by_case if c in matrix.row_of)
-    rows = [i for i in rows if complete[i]]
+    probs, rows = _scored_rows(matrix, truth_by_case, task)
     ids = [matrix.case_ids[i] for i in rows]
     if task == Task.MULTILABEL:
         y = [[1 if c in set(truth_by_case[case_id]) else 0 for c in classes] for case_id in ids]
@@ -95,3 +90,33 @@ def build_table(matrix, truth_by_case: dict[str, Any], task: str, classes: list[
     y_arr = np.asarray(y, dtype=int).reshape((-1, k) if task == Task.MULTILABEL else (-1,))
     return EvaluationTable(case_ids=ids, y_true=y_arr, scores=probs[rows].reshape(-1, k), classes=list(classes),
                            task=task, truth=truth, plugin_id=plugin_id)
+
+
+def _scored_rows(matrix, truth_by_case: dict[str, Any], task: str):
+    """(probabilities, rows of the matrix with a truth and a complete prediction, in case order)."""
+    probs = matrix.probs
+    if task == Task.BINARY:  # a plugin may give only the positive class
+        probs = probs.copy()
+        only_positive = np.isnan(probs[:, 0]) & ~np.isnan(probs[:, 1])
+        probs[only_positive, 0] = 1.0 - probs[only_positive, 1]
+    complete = matrix.has_prediction & ~np.isnan(probs).any(axis=1)
+    rows = sorted(matrix.row_of[c] for c in truth_by_case if c in matrix.row_of)
+    return probs, [i for i in rows if complete[i]]
+
+
+def build_level_table(matrix, truth_by_case: dict[str, Any], taxonomy, classes: list[str], level,
+                      positive: str | None, truth: str, plugin_id: str | None) -> EvaluationTable:
+    """The table at one taxonomy level (core/taxonomy/levels.py): labels may name any node; a case
+    labelled coarser than the level is left out and listed in `excluded`."""
+    from workstation.core.taxonomy import at_level, level_classes
+
+    task, nodes = level_classes(taxonomy, level, positive)
+    name = taxonomy.level_name(level)
+    if matrix is None or not truth_by_case:
+        return EvaluationTable([], np.zeros(0, dtype=int), np.zeros((0, len(nodes))), nodes, task, truth,
+                               plugin_id, name)
+    probs, rows = _scored_rows(matrix, truth_by_case, Task.MULTICLASS)
+    ids = [matrix.case_ids[i] for i in rows]
+    t = at_level(taxonomy, ids, [truth_by_case[c] for c in ids], probs[rows].reshape(-1, len(classes)), classes,
+                 level, positive)
+    return EvaluationTable(t.case_ids, t.y_true, t.scores, t.classes, t.task, truth, plugin_id, t.level, t.excluded)

@@ -83,3 +83,13 @@ class PredictionRow:
         Column("scores", Text),  # "p1,p2,..." in project class order (migration 0002)
         Index("ix_predictions_case_plugin", "case_id", "plugin_id", "id"),
     )
+
+
+class TaxonomyRow:
+    """One version of the project's class hierarchy (migration 0004); the newest row is in force."""
+    __table__ = Table(
+        "taxonomy", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("tree", Text, nullable=False),
+        Column("set_at", String(40), nullable=False),
+    )

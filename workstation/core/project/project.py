@@ -48,22 +48,30 @@ class Project:
         self._lock = threading.RLock()
         self._pred_cache: dict[str | None, tuple[int, dict[str, PredictionRecord]]] = {}
         self._matrix_cache: dict[str | None, tuple[tuple, object]] = {}
+        self._taxonomy: tuple | None = None  # (Taxonomy | None,) once read
         self.events = ProjectEvents()
 
     # ---- opening -------------------------------------------------------------------------------
     @classmethod
-    def create(cls, directory, task: str, classes: Iterable[str], db_url: str | None = None,
-               readers: Iterable[str] = (), app_role: str | None = None) -> "Project":
+    def create(cls, directory, task: str, classes: Iterable[str] = (), db_url: str | None = None,
+               readers: Iterable[str] = (), app_role: str | None = None, taxonomy=None) -> "Project":
         """A new project. With a PostgreSQL `db_url` naming the owner role, `app_role` is granted
         what the app needs and no more, and the project file names it (server_roles.py). A password
-        in `db_url` is used now and never written down."""
+        in `db_url` is used now and never written down. `taxonomy` (a core.taxonomy.Taxonomy or its
+        nested-object form) makes a multiclass project whose classes are its leaves (`classes`
+        may then be empty: the leaves in tree order)."""
         from workstation.core.project import server_roles
 
         directory = Path(directory)
         if cls.is_project_dir(directory):
             raise ProjectError(f"{directory}: already a project (open it instead)")
         saved_url, _ = server_roles.split_password(db_url)
-        cfg = ProjectConfig(task=task, classes=[c.strip() for c in classes], readers=list(readers), db_url=db_url)
+        classes = [c.strip() for c in classes]
+        if taxonomy is not None:
+            from workstation.core.project import taxonomy_store
+
+            taxonomy, classes = taxonomy_store.coerce(taxonomy, task, classes)
+        cfg = ProjectConfig(task=task, classes=classes, readers=list(readers), db_url=db_url)
         cfg.validate()
         if app_role and not db_url:
             raise ProjectError("--app-role needs a PostgreSQL --db URL")
@@ -81,9 +89,14 @@ class Project:
             saved_url = server_roles.with_user(saved_url, app_role)
             cfg.db_url = saved_url
             engine = store.open_engine(config_mod.database_url(directory, cfg))
+        if taxonomy is not None:
+            with store.translated_errors(saved_url or ""), store.write(engine) as conn, conn.begin():
+                taxonomy_store.write(conn, taxonomy)
         cfg.db_url = saved_url
         config_mod.save(directory, cfg)  # last: a failed database leaves no half-made project
-        return cls(directory, cfg, engine)
+        project = cls(directory, cfg, engine)
+        project._taxonomy = (taxonomy,)
+        return project
 
     @classmethod
     def open(cls, directory) -> "Project":
@@ -111,6 +124,34 @@ class Project:
     @property
     def classes(self) -> list[str]:
         return list(self.config.classes)
+
+    @property
+    def taxonomy(self):
+        """The project's class hierarchy (core.taxonomy.Taxonomy), None for a flat list of classes."""
+        if self._taxonomy is None:
+            from workstation.core.project import taxonomy_store
+
+            with store.translated_errors(self._url), self._engine.connect() as conn:
+                self._taxonomy = (taxonomy_store.read(conn),)
+        return self._taxonomy[0]
+
+    @property
+    def label_nodes(self) -> list[str]:
+        """The taxonomy's inner nodes: names a label may take besides the classes."""
+        return list(self.taxonomy.inner_nodes) if self.taxonomy is not None else []
+
+    def set_taxonomy(self, tree) -> int:
+        """Put a new version of the class hierarchy in force (its leaves must be the classes, every
+        stored label must name one of its nodes); returns its version number."""
+        from workstation.core.project import taxonomy_store
+
+        taxonomy, _ = taxonomy_store.coerce(tree, self.task, self.classes)
+        with self._lock, store.translated_errors(self._url), store.write(self._engine) as conn, conn.begin():
+            taxonomy_store.check_labels(taxonomy, conn.execute(
+                select(L.c.case_id, L.c.value).where(L.c.candidate_id == "")).all())
+            version = taxonomy_store.write(conn, taxonomy)
+        self._taxonomy = (taxonomy,)
+        return version
 
     @property
     def engine(self):
@@ -216,7 +257,7 @@ class Project:
                   shown: Any = None, note: str | None = None, undoable: bool = True) -> Any:
         """Store `value` as `reader`'s `tag` label of the case; returns the stored (normalised) value.
         `shown` is the model output the reader saw (None: the case's latest prediction, if any)."""
-        value = normalize(value, self.task, self.classes)
+        value = normalize(value, self.task, self.classes, self.label_nodes)
         self._check_tag_reader(tag, reader)
         if action not in ACTIONS or action in ("undo", "redo"):
             raise ProjectError(f"unknown action {action!r}; expected confirm, correct, import or adjudicate")
@@ -291,7 +332,7 @@ class Project:
             self._check_tag_reader(tag, reader)
             if action not in ACTIONS or action in ("undo", "redo"):
                 raise ProjectError(f"unknown action {action!r}; expected confirm, correct, import or adjudicate")
-            rows.append((item["case_id"], normalize(item["value"], self.task, self.classes), reader, tag,
+            rows.append((item["case_id"], normalize(item["value"], self.task, self.classes, self.label_nodes), reader, tag,
                          item.get("note"), action, item.get("shown")))
         from workstation.core.project import bulk_labels
 
@@ -531,16 +572,26 @@ class Project:
         return matrix
 
     # ---- evaluation ----------------------------------------------------------------------------
-    def truth(self, truth: str = "final", case_ids: Iterable[str] | None = None) -> dict[str, Any]:
+    def truth(self, truth: str = "final", case_ids: Iterable[str] | None = None,
+              nodes: bool = False) -> dict[str, Any]:
         """{case_id: truth label} for every case with one (or only for `case_ids`); see evaluation.py
-        for what "final", "consensus", "original", "report" and a reader's name mean."""
+        for what "final", "consensus", "original", "report" and a reader's name mean. Labels at an
+        inner node of the taxonomy are truth only with `nodes` (they name no class)."""
         with store.translated_errors(self._url):
             from workstation.core.project import evaluation  # numpy: not for a scripted label
 
-            return evaluation.truth_values(self._engine, truth, self.task, self.classes, case_ids)
+            return evaluation.truth_values(self._engine, truth, self.task, self.classes, case_ids,
+                                           self.label_nodes if nodes else ())
 
-    def evaluation_table(self, truth: str = "final", plugin_id: str | None = None) -> EvaluationTable:
-        """Truth and scores for the metrics engine. Without plugin_id, the most recently used plugin."""
+    def evaluation_table(self, truth: str = "final", plugin_id: str | None = None, level: str | int | None = None,
+                         positive: str | None = None) -> EvaluationTable:
+        """Truth and scores for the metrics engine. Without plugin_id, the most recently used plugin.
+        With `level` (a taxonomy level: 1, 2, ..., "leaf"), labels and predictions are read at that
+        level (its nodes are the classes; a two-node level is binary, `positive` its positive node)
+        and cases labelled at a coarser node are left out and listed in `excluded`."""
+        if level is not None and self.taxonomy is None:
+            raise ProjectError("this project has no taxonomy: metrics at a level need one "
+                               "(workstation project init ... --taxonomy TREE.json)")
         if plugin_id is None:
             used = self.prediction_plugins()
             plugin_id = used[0] if used else None
@@ -550,6 +601,9 @@ class Project:
             matrix = self._prediction_matrix(conn, plugin_id) if plugin_id else None
         from workstation.core.project import evaluation
 
+        if level is not None:
+            return evaluation.build_level_table(matrix, self.truth(truth, nodes=True), self.taxonomy, self.classes,
+                                                level, positive, truth, plugin_id)
         return evaluation.build_table(matrix, self.truth(truth), self.task, self.classes, truth, plugin_id)
 
 

@@ -103,6 +103,8 @@ class EvaluationTable:
     task: str
     truth: str = "final"
     plugin_id: str | None = None
+    level: str | None = None    # read at this level of the taxonomy (classes are its nodes)
+    excluded: list[str] = field(default_factory=list)  # cases labelled coarser than the level
 
     def __len__(self) -> int:
         return len(self.case_ids)

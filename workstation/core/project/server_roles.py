@@ -57,6 +57,7 @@ def grant_app_role(engine: Engine, role: str) -> None:
             f"REVOKE CREATE ON SCHEMA public FROM {role}",
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(WRITE_TABLES)} TO {role}",
             f"GRANT SELECT, INSERT ON audit TO {role}",
+            f"GRANT SELECT, INSERT ON taxonomy TO {role}",  # versions are appended, never changed
             f"REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM {role}",
             f"GRANT SELECT ON alembic_version TO {role}",
             f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",

@@ -61,7 +61,7 @@ def label_action(value: Any, tag: str, suggested: Any) -> Action:
 def decide(project, value: Any, tag: str, suggested: Any, what_was_shown: Any) -> Decision:
     from workstation.core.project.values import normalize
 
-    stored = normalize(value, project.task, project.classes)
+    stored = normalize(value, project.task, project.classes, project.label_nodes)
     return Decision(stored, label_action(stored, tag, suggested), what_was_shown)
 
 

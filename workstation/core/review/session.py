@@ -74,6 +74,7 @@ class ReviewEvents(SignalGroup):
     worklist_changed = Signal()       # order, filter or cases changed: session.case_ids() is new
     project_changed = Signal(object)  # Project | None
     message = Signal(str)             # a line for the status bar ("c0: abnormal (confirm, alice)")
+    tree_changed = Signal(object)     # str | None: the taxonomy node whose children the digits name
 
 
 @dataclass
@@ -105,6 +106,7 @@ class ReviewSession:
         self._reader = _clean(reader)
         self._blinded = bool(blinded)
         self._current: str | None = None
+        self._tree = None  # (project, TreeCursor | None) of a project with a taxonomy
         self.worklist = Worklist(self)
         if project is not None:
             self.set_project(project, plugin_id)
@@ -204,7 +206,43 @@ class ReviewSession:
     def _set_current(self, case_id: str | None) -> None:
         if case_id != self._current:
             self._current = case_id
+            self._tree_to(None)
             self.events.current_changed.emit(case_id)
+
+    # ---- the taxonomy on the digit keys ----------------------------------------------------------
+    @property
+    def tree(self):
+        """The project's core.taxonomy.TreeCursor (None without a taxonomy): the digit keys name
+        `tree.choices()`; it goes back to the top on every new case."""
+        if self._tree is None or self._tree[0] is not self.project:
+            from workstation.core.taxonomy import TreeCursor
+
+            taxonomy = getattr(self.project, "taxonomy", None)
+            self._tree = (self.project, TreeCursor(taxonomy) if taxonomy is not None else None)
+        return self._tree[1]
+
+    def choices(self) -> list[str]:
+        """What digit keys 1..n name now: the current tree node's children, else the classes."""
+        return self.tree.choices() if self.tree is not None else self.classes
+
+    def tree_down(self, index: int) -> bool:
+        """Go down into the inner node on digit `index` without labelling; False when it is a leaf."""
+        node = self.tree.choice(index) if self.tree is not None else None
+        return node is not None and self._tree_to(node)
+
+    def tree_up(self) -> bool:
+        """Back to the parent node (False at the top)."""
+        tree = self.tree
+        return tree is not None and tree.node is not None and self._tree_to(tree.taxonomy.parent(tree.node))
+
+    def _tree_to(self, node: str | None) -> bool:
+        tree = self._tree[1] if self._tree is not None and self._tree[0] is self.project else None
+        if tree is None or tree.node == node or (node is not None and not tree.down(node)):
+            return False
+        if node is None:
+            tree.reset()
+        self.events.tree_changed.emit(node)
+        return True
 
     # ---- what the model says and what the reader sees --------------------------------------------
     def prediction(self, case_id: str):
@@ -260,7 +298,18 @@ class ReviewSession:
 
     def pick(self, index: int, case_id: str | None = None) -> Change | None:
         """A digit key: class `index` (1-based). Binary/multiclass: label it (and move on).
-        Multi-label: toggle it in the reader's set (and stay). None when there is no such class."""
+        Multi-label: toggle it in the reader's set (and stay). None when there is no such class.
+        With a taxonomy: node `index` of `choices()`; an inner node is stored and the digits go
+        down to its children (the reader may refine it, or move on), a leaf moves on."""
+        if self.project is not None and self.tree is not None:
+            node = self.tree.choice(index)
+            if node is None:
+                return None
+            inner = not self.tree.taxonomy.is_leaf(node)
+            change = self.label(node, case_id, advance=False if inner else None)
+            if inner and change.case_id == self._current:
+                self._tree_to(node)
+            return change
         if self.project is None or not 1 <= index <= len(self.classes):
             return None
         name = self.classes[index - 1]
