@@ -48,6 +48,13 @@ def register(subparsers) -> None:
     p.add_argument("node")
     p.set_defaults(func=run_echo)
 
+    p = sub.add_parser("retrieve", help="retrieve the images of a project's pending PACS cases "
+                                        "(added with project add --from-pacs … --defer)")
+    p.add_argument("dir")
+    p.add_argument("--case", metavar="ID", action="append", default=[], help="only this case (repeatable)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_retrieve)
+
     p = sub.add_parser("query", help="find studies (or, with --series, their series) on a node")
     p.add_argument("node")
     p.add_argument("--patient", default="", metavar="ID")
@@ -173,9 +180,10 @@ def run_query(args: argparse.Namespace) -> int:
 
 
 def run_project_add(args: argparse.Namespace) -> int:
-    """`workstation project add DIR --from-pacs NODE --study UID [--series UID]...`"""
+    """`workstation project add DIR --from-pacs NODE --study UID [--series UID]... [--defer]`"""
     from workstation.core.pacs import PacsError, resolve_node
     from workstation.core.pacs.cache import FetchPlan
+    from workstation.core.pacs.deferred import add_deferred
     from workstation.core.pacs.errors import TransferCancelled
     from workstation.core.pacs.to_project import add_from_pacs
     from workstation.core.project import Project, ProjectError
@@ -188,26 +196,21 @@ def run_project_add(args: argparse.Namespace) -> int:
         return fail("--from-pacs NODE and --study UID go together (--series UID to pick series)")
     if args.paths or args.labels or args.predictions or args.reports:
         return fail("--from-pacs adds from the PACS alone; add files, labels or predictions in another call")
-    interrupted = []
-
-    def progress(fraction: float, text: str) -> None:
-        if sys.stderr.isatty():
-            print(f"\r{100 * fraction:5.1f}% {text}", end="", file=sys.stderr, flush=True)
-
+    plan = FetchPlan(args.study, list(args.series))
     try:
         node = resolve_node(args.from_pacs)
         with Project.open(args.dir) as project:
+            if getattr(args, "defer", False):
+                added, already = add_deferred(project, node, plan)
+                return _report_deferred(args, node, added, already)
             try:
-                added, skipped, fetched = add_from_pacs(project, node, FetchPlan(args.study, list(args.series)),
-                                                        progress, cancel=lambda: bool(interrupted))
+                added, skipped, fetched = add_from_pacs(project, node, plan, _progress, cancel=lambda: False)
             except KeyboardInterrupt:  # Ctrl-C: the instances that arrived wait in staging for a retry
                 raise TransferCancelled("cancelled; the project is unchanged and a retry resumes") from None
     except (PacsError, ProjectError) as exc:
-        if sys.stderr.isatty():
-            print(file=sys.stderr)
+        _end_progress()
         return fail(str(exc))
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    _end_progress()
     for line in skipped:
         print(f"skipped {line}", file=sys.stderr)
     result = {"added": [c.case_id for c in added],
@@ -220,3 +223,59 @@ def run_project_add(args: argparse.Namespace) -> int:
         print(f"added {len(added)} case(s) from {node.name} ({sum(f.instances for f in fetched)} instance(s) in "
               f"{len(fetched)} series)" + (f"; {len(skipped)} skipped (see above)" if skipped else ""))
     return 0
+
+
+def _progress(fraction: float, text: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{100 * fraction:5.1f}% {text}", end="", file=sys.stderr, flush=True)
+
+
+def _end_progress() -> None:
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+
+
+def _report_deferred(args, node, added, already) -> int:
+    result = {"added": [c.case_id for c in added], "pending": [c.metadata["pacs"]["series_uid"] for c in added],
+              "already_cases": already}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"added {len(added)} pending case(s) from {node.name}; their images are retrieved when read "
+              f"(the viewer prefetches the next ones) or by `workstation pacs retrieve {args.dir}`"
+              + (f"; {len(already)} series were cases already" if already else ""))
+    return 0
+
+
+def run_retrieve(args: argparse.Namespace) -> int:
+    """`workstation pacs retrieve DIR [--case ID]...`: the images of a project's pending PACS cases."""
+    from workstation.core.pacs import PacsError
+    from workstation.core.pacs.cache import fetch_series
+    from workstation.core.pacs.deferred import pending
+    from workstation.core.project import Project, ProjectError
+
+    results, failures = [], 0
+    try:
+        with Project.open(args.dir) as project:
+            cases = [project.case(c) for c in args.case] if args.case else project.cases()
+            todo = [p for p in (pending(project.directory, c) for c in cases) if p is not None]
+            for job in todo:
+                try:
+                    f = fetch_series(job.resolve(), job.study_uid, job.series_uid, project.directory, _progress)
+                    _end_progress()
+                    results.append({"case_id": job.case_id, "instances": f.instances, "resumed_with": f.reused})
+                except PacsError as exc:
+                    _end_progress()
+                    failures += 1
+                    print(f"workstation pacs: {job.case_id}: {exc}", file=sys.stderr)
+                    results.append({"case_id": job.case_id, "error": str(exc)})
+                except KeyboardInterrupt:
+                    _end_progress()
+                    return _fail("cancelled; what arrived waits in staging and the next retrieve resumes")
+    except ProjectError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(f"retrieved {len(results) - failures} of {len(todo)} pending case(s)")
+    return 2 if failures else 0

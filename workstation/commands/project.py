@@ -43,6 +43,9 @@ def register(subparsers) -> None:
     p.add_argument("--study", metavar="UID", default=None, help="with --from-pacs: the study to fetch")
     p.add_argument("--series", metavar="UID", action="append", default=[],
                    help="with --from-pacs: only this series (repeatable; default: every series of the study)")
+    p.add_argument("--defer", action="store_true",
+                   help="with --from-pacs: add the series as cases now, retrieve their images when read "
+                        "(prefetched in the viewer) or with `workstation pacs retrieve DIR`")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_add)
 

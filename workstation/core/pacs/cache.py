@@ -16,6 +16,7 @@ from pathlib import Path
 
 from workstation.core.pacs.client import connect
 from workstation.core.pacs.errors import PacsError, TransferCancelled
+from workstation.core.pacs.locks import named_lock
 from workstation.core.pacs.nodes import Node
 
 CACHE = "pacs_cache"
@@ -94,6 +95,11 @@ def fetch_series(node: Node, study_uid: str, series_uid: str, project_dir, progr
     _check_uid(study_uid, "study"), _check_uid(series_uid, "series")
     root = cache_root(project_dir)
     final = root / study_uid / series_uid
+    with named_lock(f"series:{final.resolve()}"):  # a prefetch and a fetch of the same series wait in turn
+        return _fetch_series(node, study_uid, series_uid, root, final, progress, cancel, remote)
+
+
+def _fetch_series(node, study_uid, series_uid, root: Path, final: Path, progress, cancel, remote) -> Fetched:
     if final.is_dir() and any(final.glob("*.dcm")):
         return Fetched(series_uid, final, len(list(final.glob("*.dcm"))), from_cache=True)
     own = remote is None

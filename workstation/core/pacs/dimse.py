@@ -14,20 +14,12 @@ from collections.abc import Iterator
 from pydicom.dataset import Dataset
 
 from workstation.core.pacs.errors import PacsError
+from workstation.core.pacs.locks import named_lock
 from workstation.core.pacs.nodes import Node
 from workstation.core.pacs.query import SERIES_FIELDS, STUDY_FIELDS
 
 _SUCCESS, _PENDING = 0x0000, (0xFF00, 0xFF01)
 _DONE = object()
-_PORT_LOCKS: dict[int, threading.Lock] = {}
-_PORT_LOCKS_GUARD = threading.Lock()
-
-
-def _port_lock(port: int) -> threading.Lock:
-    """One C-MOVE at a time per local port (a prefetch and a fetch from the dock may overlap)."""
-    with _PORT_LOCKS_GUARD:
-        return _PORT_LOCKS.setdefault(port, threading.Lock())
-
 
 def _keeper(wanted: set[str], arrived: queue.Queue):
     """A C-STORE handler that queues the instances asked for and accepts (and drops) the rest."""
@@ -163,7 +155,7 @@ class DimseNode:
         if not self.node.move_port:
             raise PacsError(f"{self.node.name}: C-MOVE needs the port of our storage SCP (--move-port)")
         arrived: queue.Queue = queue.Queue()
-        with _port_lock(self.node.move_port):
+        with named_lock(f"move-port:{self.node.move_port}"):
             scp = self._ae()
             for uid in classes:
                 scp.add_supported_context(uid, ALL_TRANSFER_SYNTAXES)

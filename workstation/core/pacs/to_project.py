@@ -3,6 +3,7 @@ remembers where it came from (node, study and series UIDs) in its metadata."""
 from __future__ import annotations
 
 from workstation.core.pacs.cache import Fetched, FetchPlan, Progress, fetch
+from workstation.core.pacs.deferred import series_in
 from workstation.core.pacs.errors import PacsError
 from workstation.core.pacs.nodes import Node
 
@@ -14,8 +15,11 @@ def add_from_pacs(project, node: Node, plan: FetchPlan, progress: Progress | Non
 
     fetched: list[Fetched] = fetch(node, plan, project.directory, progress, cancel)
     known = {str(p) for case in project.cases() for p in case.paths}
+    series_known = series_in(project)  # a pending case of the series (deferred.py) counts too
     items, skipped = [], []
     for f in fetched:
+        if f.series_uid in series_known:
+            continue
         found, problems = find_cases([str(f.folder)])
         skipped += problems
         for case in found:

@@ -1,0 +1,81 @@
+"""PACS cases added before their images: a worklist of many studies is in the project at once (from
+the query's answers alone), and each series is retrieved when it is read or prefetched.
+
+Such a case's one path is its series' folder in the cache, `pacs_cache/<study>/<series>`, which the
+cache creates only once the series is whole (see cache.py): until then the case is *pending*, and
+its metadata says where to get it (`pacs`: node, study and series UIDs)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workstation.core.pacs.cache import FetchPlan, cache_root, series_of
+from workstation.core.pacs.client import connect
+from workstation.core.pacs.errors import PacsError
+from workstation.core.pacs.nodes import Node, resolve_node
+from workstation.core.pacs.query import SERIES_FIELDS, row_from_dataset
+
+
+@dataclass(frozen=True)
+class PendingSeries:
+    case_id: str
+    node: str          # a saved node's name, or the URL it was added from
+    study_uid: str
+    series_uid: str
+
+    def resolve(self) -> Node:
+        return resolve_node(self.node)
+
+
+def pacs_series_of(case) -> str | None:
+    return ((case.metadata or {}).get("pacs") or {}).get("series_uid")
+
+
+def pending(project_dir, case) -> PendingSeries | None:
+    """Where to retrieve the case's images from, while they are not yet in the cache; else None."""
+    pacs = (case.metadata or {}).get("pacs") or {}
+    if not pacs.get("deferred"):
+        return None
+    folder = cache_root(project_dir) / pacs["study_uid"] / pacs["series_uid"]
+    if folder.is_dir():
+        return None
+    return PendingSeries(case.case_id, pacs["node"], pacs["study_uid"], pacs["series_uid"])
+
+
+def add_deferred(project, node: Node, plan: FetchPlan):
+    """Add the series of `plan` as pending cases (nothing is retrieved); (added cases, series UIDs
+    that were cases already). Raises PacsError for an unknown study or series."""
+    remote = connect(node)
+    try:
+        uids = series_of(node, plan, remote)
+        rows = {r["SeriesInstanceUID"]: r for r in
+                (row_from_dataset(d, SERIES_FIELDS) for d in remote.find_series(plan.study_uid))}
+        studies = remote.find_studies({"StudyInstanceUID": plan.study_uid})
+    finally:
+        remote.close()
+    patient = str(studies[0].get("PatientID", "") or "") if studies else ""
+    known = series_in(project)
+    items, already = [], []
+    for uid in uids:
+        if uid in known:
+            already.append(uid)
+            continue
+        row = rows.get(uid, {})
+        folder = cache_root(project.directory) / plan.study_uid / uid
+        meta = {"series_uid": uid, "modality": row.get("Modality", ""), "kind": "dicom-series",
+                "series_description": row.get("SeriesDescription", ""),
+                "pacs": {"node": node.name, "study_uid": plan.study_uid, "series_uid": uid, "deferred": True,
+                         "instances": int(row.get("NumberOfSeriesRelatedInstances") or 0)}}
+        items.append({"paths": [str(folder)], "case_id": None, "name": uid, "patient_id": patient or None,
+                      "study_id": plan.study_uid, "metadata": {k: v for k, v in meta.items() if v != ""}})
+    if not items and not already:
+        raise PacsError(f"{node.name}: nothing to add")
+    return (project.add_cases(items) if items else []), already
+
+
+def series_in(project) -> set[str]:
+    """The series UIDs that are cases of the project already (pending, fetched or from files)."""
+    found = set()
+    for case in project.cases():
+        meta = case.metadata or {}
+        found.update(uid for uid in (meta.get("series_uid"), pacs_series_of(case)) if uid)
+    return found
