@@ -6,6 +6,7 @@ import numpy as np
 
 from workstation.plugin_api.manifest import PluginManifest
 from workstation.plugin_api.results import Candidate, ClassProbabilities, HeatMap, Prediction
+from workstation.core.vocab import Task
 
 SUM_TOLERANCE = 1e-3
 
@@ -17,7 +18,7 @@ def prediction_problems(manifest: PluginManifest, image_shape: tuple[int, ...], 
         return [f"returned a {type(prediction).__name__}, not a Prediction"]
     out: list[str] = []
     probs = prediction.probabilities
-    if manifest.task == "detection":
+    if manifest.task == Task.DETECTION:
         if probs is not None:
             out.extend(_probability_problems(manifest, probs))
         for n, cand in enumerate(prediction.candidates):
@@ -47,7 +48,7 @@ def _probability_problems(manifest: PluginManifest, probs) -> list[str]:
         return ["probabilities contain NaN or infinity"]
     if values.min() < 0 or values.max() > 1:
         return [f"probabilities outside [0, 1]: {values.round(4).tolist()}"]
-    if manifest.task in ("binary", "multiclass") and abs(values.sum() - 1.0) > SUM_TOLERANCE:
+    if manifest.task in (Task.BINARY, Task.MULTICLASS) and abs(values.sum() - 1.0) > SUM_TOLERANCE:
         return [f"{manifest.task} probabilities sum to {values.sum():.4f}, not 1"]
     return []
 

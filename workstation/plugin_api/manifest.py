@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
 from workstation.core.errors import WorkstationError
+from workstation.core.vocab import Task
 
 API_VERSION = "1.0"
 KINDS = ("classifier", "detector", "report_labeler")
@@ -105,16 +106,16 @@ class PluginManifest:
             out.append(f"kind {self.kind!r} is not one of {', '.join(KINDS)}")
         if self.task not in TASKS:
             out.append(f"task {self.task!r} is not one of {', '.join(TASKS)}")
-        if (self.kind == "detector") != (self.task == "detection"):
+        if (self.kind == "detector") != (self.task == Task.DETECTION):
             out.append("a detector has task 'detection', and only a detector has it")
         classes = self.classes
         if not classes or any(not isinstance(c, str) or not c.strip() for c in classes):
             out.append("classes must be non-empty strings")
         elif len(set(classes)) != len(classes):
             out.append(f"classes repeat: {list(classes)}")
-        elif self.task == "binary" and len(classes) != 2:
+        elif self.task == Task.BINARY and len(classes) != 2:
             out.append(f"a binary task has exactly two classes (negative, positive), got {list(classes)}")
-        elif self.task == "multiclass" and len(classes) < 2:
+        elif self.task == Task.MULTICLASS and len(classes) < 2:
             out.append("a multiclass task needs at least two classes")
         if not isinstance(self.input, InputSpec):
             out.append("input must be an InputSpec")

@@ -33,6 +33,7 @@ from workstation.qt.viewer import display
 from workstation.qt.viewer.icons import icon
 from workstation.qt.viewer.loader import LoadJob
 from workstation.qt.viewer.viewer_widget import LAYOUTS, Viewer
+from workstation.core.vocab import Task
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
@@ -44,7 +45,7 @@ SIDEBAR_WIDTH = (260, 360)    # the side bar's width: a quarter of the window wi
 DOCK_WANTED = {
     "Layers": lambda window, project: len(window.overlays) > 0,
     "Metrics": lambda window, project: project is not None and _has_predictions(project),
-    "Candidates": lambda window, project: project is not None and _task(project) == "detection",
+    "Candidates": lambda window, project: project is not None and _task(project) == Task.DETECTION,
     "Boxes": lambda window, project: project is not None and _task(project) != "detection",
     "Report": lambda window, project: project is not None and _task(project) != "detection",
 }
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.context = make_context(self, self.session, self.overlays, self.viewer, self.notify)
         self.panels: dict = {}  # the docks' panels by name (docks.install_all)
         self._requested_case: str | None = None
+        self.case_holds: list = []  # case_id -> a line while its images are not here yet (DockHost.hold_cases)
         self._open_timer = QTimer(self, singleShot=True, interval=120)  # paging fast through cases loads one
         self._open_timer.timeout.connect(self._open_current)
         connect_in_gui(self.session.events.current_changed, lambda _case: self._open_timer.start(), self)
@@ -312,6 +314,7 @@ class MainWindow(QMainWindow):
 
     def open_case(self, case_id: str, paths=None) -> LoadJob | None:
         """Load a case of the open project (or the given paths) and emit `case_opened` when done."""
+        held = paths is None
         if paths is None:
             if self.project is None:
                 self._error("no project is open")
@@ -327,6 +330,12 @@ class MainWindow(QMainWindow):
                 self.session.go_to(case_id)
             except Exception as exc:  # noqa: BLE001 - a case outside the project is still shown
                 log.info("%s", exc)
+        waiting = next((line for line in (hold(case_id) for hold in self.case_holds) if line), None) if held else None
+        if waiting:  # e.g. a PACS case still being retrieved: its holder opens it again once it is here
+            self.cancel_load()
+            self.viewer.set_volume(None)  # never the previous case's images under this case's name
+            self.status_text.setText(waiting)
+            return None
         return self.load_paths(paths, case_id=case_id)
 
     def _open_current(self) -> None:

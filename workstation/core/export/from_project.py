@@ -8,7 +8,7 @@ from workstation.core.export.exporter import ExportResult, Progress, assign_spli
 from workstation.core.export.output import ExportError
 from workstation.core.export.records import ExportCase, ExportOptions, Point
 from workstation.core.export.splits import parse_ratios
-from workstation.core.vocab import ACCEPTED_STATES, CandidateState
+from workstation.core.vocab import ACCEPTED_STATES, CandidateState, Task
 
 SHARED_TRUTHS = ("final", "consensus", "original")
 
@@ -51,7 +51,7 @@ def cases_from_project(project, truth: str = "final", plugin_id: str | None = No
         used = project.prediction_plugins()
         plugin_id = used[0] if used else None
     predictions = project.latest_predictions(plugin_id) if plugin_id else {}
-    detection = project.task == "detection"
+    detection = project.task == Task.DETECTION
     if detection and truth == "consensus":
         raise ExportError("consensus truth is defined for case labels; for detection use final or a reader")
     truth_by_case: dict[str, Any] = {} if detection else project.truth(truth)

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from workstation.core.project.boxes import BOX_PREFIX
 from workstation.core.project.config import ProjectError
 from workstation.core.project.models import AuditRow, LabelRow, PredictionRow
-from workstation.core.vocab import DECIDED_STATES
+from workstation.core.vocab import DECIDED_STATES, Tag
 
 MATCH_FLOOR_MM = 2.0
 DECIDED = DECIDED_STATES
@@ -69,7 +69,7 @@ def load(conn: Connection, case_ids: Iterable[str], decisions: bool = True) -> d
         return out
     is_candidate = (L.c.candidate_id != "") & ~L.c.candidate_id.startswith(BOX_PREFIX)
     rows = conn.execute(select(L.c.case_id, L.c.candidate_id, L.c.value)
-                        .where(L.c.case_id.in_(case_ids), is_candidate, L.c.tag == "final")
+                        .where(L.c.case_id.in_(case_ids), is_candidate, L.c.tag == Tag.FINAL)
                         .order_by(L.c.updated_at.desc())) if decisions else ()
     for case_id, cid, value in rows:
         out[case_id].used.add(cid)

@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from workstation.core.project.records import NOT_ASSESSABLE, UNCERTAIN
-from workstation.core.vocab import Task
+from workstation.core.vocab import Tag, Task
 
 
 def status(project) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def status(project) -> dict[str, Any]:
         for name in (value if isinstance(value, list) else [value]):
             per_class[name] += 1
     current: dict[str, Any] = {}
-    for lab in sorted(finals, key=lambda lab: (lab.tag == "adjudicated", lab.updated_at)):
+    for lab in sorted(finals, key=lambda lab: (lab.tag == Tag.ADJUDICATED, lab.updated_at)):
         current[lab.case_id] = lab.value
     states = Counter(v for v in current.values() if v in (UNCERTAIN, NOT_ASSESSABLE))
     preds = project.latest_predictions()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDou
                                QPushButton, QSpinBox, QVBoxLayout)
 
 from workstation.qt.threads import Job, Subscriptions, in_gui, run_in_background
+from workstation.core.vocab import Task
 
 ACTION_TEXT = "Export labelled set…"
 FORMAT_TITLES = {"csv": "CSV table + images", "monai": "MONAI datalist (JSON)",
@@ -63,9 +64,9 @@ def formats_for(task: str, kinds: set[str]) -> list[str]:
     """The formats that fit a project: ImageFolder only for 2D single-label sets, NIfTI for
     detection or 3D images; csv and MONAI always."""
     formats = ["csv", "monai"]
-    if task in ("binary", "multiclass") and "3d" not in kinds:
+    if task in (Task.BINARY, Task.MULTICLASS) and "3d" not in kinds:
         formats.append("imagefolder")
-    if task == "detection" or "3d" in kinds:
+    if task == Task.DETECTION or "3d" in kinds:
         formats.append("nifti")
     return formats
 

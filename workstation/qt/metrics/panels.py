@@ -272,7 +272,7 @@ class MetricsPanel(QWidget):
 
     def _names(self) -> list[str] | None:
         r = self.result
-        if r and r.table is not None and r.task == "binary":
+        if r and r.table is not None and r.task == Task.BINARY:
             return list(r.table.classes)
         return None
 
