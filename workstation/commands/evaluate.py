@@ -18,6 +18,12 @@ def register(subparsers) -> None:
     p.add_argument("--threshold", type=float, default=0.5,
                    help="score >= T is called positive (binary, multi-label; default 0.5)")
     p.add_argument("--ci", choices=("delong", "bootstrap"), default="delong", help="AUC interval method")
+    p.add_argument("--taxonomy", metavar="TREE.json", default=None,
+                   help="multi-class: read labels (any node) and p_<leaf> predictions at a level of this tree")
+    p.add_argument("--level", default=None, metavar="DEPTH|leaf",
+                   help="with --taxonomy: 1 (the top split), 2, ... or leaf (default leaf)")
+    p.add_argument("--positive", default=None, metavar="NODE",
+                   help="the positive node of a two-node level (default: the second node)")
     p.set_defaults(func=run)
 
 
@@ -25,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from workstation.core.metrics import prediction_files
     from workstation.core.metrics.report import report
 
+    if args.taxonomy or args.level is not None or args.positive is not None:
+        return _at_level(args)
     try:
         from workstation.batch import evaluation as batch_results
 
@@ -43,6 +51,36 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(summary(result))
     return 0
+
+
+def _at_level(args: argparse.Namespace) -> int:
+    from workstation.core.errors import WorkstationError
+    from workstation.core.metrics.levels import level_report
+    from workstation.core.metrics.taxonomy_files import load_at_level
+    from workstation.core.taxonomy import Taxonomy
+
+    try:
+        if not args.taxonomy:
+            raise ValueError("--level and --positive need --taxonomy TREE.json")
+        taxonomy = Taxonomy.load(args.taxonomy)
+        level = "leaf" if args.level is None else args.level
+        table, unmatched = load_at_level(args.predictions, args.truth, taxonomy, level, args.positive)
+        result = level_report(table, args.threshold, args.ci)
+    except (WorkstationError, ValueError) as exc:
+        print(f"workstation evaluate: {exc}", file=sys.stderr)
+        return 2
+    if any(unmatched.values()):
+        result["unmatched"] = unmatched
+    print(json.dumps(result, indent=2, allow_nan=False) if args.json else level_summary(result))
+    return 0
+
+
+def level_summary(r: dict) -> str:
+    """The text of a result at a taxonomy level (level_report's JSON)."""
+    head = f"level {r['level']}" + (f": {r['positive']} (positive) vs {r['negative']}" if r["task"] == "binary" else "")
+    excluded = (f"; {r['excluded']} case(s) excluded: {r['excluded_reason']}" if r.get("excluded") else "")
+    body = summary(r) if r.get("n") else f"{r['task']}: {r.get('reason', 'no cases')}"
+    return f"{head}{excluded}\n{body}"
 
 
 def _fmt(v, ci=None) -> str:

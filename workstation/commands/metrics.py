@@ -25,6 +25,10 @@ def register(subparsers) -> None:
     p.add_argument("--threshold", type=float, default=0.5, help="score >= T is called positive (default 0.5)")
     p.add_argument("--ci", choices=("delong", "bootstrap"), default="delong",
                    help="AUC interval method (detection: always a bootstrap over subjects)")
+    p.add_argument("--level", default=None, metavar="DEPTH|leaf",
+                   help="a project with a taxonomy: labels and predictions read at this level (1 = the top split)")
+    p.add_argument("--positive", default=None, metavar="NODE",
+                   help="with --level: the positive node of a two-node level (default: the second node)")
     p.set_defaults(func=run)
 
 
@@ -49,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2, allow_nan=False))
     elif project.task == Task.DETECTION:
         print(_detection_text(result))
+    elif result.get("level") is not None:
+        from workstation.commands.evaluate import level_summary
+
+        print(f"{result['project']}: model {result['model']} vs {result['truth']} labels")
+        print(level_summary(result))
     elif result.get("n"):
         from workstation.commands.evaluate import summary
 
@@ -68,6 +77,8 @@ def _cases(project, args) -> dict:
     from workstation.core.metrics.report import report
     from workstation.core.metrics.tables import evaluate_table
 
+    if args.level is not None or args.positive is not None:
+        return _at_level(project, args)
     table = project.evaluation_table(args.truth, args.model)
     head = _head(project, args, table.plugin_id)
     if len(table):
@@ -77,6 +88,16 @@ def _cases(project, args) -> dict:
                   else f"no case has both a {args.truth} label and a prediction")
         result = {**head, "n": 0, "reason": reason}
     result["task"] = project.task
+    return result
+
+
+def _at_level(project, args) -> dict:
+    from workstation.core.metrics.levels import level_report
+
+    table = project.evaluation_table(args.truth, args.model, level=args.level or "leaf", positive=args.positive)
+    result = {**_head(project, args, table.plugin_id), **level_report(table, args.threshold, args.ci)}
+    if not len(table) and table.plugin_id is None:
+        result["reason"] = "no predictions in this project"
     return result
 
 

@@ -13,7 +13,11 @@ def register(subparsers) -> None:
     p = sub.add_parser("init", help="create a project folder")
     p.add_argument("dir")
     p.add_argument("--task", required=True, choices=["binary", "multiclass", "multilabel", "detection"])
-    p.add_argument("--classes", required=True, help="comma-separated class names (binary: negative,positive)")
+    p.add_argument("--classes", default=None,
+                   help="comma-separated class names (binary: negative,positive); with --taxonomy, the leaves")
+    p.add_argument("--taxonomy", metavar="TREE.json", default=None,
+                   help="multiclass: a class hierarchy, nested JSON objects whose leaves ({}) are the classes "
+                        "(see docs/taxonomy.md)")
     p.add_argument("--db", default=None, help="database URL (default: SQLite file in the folder), "
                                                "e.g. postgresql://user@host/dbname")
     p.add_argument("--readers", default="", help="comma-separated reader names (optional)")
@@ -96,14 +100,22 @@ def _query(directory, read):
 def run_init(args: argparse.Namespace) -> int:
     from workstation.core.project import Project, ProjectError
 
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    from workstation.core.taxonomy import Taxonomy, TaxonomyError
+
+    if args.classes is None and args.taxonomy is None:
+        return _fail("give --classes, or --taxonomy TREE.json (its leaves are the classes)")
+    classes = [c.strip() for c in (args.classes or "").split(",") if c.strip()]
     readers = [r.strip() for r in args.readers.split(",") if r.strip()]
     try:
+        taxonomy = Taxonomy.load(args.taxonomy) if args.taxonomy else None
         with Project.create(args.dir, args.task, classes, db_url=args.db, readers=readers,
-                            app_role=args.app_role) as project:
-            info = {"directory": str(project.directory), "task": project.task, "classes": project.classes,
+                            app_role=args.app_role, taxonomy=taxonomy) as project:
+            classes = project.classes
+            info = {"directory": str(project.directory), "task": project.task, "classes": classes,
                     "database": project.db_url}
-    except ProjectError as exc:
+            if taxonomy is not None:
+                info["taxonomy"] = {"levels": taxonomy.level_names, "nodes": len(taxonomy.nodes)}
+    except (ProjectError, TaxonomyError) as exc:
         return _fail(str(exc))
     from workstation.core.project.server_roles import split_password
 
@@ -172,6 +184,9 @@ def run_status(args: argparse.Namespace) -> int:
         print("  per class: " + ", ".join(f"{k} {v}" for k, v in info["per_class"].items()))
         if info["per_reader"]:
             print("  per reader: " + ", ".join(f"{k} {v}" for k, v in info["per_reader"].items()))
+        if info.get("taxonomy"):
+            print(f"  taxonomy: levels {', '.join(info['taxonomy']['levels'])}; labels at inner nodes: "
+                  + ", ".join(f"{k} {v}" for k, v in info["taxonomy"]["per_node"].items()))
     return 0
 
 

@@ -46,6 +46,10 @@ def register(subparsers) -> None:
     p.add_argument("--tiny", action="store_true", help="a small DenseNet instead of DenseNet121 (quick trials)")
     p.add_argument("--out", default=None, help="folder for model.pt and the model card")
     p.add_argument("--no-predict", action="store_true", help="do not re-run the project with the new model")
+    p.add_argument("--level", default=None, metavar="DEPTH|leaf",
+                   help="a project with a taxonomy: train on the labels mapped to this level (1 = the top split; "
+                        "a model of a coarser level than leaf is not re-run over the project, whose predictions "
+                        "are leaf probabilities)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
@@ -95,7 +99,7 @@ def _choose_truth(project, requested: str | None) -> str:
     ones when no reader has labelled yet (said on stderr); with neither, which --truth to pass."""
     if requested:
         return requested
-    if project.truth("final"):
+    if project.truth("final", nodes=True):
         return "final"
     imported = project.truth("original")
     if imported:
@@ -129,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                          truth=args.truth or "final",
                          splits=splits, size=size, multitask=args.multitask, cls_weight=args.cls_weight,
                          aux_weight=args.aux_weight, augment=not args.no_augment, amp=args.amp, tiny=args.tiny,
-                         out=args.out)
+                         out=args.out, level=args.level)
     bar = ProgressBar()
     try:
         with Project.open(args.dir) as project:
@@ -139,7 +143,13 @@ def run(args: argparse.Namespace) -> int:
             else:
                 result, single = train(project, config, bar), None
             inference = None
-            if not args.no_predict:
+            from workstation.ml.training import levels
+
+            coarse = levels.resolved(project, args.level) is not None
+            if coarse and not args.no_predict:
+                print(f"workstation train: a model of level {args.level} predicts that level's nodes, not the "
+                      f"project's classes: it is not re-run over the project", file=sys.stderr)
+            if not args.no_predict and not coarse:
                 report = predict_project(project, args.plugin, result.checkpoint, args.device)
                 inference = report.to_json()
     except (TrainingError, ProjectError, ValueError) as exc:

@@ -73,6 +73,8 @@ class LiveMetrics:
         self._edits = None  # the last patch: relabelled rows, new labels, removed rows, added rows
         self._last_flush = -1e9
         self.result: LiveResult | None = None
+        self.level: str | None = None      # a taxonomy level (core/taxonomy): None reads the classes
+        self.positive: str | None = None   # the positive node of a two-node level
         self._single_case_truth = "case_ids" in inspect.signature(project.truth).parameters
         ev = project.events
         ev.label_changed.connect(self._on_label)
@@ -97,6 +99,25 @@ class LiveMetrics:
     def set_model(self, plugin_id: str | None) -> None:
         self.plugin_id = plugin_id
         self._on_reload()
+
+    def set_level(self, level: str | int | None, positive: str | None = None) -> None:
+        """Read labels and predictions at a level of the project's taxonomy ("1", ..., "leaf"; None:
+        the classes as they are). Checked now: a level the tree lacks raises TaxonomyError."""
+        if level is not None:
+            from workstation.core.taxonomy import level_classes
+
+            if self.level_choices() == []:
+                from workstation.core.taxonomy import TaxonomyError
+
+                raise TaxonomyError("this project has no taxonomy")
+            level_classes(self.project.taxonomy, level, positive)
+        self.level, self.positive = (None, None) if level is None else (str(level), positive)
+        self._on_reload()
+
+    def level_choices(self) -> list[str]:
+        """The levels of the project's taxonomy (["1", "2", "leaf"]), [] without one."""
+        taxonomy = getattr(self.project, "taxonomy", None)
+        return list(taxonomy.level_names) if taxonomy is not None else []
 
     def models(self) -> list[str]:
         return self.project.prediction_plugins()
@@ -153,8 +174,11 @@ class LiveMetrics:
 
     def _compute_locked(self, full: bool, changed: frozenset) -> LiveResult:
         start = time.perf_counter()
-        if full or self._table is None or not self._single_case_truth or len(changed) > INCREMENTAL_LIMIT:
-            table, changed = self.project.evaluation_table(self.truth, self.plugin_id), frozenset()
+        # at a taxonomy level a label maps to a node: always a full reload (no per-case patch)
+        if (full or self._table is None or not self._single_case_truth or len(changed) > INCREMENTAL_LIMIT
+                or self.level is not None):
+            at_level = {} if self.level is None else {"level": self.level, "positive": self.positive}
+            table, changed = self.project.evaluation_table(self.truth, self.plugin_id, **at_level), frozenset()
             if self.plugin_id is None:
                 self.plugin_id = table.plugin_id
             self._rows = {c: i for i, c in enumerate(table.case_ids)}

@@ -40,7 +40,18 @@ def status(project) -> dict[str, Any]:
         "with_predictions": len(preds),
         "plugins": project.prediction_plugins(),
         "adjudicated": len({lab.case_id for lab in project.labels(tag="adjudicated")}),
+        "taxonomy": _taxonomy(project),
     }
+
+
+def _taxonomy(project) -> dict[str, Any] | None:
+    """The tree, its levels and the final labels per inner node (labels per leaf are per_class)."""
+    tree = project.taxonomy
+    if tree is None:
+        return None
+    at_nodes = Counter(v for v in project.truth("final", nodes=True).values() if v in tree.inner_nodes)
+    return {"tree": tree.to_json(), "levels": tree.level_names,
+            "per_node": {n: at_nodes.get(n, 0) for n in tree.inner_nodes}}
 
 
 def cases(project) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ def coerce(tree: Taxonomy | Mapping | str, task: str, classes: Iterable[str] = (
         classes = list(classes) or list(taxonomy.leaves)
         taxonomy.check_classes(classes, what="the project's classes")
     except TaxonomyError as exc:
-        raise ProjectError(f"taxonomy: {exc}") from None
+        raise ProjectError(str(exc) if "taxonomy" in str(exc) else f"taxonomy: {exc}") from None
     return taxonomy, classes
 
 

@@ -228,10 +228,11 @@ class Taxonomy:
         missing = [leaf for leaf in self.leaves if leaf not in set(classes)]
         if not_leaves:
             inner = [c for c in not_leaves if c in self._parent]
-            raise TaxonomyError(f"the taxonomy does not cover {what}: {', '.join(map(repr, not_leaves))} "
-                                + ("is not a leaf" if inner == not_leaves else "is not in the tree"))
+            raise TaxonomyError(f"the taxonomy does not cover {what}: "
+                                + ("inner node(s), not leaves: " if inner == not_leaves else "not in the tree: ")
+                                + ", ".join(map(repr, not_leaves)))
         if missing:
-            raise TaxonomyError(f"{what} lack the taxonomy's leaves {', '.join(map(repr, missing))}")
+            raise TaxonomyError(f"the taxonomy's leaves {', '.join(map(repr, missing))} are missing from {what}")
 
 
 def _kind(value) -> str:

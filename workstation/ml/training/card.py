@@ -46,7 +46,9 @@ def _balance(items, task: str) -> dict[str, int]:
 
 def build_card(project, config, items, skipped, predictions, history, best_epoch, settings, pretrained,
                seconds: float) -> dict[str, Any]:
-    task, classes = project.task, project.classes
+    from workstation.ml.training import levels
+
+    task, classes = levels.target(project, config.level)
     data = {"project": str(Path(project.directory).resolve()), "task": task, "classes": classes,
             "label_source": config.truth, "grouped_by": "patient", "split_ratios": list(config.splits),
             "split_seed": config.seed,

@@ -30,7 +30,7 @@ def compare_multitask(project, config: TrainConfig, progress=None, cancel=None) 
     single = train(project, dataclasses.replace(config, multitask=False, out=single_out),
                    _scaled(progress, 0.5, 1.0), cancel)
     split = "test" if len(multi.predictions["test"]["case_ids"]) else "validation"
-    task = project.task
+    task = multi.card["task"]  # a taxonomy level's task when trained at one
     y, s_multi, ids = _scores(multi, split, task)
     _, s_single, ids_single = _scores(single, split, task)
     assert ids == ids_single, "both runs must score the same cases"

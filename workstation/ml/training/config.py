@@ -32,6 +32,7 @@ class TrainConfig:
     amp: str = "auto"  # mixed precision: auto (CUDA only) | on | off
     tiny: bool = False  # a small DenseNet instead of DenseNet121 (tests, quick trials; from scratch only)
     out: str | None = None  # folder for model.pt and the model card; default <project>/models/<plugin>/<run>
+    level: str | None = None  # a taxonomy level to train at (levels.py); None: the project's classes
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

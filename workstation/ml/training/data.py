@@ -69,15 +69,22 @@ def _points(project, case) -> list[tuple[float, float, float, float]]:
 
 
 def project_items(project, truth: str = "final", splits=(0.7, 0.15, 0.15), seed: int = 0,
-                  with_aux: bool = False) -> dict[str, list[CaseItem]]:
+                  with_aux: bool = False, level=None) -> dict[str, list[CaseItem]]:
     """The labelled cases of each split, in project order. The split is the export's
-    (`project_splits`): every case of a patient in one split, stratified by class."""
+    (`project_splits`): every case of a patient in one split, stratified by class. With a taxonomy
+    `level`, the labels are its nodes (levels.py)."""
     if project.task not in (Task.BINARY, Task.MULTICLASS, Task.MULTILABEL):
         raise ValueError(f"a {project.task} project has no case labels to train a classifier on")
-    truth_by_case = project.truth(truth)
-    assignment = project_splits(project, truth, splits, seed)
+    from workstation.ml.training import levels
+
+    task, classes = levels.target(project, level)
+    if levels.resolved(project, level) is None:
+        truth_by_case = project.truth(truth)
+        assignment = project_splits(project, truth, splits, seed)
+    else:
+        truth_by_case = levels.truth(project, truth, level)
+        assignment = levels.splits(project, truth, level, splits, seed)
     out: dict[str, list[CaseItem]] = {name: [] for name in SPLITS}
-    classes = project.classes
     for case in project.cases():
         split = assignment.get(case.case_id)
         value = truth_by_case.get(case.case_id)
@@ -85,7 +92,7 @@ def project_items(project, truth: str = "final", splits=(0.7, 0.15, 0.15), seed:
             continue
         mask = case.metadata.get("mask") if with_aux else None
         out[split].append(CaseItem(case.case_id, [_resolve(project, p) for p in case.paths], case.patient_id, value,
-                                   encode(value, project.task, classes),
+                                   encode(value, task, classes),
                                    _resolve(project, str(mask)) if mask else None,
                                    _points(project, case) if with_aux and not mask else []))
     return out

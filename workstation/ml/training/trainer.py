@@ -25,6 +25,7 @@ from workstation.ml.networks import probabilities
 
 from workstation.ml.training import card as cards
 from workstation.ml.training.config import TrainConfig, TrainProgress, TrainResult
+from workstation.ml.training import levels
 from workstation.ml.training.data import Preparation, augmentations, prepare, project_items
 from workstation.ml.training.errors import TrainingCancelled, TrainingError
 from workstation.ml.training.losses import TaskLoss, aux_loss, multilabel_weights
@@ -144,10 +145,11 @@ def train(project, config: TrainConfig, progress: ProgressFn | None = None, canc
         raise TrainingError(str(exc)) from None
 
     try:
-        items = project_items(project, config.truth, config.splits, config.seed, with_aux=config.multitask)
+        items = project_items(project, config.truth, config.splits, config.seed, with_aux=config.multitask,
+                              level=config.level)
+        task, classes = levels.target(project, config.level)
     except ValueError as exc:
         raise TrainingError(str(exc)) from None
-    task, classes = project.task, project.classes
     if config.multitask and not any(i.aux_kind for split in items.values() for i in split):
         raise TrainingError("--multitask needs a second target on some cases: a mask (case metadata 'mask') "
                             "or localisation points (accepted findings, or case metadata 'points')")
