@@ -56,6 +56,9 @@ SHORTCUTS: dict[str, Shortcut] = {
     "blinded": Shortcut(("B",), "blinded mode: hide the model until you have labelled"),
     "readers": Shortcut(("Shift+R",), "readers: agreement and adjudication"),
     "help": Shortcut(("F1", "?", "Shift+?"), "show / hide this help", shown="F1  or  ?"),
+    # a taxonomy's tree on the digit keys (qt/review; switched on only for a project with a taxonomy)
+    **{f"tree down {d}": Shortcut((f"Alt+{d}",), f"taxonomy: open node {d} without labelling") for d in range(1, 10)},
+    "tree up": Shortcut(("Backspace",), "taxonomy: back up to the parent node"),
     # candidate review (qt/detection), detection projects only
     "confirm candidate": Shortcut(("Y",), "confirm the selected candidate (a microbleed)", DETECTION),
     "reject candidate": Shortcut(("N",), "reject the selected candidate (a mimic)", DETECTION),
@@ -65,20 +68,26 @@ SHORTCUTS: dict[str, Shortcut] = {
 }
 
 
+# actions shown as one row of the help overlay
+GROUPS = {"class ": ("1 … 9", "label with class 1 … 9 (multi-label: toggle it; taxonomy: node 1 … 9)"),
+          "tree down ": ("Alt+1 … 9", "taxonomy: open node 1 … 9 without labelling")}
+
+
 def keys(name: str, task: str | None = None) -> list[QKeySequence]:
     return [QKeySequence(k) for k in SHORTCUTS[name].keys_for(task)]
 
 
 def help_rows(task: str | None = None, names=None) -> list[tuple[str, str]]:
     """(keys, what) for the help overlay: the shortcuts active in `task` (digits as one row)."""
-    rows, digits = [], False
+    rows, seen_groups = [], set()
     for name, sc in SHORTCUTS.items():
         if (names is not None and name not in names) or not sc.active_in(task):
             continue
-        if name.startswith("class "):
-            if not digits:
-                digits = True
-                rows.append(("1 … 9", "label with class 1 … 9 (multi-label: toggle that class)"))
+        group = next((g for g in GROUPS if name.startswith(g)), None)
+        if group is not None:
+            if group not in seen_groups:
+                seen_groups.add(group)
+                rows.append(GROUPS[group])
             continue
         shown = sc.shown or "  or  ".join(_pretty(k) for k in sc.keys_for(task))
         rows.append((shown, sc.text))

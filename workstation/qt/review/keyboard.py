@@ -1,6 +1,8 @@
 """Keyboard review: digits pick a class (multi-label: toggle), Enter confirms the model, U uncertain,
 X not assessable, N/P or ↓/↑ move, Ctrl+Z / Ctrl+Shift+Z undo and redo, B blinded mode, F1 or ?
-the shortcut overlay, Shift+R readers and adjudication (the keys: qt/actions.py).
+the shortcut overlay, Shift+R readers and adjudication (the keys: qt/actions.py). With a taxonomy
+the digits name the children of the current tree node (an inner node is stored and opened, a leaf
+is stored and the review moves on), Alt+digit opens a node without labelling, Backspace goes up.
 
 Each key is one call of the review session, which decides the action (confirm / correct), records
 what the model showed (or {"blinded": true}) and the reader (asked once), stores the label before
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 REVIEW_ACTIONS = ("class 1", "class 2", "class 3", "class 4", "class 5", "class 6", "class 7", "class 8",
                   "class 9", "confirm", "uncertain", "not assessable", "next", "previous", "undo", "redo",
                   "blinded", "readers", "help")
+TREE_ACTIONS = tuple(f"tree down {d}" for d in range(1, 10)) + ("tree up",)
 
 
 class ReviewController(QObject):
@@ -42,7 +45,7 @@ class ReviewController(QObject):
         self.session.auto_advance = advance
         self.window = ctx.host.widget
         self.worklist = worklist
-        self.help = HelpOverlay(self.window, lambda: help_rows(self.session.task, REVIEW_ACTIONS))
+        self.help = HelpOverlay(self.window, lambda: help_rows(self.session.task, self.shown_actions()))
         self.adjudication: AdjudicationDialog | None = None
         self.actions: dict[str, QAction] = {}
         self._install_actions()
@@ -64,12 +67,25 @@ class ReviewController(QObject):
             "next": lambda: s.move(1), "previous": lambda: s.move(-1), "undo": self.undo, "redo": self.redo,
             "blinded": lambda: s.set_blinded(not s.blinded), "help": self.help.toggle,
             "readers": self.show_adjudication})
-        for name in REVIEW_ACTIONS:
+        slots.update({f"tree down {d}": (lambda d=d: self.tree_down(d)) for d in range(1, 10)})
+        slots["tree up"] = self.tree_up
+        for name in REVIEW_ACTIONS + TREE_ACTIONS:
             self.actions[name] = self.ctx.actions.add(name, slots[name])
+        self._enable_tree()
         if self.worklist is not None:
             self.worklist.adjudicate.clicked.connect(self.show_adjudication)
 
+    def shown_actions(self) -> tuple[str, ...]:
+        return REVIEW_ACTIONS + (TREE_ACTIONS if self.session.tree is not None else ())
+
+    def _enable_tree(self) -> None:
+        """The tree keys only where there is a tree (Backspace stays free elsewhere)."""
+        on = self.session.project is not None and self.session.tree is not None
+        for name in TREE_ACTIONS:
+            self.ctx.actions.set_enabled(name, on)
+
     def _project_changed(self, _project) -> None:
+        self._enable_tree()
         if self.adjudication is not None:
             self.adjudication.close()
             self.adjudication = None
@@ -85,6 +101,12 @@ class ReviewController(QObject):
     # ---- labelling: the session decides and stores ---------------------------------------------
     def pick(self, digit: int) -> None:
         self._do(lambda: self.session.pick(digit))
+
+    def tree_down(self, digit: int) -> None:
+        self.session.tree_down(digit)
+
+    def tree_up(self) -> None:
+        self.session.tree_up()
 
     def confirm(self) -> None:
         self._do(self.session.confirm)

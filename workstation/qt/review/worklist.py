@@ -4,6 +4,8 @@ label, reader, flags), with sorting, filters and a search box.
 The dock is a view of the review session: choosing a row makes it the session's current case
 (the window then shows its images); the session's current case, order and filter — whoever set
 them (keys, the metrics panel's matrix, the training dock's ordering) — show here.
+With a taxonomy, a level box reads the prediction at a level of the tree (the sum of the leaves'
+probabilities) and the tree bar (qt/review/tree_bar.py) shows what the digit keys name.
 `install(ctx)` docks it on the left and sets up keyboard review (qt/review/keyboard.py).
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLay
 from workstation.core.errors import WorkstationError
 from workstation.core.vocab import Tag, Task
 from workstation.qt.review.thumbnails import ThumbnailCache
+from workstation.qt.review.tree_bar import TreeBar
 from workstation.qt.review.worklist_model import (CASE, COLUMNS, FLAGS, LABEL, PRED, PROB, READER, REPORT, THUMB,
                                                   WorklistModel)
 from workstation.qt.threads import Debounce, Subscriptions, call_later
@@ -70,14 +73,19 @@ class WorklistDock(QWidget):
         self.adjudicate = QPushButton("Readers…", toolTip="Agreement between readers, and adjudication")
         self.agreement = QLabel()
         self.agreement.setStyleSheet("color: gray")
+        self.level_caption = QLabel("Level")
+        self.level_box = QComboBox(toolTip="Read the prediction at this level of the taxonomy "
+                                           "(a node's probability: the sum of its leaves')")
+        self.level_box.activated.connect(lambda _index: self.set_level(self.level_box.currentData()))
         top = QHBoxLayout()
         for w in (self.filter_box, self.clear_filter, self.search, self.count):
             top.addWidget(w)
         top.addStretch(1)
         second = QHBoxLayout()
-        for w in (self.blinded, self.adjudicate, self.agreement):
+        for w in (self.blinded, self.adjudicate, self.level_caption, self.level_box, self.agreement):
             second.addWidget(w)
         second.addStretch(1)
+        self.tree_bar = TreeBar(self.session, self)
 
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -104,6 +112,7 @@ class WorklistDock(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(top)
         layout.addLayout(second)
+        layout.addWidget(self.tree_bar)
         layout.addWidget(self.table)
         self.filter_box.activated.connect(lambda _index: self._refilter())
         self.search.textChanged.connect(lambda _text: self._refilter())
@@ -117,6 +126,7 @@ class WorklistDock(QWidget):
         self.thumbnails.set_project(project)
         self._case_filter = None
         self._fill_filters()
+        self._fill_levels()
         self.refresh_agreement()
         if project is not None:
             # after every dock has heard of the project: a case made current from inside this event
@@ -181,6 +191,28 @@ class WorklistDock(QWidget):
             for name in project.classes:
                 self.filter_box.addItem(f"Predicted: {name}", f"predicted:{name}")
         self._update_count()
+
+    # ---- the taxonomy level of the prediction columns ---------------------------------------------
+    def _fill_levels(self) -> None:
+        taxonomy = self.model.taxonomy
+        self.level_box.clear()
+        for name in (taxonomy.level_names if taxonomy is not None else []):
+            nodes = taxonomy.level_nodes(name)
+            text = "leaf (the classes)" if name == "leaf" else f"{name}: {' / '.join(nodes)}"
+            self.level_box.addItem(text if len(text) <= 40 else f"{name} ({len(nodes)} nodes)", name)
+            self.level_box.setItemData(self.level_box.count() - 1, ", ".join(nodes), Qt.ItemDataRole.ToolTipRole)
+        self.level_box.setCurrentIndex(max(self.level_box.findData(self.model.level or "leaf"), 0))
+        for w in (self.level_caption, self.level_box):
+            w.setVisible(taxonomy is not None)
+
+    def set_level(self, level: str | None) -> None:
+        """Show the prediction at taxonomy level `level` ("1", ..., "leaf")."""
+        try:
+            self.model.set_level(level)
+        except WorkstationError as exc:
+            self.ctx.notify.error(exc)
+            return
+        self.level_box.setCurrentIndex(max(self.level_box.findData(self.model.level or "leaf"), 0))
 
     # ---- filters and order (kept by the session) ------------------------------------------------
     def set_case_filter(self, case_ids: set | None, description: str = "selected cases") -> None:

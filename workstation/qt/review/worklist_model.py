@@ -6,6 +6,9 @@ model keeps only what makes 100,000 rows fast to draw and sort: the latest proba
 matrix, candidate counts and the labels mined from reports, read in one bulk snapshot. A column
 header click sorts all cases by that column and hands the order to the session.
 
+With a taxonomy the Prediction and P columns may read the model at a level the reader chooses
+(`set_level`): a node's probability is the sum of its leaves' (core.taxonomy).
+
 Rows stay where they are when a label changes (a labelled case does not vanish from the
 "unlabelled" filter under the reader's hands); the filter applies again when it is chosen again.
 """
@@ -36,6 +39,7 @@ class WorklistModel(QAbstractTableModel):
         self.session = session
         self.project = None
         self.thumbnails = None  # a ThumbnailCache (set by the dock)
+        self.level: str | None = None  # the taxonomy level of the prediction columns; None: the classes
         self._outside: set[str] = set()  # cases whose labels changed without a session edit
         self._session_subs = Subscriptions(self)
         self._project_subs = Subscriptions(self)
@@ -70,12 +74,41 @@ class WorklistModel(QAbstractTableModel):
         self.row_of: dict[str, int] = {}
         self.classes: list[str] = []
         self.probs = np.zeros((0, 1))
+        self.level_nodes: list[str] = []           # the columns of level_probs
+        self.level_probs = np.zeros((0, 1))        # probs summed to the nodes of `self.level`
         self.n_candidates = np.zeros(0, dtype=np.int32)
         self.report: dict[str, Any] = {}   # case id -> newest label mined from its report
         self.view = np.zeros(0, dtype=np.int64)
 
+    @property
+    def taxonomy(self):
+        return getattr(self.project, "taxonomy", None) if self.project is not None else None
+
+    def set_level(self, level: str | int | None) -> None:
+        """Show the prediction at a level of the taxonomy ("1", ..., "leaf"; None or "leaf": the
+        classes); raises TaxonomyError for a level the tree lacks."""
+        taxonomy = self.taxonomy
+        name = taxonomy.level_name(level) if taxonomy is not None and level is not None else None
+        self.level = None if name in (None, "leaf") else name
+        self._sum_to_level()
+        self._all_rows_changed()
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, PRED, PROB)
+
+    def _sum_to_level(self) -> None:
+        if self.level is None or self.taxonomy is None or not len(self.ids):
+            self.level_nodes, self.level_probs = [], np.zeros((len(self.ids), 1))
+            return
+        self.level_nodes = self.taxonomy.level_nodes(self.level)
+        self.level_probs = self.taxonomy.node_probabilities(self.probs, self.level, self.classes)
+
+    def shown_probs(self) -> tuple[list[str], np.ndarray]:
+        """(column names, n x m probabilities) of the Prediction and P columns."""
+        return (self.level_nodes, self.level_probs) if self.level is not None else (self.classes, self.probs)
+
     def set_project(self, project) -> None:
         self._project_subs.clear()
+        if project is not self.project:
+            self.level = None
         self.project = project
         self._outside.clear()
         if project is not None:
@@ -109,6 +142,7 @@ class WorklistModel(QAbstractTableModel):
         self.row_of = snap.row_of
         self.probs = snap.probs
         self.n_candidates = snap.n_candidates
+        self._sum_to_level()
         self._load_report()
 
     def relist(self) -> None:
@@ -157,7 +191,7 @@ class WorklistModel(QAbstractTableModel):
 
     # ---- derived values -----------------------------------------------------------------------
     def top(self, i: int) -> tuple[int, float]:
-        row = self.probs[i]
+        row = self.shown_probs()[1][i]
         if np.all(np.isnan(row)):
             return -1, math.nan
         j = int(np.nanargmax(row))
@@ -197,7 +231,7 @@ class WorklistModel(QAbstractTableModel):
             return "", ""
         if self.task == Task.MULTILABEL:
             return label_text(self.session.suggestion(self.ids[i])), f"{p:.3f}"
-        return self.classes[j], f"{p:.3f}"
+        return self.shown_probs()[0][j], f"{p:.3f}"
 
     # ---- Qt model interface ---------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:
@@ -208,6 +242,8 @@ class WorklistModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            if section == PRED and self.level is not None:
+                return f"Prediction (level {self.level})"
             return COLUMNS[section]
         return None
 
@@ -271,8 +307,9 @@ class WorklistModel(QAbstractTableModel):
         if column in (CASE, THUMB):
             return np.array(ids, dtype=object)[rows].astype(str)
         if column == PROB:
-            missing = np.all(np.isnan(self.probs[rows]), axis=1)
-            filled = np.where(np.isnan(self.probs[rows]), -np.inf, self.probs[rows])
+            probs = self.shown_probs()[1]
+            missing = np.all(np.isnan(probs[rows]), axis=1)
+            filled = np.where(np.isnan(probs[rows]), -np.inf, probs[rows])
             return np.where(missing, -np.inf, filled.max(axis=1) if len(rows) else np.zeros(0))
         if column == PRED:
             return np.array([self._prediction_text(i)[0] for i in rows], dtype=str)
