@@ -54,6 +54,7 @@ def test_tab_beside_the_other_metrics_in_the_window(qtbot, seg_window):
     seg.editor.begin()
     seg.dab((0.0, -20.0, 10.0))
     seg.editor.end()
-    seg.save()
+    with qtbot.waitSignal(seg.saved, timeout=20000):  # written off the GUI thread
+        seg.save()
     tab.recompute()
     assert tab.table.rowCount() == 1 and tab.table.item(0, 4).text() == "1.000"

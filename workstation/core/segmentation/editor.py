@@ -51,6 +51,7 @@ class SegmentationEditor:
         self._undone: list[Stroke] = []
         self._open: Stroke | None = None
         self.dirty: set[str] = set()
+        self.last_box: tuple[slice, slice, slice] | None = None  # the block the last change wrote
 
     # ---- segments ------------------------------------------------------------------------------
     def set_mask(self, name: str, mask: np.ndarray) -> None:
@@ -98,6 +99,7 @@ class SegmentationEditor:
             self._open.patches.append(Patch(segment, box, current.copy()))
             target[box] = new_block
             self.dirty.add(segment)
+            self.last_box = box
         if lone:
             self.end()
         return changed

@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from workstation.core.errors import WorkstationError
-from workstation.core.review.overlays import Sphere, SphereLayer
 from workstation.core.segmentation.editor import EditError
 from workstation.qt.segmentation.display import SegmentDisplay
 from workstation.qt.segmentation.measure_tools import MeasurementTools
 from workstation.qt.segmentation.saver import MaskSaver
+from workstation.qt.segmentation.stroke_views import HeldViews
 from workstation.qt.threads import Debounce, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class SegmentationPanel(MeasurementTools, QWidget):
         self._clicks: list = []  # (view, world point) of an angle or polygon being drawn
         self._build()
         self.saver = MaskSaver(self, self.session, self._saved, self._save_failed)
+        self.held = HeldViews()
         self._relist = Debounce(self, 50, self._list_measurements)
         self._project_subs = Subscriptions(self)
         subs = Subscriptions(self)
@@ -270,10 +271,7 @@ class SegmentationPanel(MeasurementTools, QWidget):
             self.ctx.notify.info(str(exc))
             return 0
         if n:
-            from workstation.core.segmentation.brush import sphere_box
-
-            found = sphere_box(self.editor.grid, world, self.radius.value())
-            self.display.update(self.editor, found[0] if found else None)
+            self.display.update(self.editor, self.editor.last_box)
         return n
 
     def _whole(self, edit) -> None:
@@ -343,21 +341,40 @@ class SegmentationPanel(MeasurementTools, QWidget):
     def _tool_changed(self, tool: str) -> None:
         self._clicks = []
         if tool not in ("Paint", "Erase"):
+            self.held.release()
             self.ctx.overlays.remove_named(CURSOR_LAYER)
 
-    def _cursor(self, world) -> None:
+    def _cursor(self, view, world) -> None:
+        """The brush outline: its circle in the plane of the view under the mouse (a polyline there,
+        so neither the other views nor the 3D view redraw for it)."""
+        from workstation.core.measurements.overlay import Polyline, PolylineLayer
+
+        if view.frame is None:
+            return
+        t = np.linspace(0.0, 2 * np.pi, 48, endpoint=False)
+        r = self.radius.value()
+        ring = np.asarray(world) + r * (np.outer(np.cos(t), view.frame.ex) + np.outer(np.sin(t), view.frame.ey))
+        line = Polyline("brush", tuple(map(tuple, ring)), closed=True, colour=(1.0, 1.0, 0.3))
         layer = self.ctx.overlays.find(CURSOR_LAYER)
-        sphere = Sphere("brush", world, self.radius.value(), "proposed")
-        if isinstance(layer, SphereLayer):
-            layer.set_spheres([sphere])
+        if isinstance(layer, PolylineLayer):
+            layer.set_lines([line])
         else:
-            self.ctx.overlays.put(SphereLayer(CURSOR_LAYER, [sphere], show_labels=False))
+            self.ctx.overlays.put(PolylineLayer(CURSOR_LAYER, [line]))
+
+    def _views(self) -> list:
+        return list(self.ctx.viewer.views.values()) if self.ctx.viewer is not None else []
 
     def eventFilter(self, obj, event) -> bool:
         tool = self.tool.currentText()
         if tool == "Off" or self.editor is None or not hasattr(obj, "world_at"):
             return False
         kind = event.type()
+        if tool in ("Paint", "Erase") and kind in (QEvent.Type.Enter, QEvent.Type.Leave):
+            if kind == QEvent.Type.Enter:
+                self.held.hold_all_but(obj, self._views())
+            elif self._stroke_view is None:
+                self.held.release()
+            return False
         if tool in ("Angle", "Polygon") and kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick) \
                 and event.button() == Qt.MouseButton.LeftButton and not event.modifiers():
             return self._click(obj, obj.world_at(event.position().x(), event.position().y()), tool,
@@ -370,8 +387,9 @@ class SegmentationPanel(MeasurementTools, QWidget):
         if kind == QEvent.Type.MouseButtonPress and (not left or event.modifiers()):
             return False
         if tool in ("Paint", "Erase"):
-            self._cursor(world)
+            self._cursor(obj, world)
             if kind == QEvent.Type.MouseButtonPress:
+                self.held.hold_all_but(obj, self._views())
                 self._stroke_view = self._last_view = obj
                 self.editor.begin("paint" if tool == "Paint" else "erase")
                 self.dab(world, erase=tool == "Erase", view=obj)
@@ -382,6 +400,7 @@ class SegmentationPanel(MeasurementTools, QWidget):
                 self._stroke_view = None
                 self.editor.end()
                 self.save()
+                self.held.refresh()  # the other views show the stroke once, now
                 return True
             obj.request_render()
             return False  # moves still update the readout

@@ -113,6 +113,7 @@ class _GridActor:
         self.image = None
         self._wrapped = None  # the array self.image shares memory with
         self.matrix = vtkMatrix4x4()
+        self._axes = None  # what self.matrix holds
         self.reslice = vtkImageReslice()
         self.reslice.SetOutputDimensionality(2)
         self.reslice.SetResliceAxes(self.matrix)
@@ -156,11 +157,31 @@ class _GridActor:
 
     def place(self, volume, grid: SliceGrid, offset: float) -> None:
         source = self.layer.grid or volume
-        set_matrix(self.matrix, reslice_axes(source, grid.frame, offset))
-        self.matrix.Modified()
+        axes = reslice_axes(source, grid.frame, offset)
+        if self._axes is None or not np.array_equal(axes, self._axes):  # the same slice: no new reslice
+            set_matrix(self.matrix, axes)
+            self.matrix.Modified()
+            self._axes = axes
         self.reslice.SetOutputSpacing(grid.spacing[0], grid.spacing[1], 1.0)
         self.reslice.SetOutputOrigin(grid.origin[0], grid.origin[1], 0.0)
         self.reslice.SetOutputExtent(0, grid.size[0] - 1, 0, grid.size[1] - 1, 0, 0)
+        if isinstance(self.layer, LabelMaskLayer):
+            self._crop_to_labels()
+
+    def _crop_to_labels(self) -> None:
+        """Draw only the box of this slice that holds labels (none: nothing). A translucent quad over
+        the whole pane costs a software rasteriser as much as the image itself, every frame, and
+        the texture uploaded after a brush dab is then only the painted box."""
+        self.reslice.Update()
+        out = self.reslice.GetOutput()
+        nx, ny, _ = out.GetDimensions()
+        labels = numpy_support.vtk_to_numpy(out.GetPointData().GetScalars()).reshape(ny, nx)
+        rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
+        if rows.size == 0:
+            self.actor.SetVisibility(False)
+            return
+        x0, _, y0 = out.GetExtent()[:3]
+        self.actor.SetDisplayExtent(x0 + int(cols[0]), x0 + int(cols[-1]), y0 + int(rows[0]), y0 + int(rows[-1]), 0, 0)
 
 
 class SliceOverlays:
@@ -218,9 +239,10 @@ class SliceOverlays:
         self.update()
 
     def _layer_data_changed(self) -> None:
+        # a layer's `changed` always follows its `data` (Layer._data_changed), and redraws: a brush
+        # dab then reslices and redraws once, not twice
         for actor in self.grid_actors.values():
             actor.refresh_data()
-        self.update()
 
     def detach(self) -> None:
         self.overlays.events.disconnect(self._list_changed)

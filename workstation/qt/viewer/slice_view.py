@@ -63,6 +63,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self._disposed = False
         self._cross_points = None
         self._render_pending = False
+        self._held = False  # hold_renders: another view is being painted on
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMinimumSize(120, 120)
 
@@ -116,7 +117,17 @@ class SliceView(QVTKRenderWindowInteractor):
     def request_render(self) -> None:
         if not self._render_pending:
             self._render_pending = True
-            QTimer.singleShot(0, self.render_now)
+            if not self._held:
+                QTimer.singleShot(0, self.render_now)
+
+    def hold_renders(self, on: bool) -> None:
+        """Hold this view's redraws while another view is painted on (under a software rasteriser a
+        frame costs ~20 ms whatever it shows: three views per brush dab cannot keep up); what was
+        asked for meanwhile is drawn once on release."""
+        self._held = bool(on)
+        if not self._held and self._render_pending:
+            self._render_pending = False
+            self.request_render()
 
     def render_now(self) -> None:
         """Render if something changed since the last frame (a hidden view waits to be shown)."""
