@@ -193,6 +193,7 @@ class LevelResult:
     nodes: list[str]
     n: int
     excluded: int
+    excluded_ids: list[str]
     y: np.ndarray            # index into nodes, counted cases only
     p: np.ndarray            # node probabilities, counted cases only
     confusion: np.ndarray    # rows truth, columns argmax prediction
@@ -230,5 +231,6 @@ def expected(tree: Tree, cases: Cases, level, positive: str | None = None, label
                   "n_positive": int(yb.sum()), "n_negative": int((1 - yb).sum()),
                   "youden_j": float((tpr - fpr).max()),
                   "sklearn_auc": float(roc_auc_score(yb, sb))}
-    return LevelResult(level, nodes, int(keep.sum()), int((~keep).sum()), y, p, cm, auc_ovr,
+    excluded_ids = [cid for cid, k in zip(cases.ids, keep) if not k]
+    return LevelResult(level, nodes, int(keep.sum()), int((~keep).sum()), excluded_ids, y, p, cm, auc_ovr,
                        hand_till(y, p) if len(nodes) > 2 else None, float((pred == y).mean()), binary)

@@ -52,7 +52,7 @@ def project(tmp_path_factory):
     single = ck.cli("label", proj, first, top, "--reader", "alice", "--json")
     cases.labels[0] = top
     return SimpleNamespace(dir=proj, tree=tree, cases=cases, tree_file=tree_file, first=first, top=top,
-                           single=single, init=init, tmp=d)
+                           single=single, init=init, tmp=d, baseline=_snapshot(proj))
 
 
 def test_the_project_classes_are_the_leaves(project):
@@ -75,36 +75,38 @@ def test_an_inner_node_label_is_stored_and_audited(project):
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_metrics_at_a_level_match_the_reference(project, level):
-    doc = ck.cli("metrics", project.dir, "--level", level, "--json").json()
+    doc = ck.cli("metrics", project.dir, "--level", level, "--model", "csv:preds.csv", "--json").json()
     ck.check_level(doc, ref.expected(project.tree, project.cases, level), "project")
 
 
-def _snapshot(project):
-    return (ck.cli("project", "cases", project.dir, "--json").json(),
-            ck.cli("project", "audit", project.dir, "--json").json())
+def _snapshot(directory):
+    """Every label change is an audit row; status counts the labels and lists the prediction sources."""
+    return (ck.cli("project", "status", directory, "--json").json(),
+            ck.cli("project", "audit", directory, "--json").json())
 
 
 def test_a_label_naming_no_node_is_refused_and_stores_nothing(project):
-    before = _snapshot(project)
     ck.assert_one_clear_line(ck.cli("label", project.dir, project.cases.ids[1], "wart", "--reader", "bob"), "wart")
     bad = project.tmp / "bad_labels.csv"
     ref.write_truth(bad, project.cases.ids[2:6], ["pneumonia", "inflammatory", "wart", "normal"])
     ck.assert_one_clear_line(ck.cli("label", project.dir, "--from", bad, "--reader", "bob"), "wart")
-    assert _snapshot(project) == before
+    assert _snapshot(project.dir) == project.baseline
 
 
-def test_predictions_outside_the_taxonomy_are_refused_and_store_nothing(project):
-    """A prediction file with a class the tree does not have (the taxonomy does not cover the model)."""
-    before = _snapshot(project)
-    path = project.tmp / "wart_preds.csv"
+@pytest.mark.parametrize("wart", [0.1, 0.0])
+def test_predictions_outside_the_taxonomy_are_refused_and_store_nothing(project, wart):
+    """A prediction file with a class the tree does not have (the taxonomy does not cover the model's
+    classes), holding 10% of the probability or none of it (the rows then still sum to 1 over the leaves)."""
+    path = project.tmp / f"wart_preds_{wart}.csv"
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["case_id"] + [f"p_{c}" for c in project.cases.leaf_names] + ["p_wart"])
         for cid, row in zip(project.cases.ids, ref.read_back(project.cases)):
-            w.writerow([cid] + [f"{p * 0.9:.7f}" for p in row] + ["0.1"])
-    run = ck.cli("project", "add", project.dir, "--predictions", path, "--plugin-id", "wart-model", "--json")
-    ck.assert_one_clear_line(run, "wart")
-    after = _snapshot(project)
-    assert after == before
-    assert all("wart-model" not in c["predictions"] for c in after[0])
-
+            w.writerow([cid] + [f"{p * (1 - wart):.7f}" for p in row] + [str(wart)])
+    run = ck.cli("project", "add", project.dir, "--predictions", path, "--plugin-id", f"wart-model-{wart}", "--json")
+    try:
+        ck.assert_one_clear_line(run, "wart")
+    finally:
+        after = _snapshot(project.dir)
+    assert f"wart-model-{wart}" not in after[0]["plugins"], "the predictions were stored"
+    assert after == project.baseline
