@@ -6,6 +6,18 @@ from workstation.core.project import PredictionRecord, Project
 
 
 @pytest.fixture
+def panel(qtbot):
+    """A metrics panel without a session, shown; a test gives it a project."""
+    from workstation.qt.metrics.panels import MetricsPanel
+
+    p = MetricsPanel()
+    qtbot.addWidget(p)
+    p.resize(900, 700)
+    p.show()
+    return p
+
+
+@pytest.fixture
 def binary_project(tmp_path):
     project = Project.create(tmp_path / "binary", "binary", ["normal", "abnormal"], readers=["alice"])
     project.add_cases([dict(paths=[f"/data/{i}.dcm"], case_id=f"c{i:03d}") for i in range(30)])
@@ -96,3 +108,35 @@ def review_window(qtbot, tmp_path):
     qtbot.wait(50)
     if opened is not None:
         opened.close()
+
+
+SKIN_TREE = {"benign": {"nevus": {}, "seborrhoeic_keratosis": {}},
+             "malignant": {"melanoma": {}, "carcinoma": {"bcc": {}, "scc": {}}}}
+
+
+@pytest.fixture
+def taxonomy_project(tmp_path):
+    """40 cases of the skin-lesion tree of issue 18 with leaf predictions; 32 labelled: mostly at a
+    leaf, five at the top node only ("malignant" or "benign"), three "carcinoma"."""
+    from workstation.core.taxonomy import Taxonomy
+
+    tree = Taxonomy.from_json(SKIN_TREE)
+    project = Project.create(tmp_path / "skin", "multiclass", taxonomy=tree, readers=["alice"])
+    leaves = project.classes
+    ids = [f"s{i:03d}" for i in range(40)]
+    project.add_cases([dict(paths=[f"/data/{c}.png"], case_id=c) for c in ids])
+    rng = np.random.default_rng(18)
+    y = rng.integers(0, len(leaves), 40)
+    p = rng.dirichlet(np.ones(len(leaves)), 40)
+    p[np.arange(40), y] += 0.6
+    p /= p.sum(1, keepdims=True)
+    project.add_predictions([PredictionRecord(c, dict(zip(leaves, p[i])), "skin-net") for i, c in enumerate(ids)])
+    labels = {c: leaves[y[i]] for i, c in enumerate(ids[:32])}
+    for c in ids[:5]:  # the reader knew the top node only
+        labels[c] = tree.ancestor_at(labels[c], 1)
+    for c in [c for c in ids[5:32] if labels[c] in ("bcc", "scc")][:3]:
+        labels[c] = "carcinoma"
+    for c, value in labels.items():
+        project.set_label(c, value, reader="alice")
+    yield project, tree, labels, dict(zip(ids, p))
+    project.close()

@@ -6,18 +6,9 @@ from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QDockWidget, QWidget
 from sklearn import metrics as skm
 
-from workstation.qt.metrics.panels import MetricsPanel, install
+from workstation.qt.metrics.panels import install
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def panel(qtbot):
-    p = MetricsPanel()
-    qtbot.addWidget(p)
-    p.resize(900, 700)
-    p.show()
-    return p
 
 
 def show(qtbot, panel, project):

@@ -1,7 +1,10 @@
 """Live evaluation docks: the confusion matrix, ROC/PR/calibration curves and a metrics table that
 follow the project's labels and predictions (through core LiveMetrics, computed off the GUI
 thread), a threshold slider, and truth / model / label selectors. Clicking a matrix cell sets the
-session's worklist filter to its cases. A detection project gets the FROC tab instead."""
+session's worklist filter to its cases. A detection project gets the FROC tab instead. With a
+taxonomy a level selector reads labels and predictions at a level of the tree (core LiveMetrics
+`set_level`): a two-node level is binary (ROC, AUC with its DeLong CI, operating points) with a
+positive-node selector, and the status line counts the cases labelled coarser than the level."""
 from __future__ import annotations
 
 import math
@@ -13,6 +16,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
+from workstation.core.errors import WorkstationError
 from workstation.core.metrics.binary import AtThreshold, BinaryEvaluation
 from workstation.core.metrics.confusion import wilson_interval
 from workstation.core.metrics.live import LiveMetrics, LiveResult
@@ -59,6 +63,17 @@ class MetricsPanel(QWidget):
             top.addWidget(lab)
             top.addWidget(box, 1)
             box.setProperty("caption", lab)
+        self.level_box, self.positive_box = QComboBox(), QComboBox()
+        for text, box in (("Level", self.level_box), ("Positive", self.positive_box)):
+            lab = QLabel(text)
+            top.addWidget(lab)
+            top.addWidget(box, 1)
+            box.setProperty("caption", lab)
+        self.level_box.setToolTip("read labels and predictions at this level of the taxonomy")
+        self.positive_box.setToolTip("the positive node of a two-node level")
+        self.level_box.activated.connect(lambda _i: self.set_level(self.level_box.currentData()))
+        self.positive_box.activated.connect(lambda _i: self.set_level(self.level_box.currentData(),
+                                                                      self.positive_box.currentText()))
         self.truth_box.setToolTip("whose labels count as the truth")
         self.truth_box.currentTextChanged.connect(self._truth_chosen)
         self.model_box.currentTextChanged.connect(self._model_chosen)
@@ -106,14 +121,50 @@ class MetricsPanel(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
         self._show_label_box(False)
+        self._show_levels(None)
 
     def add_tab(self, title: str, widget: QWidget) -> int:
         """A further view beside ROC/PR/Calibration (e.g. FROC for detection projects)."""
         return self.tabs.addTab(widget, title)
 
     def _show_label_box(self, visible: bool) -> None:
-        self.label_box.setVisible(visible)
-        self.label_box.property("caption").setVisible(visible)
+        self._show_box(self.label_box, visible)
+
+    @staticmethod
+    def _show_box(box: QComboBox, visible: bool) -> None:
+        box.setVisible(visible)
+        box.property("caption").setVisible(visible)
+
+    # ---- taxonomy level ------------------------------------------------------------------------
+    def _show_levels(self, live: LiveMetrics | None) -> None:
+        """The level box of a project with a taxonomy; the positive box at a two-node level."""
+        levels = live.level_choices() if live is not None and hasattr(live, "level_choices") else []
+        self.level_box.clear()
+        for name in levels:
+            self.level_box.addItem("leaf (the classes)" if name == "leaf" else f"level {name}", name)
+        level = live.level if live is not None and levels else None
+        self.level_box.setCurrentIndex(max(self.level_box.findData(level or "leaf"), 0))
+        self._show_box(self.level_box, bool(levels))
+        nodes = live.project.taxonomy.level_nodes(level) if level is not None else []
+        self.positive_box.clear()
+        if len(nodes) == 2:
+            self.positive_box.addItems(nodes)
+            self.positive_box.setCurrentText(live.positive or nodes[1])
+        self._show_box(self.positive_box, len(nodes) == 2)
+
+    def set_level(self, level: str | None, positive: str | None = None) -> None:
+        """Evaluate at taxonomy level `level` ("1", ..., "leaf"; None: the classes) with `positive`
+        the positive node of a two-node level (default: its second node)."""
+        if self.live is None:
+            return
+        try:
+            self.live.set_level(level, positive)  # "leaf" too: its table counts the inner-node labels
+        except WorkstationError as exc:
+            self._show_levels(self.live)
+            self.status.setText(str(exc))
+            return
+        self._show_levels(self.live)
+        self.status.setText("computing…")
 
     # ---- project and selectors -----------------------------------------------------------------
     def set_project(self, project) -> None:
@@ -129,6 +180,7 @@ class MetricsPanel(QWidget):
                                 "detection project: see the FROC tab")
             return
         self.live = live = LiveMetrics(project, scheduler=self._schedule)
+        self._show_levels(live)
         self._live_subs.add(live.computed, lambda result: self._on_result(live, result))
         self._live_subs.add(live.failed, lambda text: self._on_failed(live, text))
         self.status.setText("computing…")
@@ -252,7 +304,7 @@ class MetricsPanel(QWidget):
             self._draw_multiclass(ev, curves)
         else:
             self._draw_binary(self.binary(), curves)
-        self.status.setText(f"{ev.n} cases · truth: {r.truth} · model: {r.plugin_id} · "
+        self.status.setText(f"{ev.n} cases{self._level_text(r.table)} · truth: {r.truth} · model: {r.plugin_id} · "
                             f"updated in {1000 * r.seconds:.0f} ms")
         self.redrawn.emit()
 
@@ -269,6 +321,16 @@ class MetricsPanel(QWidget):
         rows += [("AUC", b.auc.auc, b.auc.ci), ("Average precision", b.pr.average_precision, None),
                  ("ECE (15 bins)", b.calibration.ece, None)]
         self._fill_table(rows)
+
+    @staticmethod
+    def _level_text(table) -> str:
+        """' at level 1 (3 excluded: labelled coarser than the level)' for a table read at a level."""
+        level = getattr(table, "level", None)
+        if level is None:
+            return ""
+        excluded = len(getattr(table, "excluded", None) or ())
+        return f" at level {level}" + (f" ({excluded} excluded: labelled coarser than level {level})"
+                                       if excluded else "")
 
     def _names(self) -> list[str] | None:
         r = self.result
