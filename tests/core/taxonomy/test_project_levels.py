@@ -151,6 +151,12 @@ def test_bad_input_is_one_line_and_stores_nothing(project_dir, capsys, tmp_path,
     assert "wart" in fails("label", project_dir, "--from", rows, "--reader", "bob")
     with Project.open(project_dir) as project:
         assert len(project.audit()) == before and project.label("lesion003", reader="bob") is None
+    other_model = write_csv(tmp_path / "other.csv", ["case_id"] + [f"p_{c}" for c in LEAVES + ["psoriasis"]],
+                            [("lesion003", *([1 / 7] * 7))])
+    assert "does not cover the model's classes: not in the tree: 'psoriasis'" in fails(
+        "project", "add", project_dir, "--predictions", other_model)
+    with Project.open(project_dir) as project:
+        assert project.prediction_plugins() == ["model-a"]
     cycle = tmp_path / "cycle.json"
     cycle.write_text('{"malignant": {"melanoma": {"malignant": {}}}, "benign": {"nevus": {}}}')
     for tree, extra, phrase in ((cycle, [], "cycle"),

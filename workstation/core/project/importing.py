@@ -84,6 +84,10 @@ def import_predictions(project, csv_path, plugin_id: str | None = None) -> tuple
     if missing or not ({"case_id", "path"} & set(rows[0])):
         raise ProjectError(f"{csv_path}: needs `case_id` or `path` and the columns {list(columns)} "
                            f"(missing {missing})")
+    extra = [c[2:] for c in rows[0] if c and c.startswith("p_") and c not in columns]
+    if extra and project.taxonomy is not None:  # a model of other classes: its sums at a level would be wrong
+        raise ProjectError(f"{csv_path}: the taxonomy does not cover the model's classes: not in the tree: "
+                           + ", ".join(map(repr, extra)))
     locate = CaseLocator(project)
     base = Path(csv_path).resolve().parent
     records, problems = [], []
