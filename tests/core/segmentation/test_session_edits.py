@@ -102,3 +102,29 @@ def test_measurements_through_the_session_are_changes_and_undone(session, seg_pr
     session.undo()
     assert [m.measurement_id for m in mstore.measurements(seg_project, "s0")] == [change.candidate_id]
     assert [c.kind for c in seen] == ["measurement"] * 3
+
+
+def test_a_file_cut_short_by_a_full_disk_is_refused(session, seg_project, monkeypatch):
+    """ITK's gzip writer does not report a full disk (checked on a 200 KB tmpfs): the file is left
+    short, and must not be recorded as a version."""
+    import SimpleITK as sitk
+
+    volume = store.case_volume(seg_project, "s0")
+    grid = Grid.of(volume)
+    editor = SegmentationEditor(grid, volume.array)
+    editor.dab("lesion", (0.0, -20.0, 10.0), 6.0)
+    write = sitk.WriteImage
+
+    def full_disk(image, path, *args, **kwargs):
+        write(image, path, *args, **kwargs)
+        data = Path(path).read_bytes()
+        Path(path).write_bytes(data[: len(data) // 2])
+
+    monkeypatch.setattr(sitk, "WriteImage", full_disk)
+    with pytest.raises(ProjectError, match="cut short"):
+        session.save_segment(None, "lesion", editor.mask("lesion"), grid)
+    assert store.latest_versions(seg_project, "s0") == []
+    assert not list((Path(seg_project.directory) / "segmentation").rglob("*.nii.gz"))
+    monkeypatch.setattr(sitk, "WriteImage", write)
+    change = session.save_segment(None, "lesion", editor.mask("lesion"), grid)  # whole: recorded
+    assert mask_sha256(_mask_now(seg_project)) == change.new["mask_sha256"] == editor.sha256("lesion")

@@ -16,6 +16,8 @@ def save(session, case_id: str, segment: str, mask=None, grid=None, *, written: 
     reader = session.require_reader(reader)
     project = session.project
     segment = store.check_name(segment)
+    if segment not in {s.name for s in store.segments(project)}:
+        store.add_segment(project, segment)  # before a file is written: a failure leaves none
     if written is None:
         if mask is None or grid is None:
             raise ValueError("save_segment needs a mask and its grid, or the value of a written file")

@@ -83,10 +83,16 @@ def add_segment(project, name: str, colour: str | None = None) -> Segment:
         raise ProjectError(f"bad colour {colour!r}: expected #rrggbb")
     seg = Segment(name, colour)
     root = _root(project)
-    root.mkdir(parents=True, exist_ok=True)
     tmp = root / "segments.json.tmp"
-    tmp.write_text(json.dumps([s.__dict__ for s in found + [seg]], indent=1))
-    tmp.replace(root / "segments.json")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps([s.__dict__ for s in found + [seg]], indent=1))
+        tmp.replace(root / "segments.json")
+    except OSError as exc:
+        if root.is_dir():
+            tmp.unlink(missing_ok=True)
+        raise ProjectError(f"segment {name!r} not added: cannot write {root / 'segments.json'}: "
+                           f"{exc.strerror or exc}") from None
     return seg
 
 
@@ -130,7 +136,10 @@ def write_mask_file(project, case_id: str, reader: str, segment: str, mask: np.n
     try:
         folder.mkdir(parents=True, exist_ok=True)
         sitk.WriteImage(image, str(tmp), useCompression=True)
-        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+        data = tmp.read_bytes()
+        if not _complete_gzip(data, mask.nbytes):
+            raise OSError(28, "the file was cut short (disk full?)")
+        digest = hashlib.sha256(data).hexdigest()
         final = folder / f"{digest[:16]}.nii.gz"
         tmp.replace(final)
     except (OSError, RuntimeError) as exc:  # SimpleITK reports a failed write as RuntimeError
@@ -142,6 +151,15 @@ def write_mask_file(project, case_id: str, reader: str, segment: str, mask: np.n
     return {"file": final.relative_to(project.directory).as_posix(), "sha256": digest,
             "mask_sha256": mask_sha256(mask), "voxels": voxels, "volume_mm3": voxels * grid.voxel_mm3,
             "source": source}
+
+
+def _complete_gzip(data: bytes, voxel_bytes: int) -> bool:
+    """Whether a written .nii.gz is whole: ITK's gzip writer does not report a full disk, but a cut
+    file's last four bytes are not gzip's length of the NIfTI (its header, then the voxels)."""
+    if len(data) < 18 or data[:2] != b"\x1f\x8b":
+        return False
+    header = (int.from_bytes(data[-4:], "little") - voxel_bytes) % 2 ** 32
+    return 348 <= header <= 65536
 
 
 def record_mask(project, case_id: str, reader: str, segment: str, value: dict[str, Any], action: str = "correct",

@@ -86,13 +86,16 @@ class SegmentationPanel(MeasurementTools, QWidget):
         self.low = QDoubleSpinBox(decimals=1, minimum=-1e6, maximum=1e6, value=-1e6)
         self.high = QDoubleSpinBox(decimals=1, minimum=-1e6, maximum=1e6, value=1e6)
         self.volume_text = QLabel("")
-        buttons = QHBoxLayout()
-        for text, slot in (("Undo", self.undo), ("Redo", self.redo), ("Save", self.save_all),
-                           ("Interpolate", self.interpolate),
-                           ("Islands", self.remove_islands), ("From detector", self.from_candidates)):
-            b = QPushButton(text)
-            b.clicked.connect(slot)
-            buttons.addWidget(b)
+        buttons = QVBoxLayout()  # two rows: the dock is narrow
+        for row_of in ((("Undo", self.undo), ("Redo", self.redo), ("Save", self.save_all)),
+                       (("Interpolate", self.interpolate), ("Islands", self.remove_islands),
+                        ("From detector", self.from_candidates))):
+            row_box = QHBoxLayout()
+            for text, slot in row_of:
+                b = QPushButton(text)
+                b.clicked.connect(slot)
+                row_box.addWidget(b)
+            buttons.addLayout(row_box)
         self.measurements = QListWidget()
         form = QFormLayout()
         row = QHBoxLayout()
