@@ -57,6 +57,16 @@ def test_project_init_refuses_a_bad_tree_and_stores_nothing(tmp_path, case):
         f"a refused init left files behind: {sorted(p.name for p in target.iterdir())}"
 
 
+def test_project_init_refuses_a_reserved_label_as_a_node(tmp_path):
+    """project.md: class names may not be `uncertain` or `not_assessable` (they are label values)."""
+    tree = ref.write_tree(tmp_path / "tree.json", {"malignant": {"melanoma": {}, "uncertain": {}},
+                                                   "benign": {"nevus": {}}})
+    target = tmp_path / "proj"
+    ck.assert_one_clear_line(ck.cli("project", "init", target, "--task", "multiclass", "--taxonomy", tree),
+                             "uncertain")
+    assert not target.exists() or not any(target.iterdir())
+
+
 def test_evaluate_refuses_a_taxonomy_that_does_not_cover_the_classes(skin, tmp_path):
     """The prediction file has a class (p_wart) that is no leaf of the tree."""
     _, _, cases, _, good = skin

@@ -74,6 +74,13 @@ def test_binary_top_with_positive(data, name, positive):
     ck.check_level(doc, exp, f"{name} --positive {positive}")
 
 
+def test_default_level_is_leaf(data):
+    """`evaluate --help`: --level defaults to leaf."""
+    d = data["unbalanced"]
+    doc = evaluate(d.pred, "--taxonomy", d.tree_file, "--json").json()
+    ck.check_level(doc, ref.expected(d.tree, d.cases, "leaf"), "unbalanced, no --level")
+
+
 def test_default_positive_is_the_second_top_node(data):
     """The issue: `--positive NODE` names the positive class, default the second node. In the skin tree
     of the issue the second top node is "benign"."""
@@ -120,6 +127,9 @@ def test_excluded_labels_are_counted_above(data):
         if excluded:
             assert excluded in ck.find_excluded(doc), \
                 f"level {level}: {excluded} excluded, output says {ck.find_excluded(doc)}"
+    text = evaluate(d.pred, "--taxonomy", d.tree_file, "--level", 2)
+    assert text.rc == 0 and f"{n_malignant + n_benign} case" in text.out and "exclu" in text.out, \
+        f"the text summary should say how many were excluded: {text.out[:300]}"
 
 
 def test_checks_catch_a_wrong_answer(data):

@@ -51,8 +51,14 @@ def project(tmp_path_factory):
     top = tree.path(cases.labels[0])[0]
     single = ck.cli("label", proj, first, top, "--reader", "alice", "--json")
     cases.labels[0] = top
+    # an imported reading (tag original) that names the level-2 node for every third case
+    original = [tree.path(lab)[min(1, tree.depth[lab] - 1)] if n % 3 == 0 else lab
+                for n, lab in enumerate(cases.labels)]
+    imported = ck.cli("project", "add", proj, "--labels", ref.write_truth(d / "original.csv", cases.ids, original),
+                      "--json").json()
+    assert imported["labels"] == N, imported
     return SimpleNamespace(dir=proj, tree=tree, cases=cases, tree_file=tree_file, first=first, top=top,
-                           single=single, init=init, tmp=d, baseline=_snapshot(proj))
+                           single=single, init=init, tmp=d, original=original, baseline=_snapshot(proj))
 
 
 def test_the_project_classes_are_the_leaves(project):
@@ -66,7 +72,8 @@ def test_an_inner_node_label_is_stored_and_audited(project):
     assert project.single.rc == 0, project.single.tail()
     assert project.single.json()["value"] == project.top
     audit = ck.cli("project", "audit", project.dir, "--case", project.first, "--json").json()
-    assert audit[-1]["new_value"] == project.top and audit[-1]["reader"] == "alice", audit[-1]
+    mine = [row for row in audit if row["reader"] == "alice" and row["tag"] == "final"]
+    assert mine[-1]["new_value"] == project.top and len(mine) == 2, mine
     cases = {c["case_id"]: c for c in ck.cli("project", "cases", project.dir, "--json").json()}
     assert cases[project.first]["labels"]["alice"]["final"]["value"] == project.top
     stored = {cid: c["labels"]["alice"]["final"]["value"] for cid, c in cases.items()}
@@ -77,6 +84,22 @@ def test_an_inner_node_label_is_stored_and_audited(project):
 def test_metrics_at_a_level_match_the_reference(project, level):
     doc = ck.cli("metrics", project.dir, "--level", level, "--model", "csv:preds.csv", "--json").json()
     ck.check_level(doc, ref.expected(project.tree, project.cases, level), "project")
+
+
+@pytest.mark.parametrize("level", [2, 3])
+def test_metrics_on_imported_inner_node_labels(project, level):
+    """`--truth original`: the imported labels, a third of them at a level-2 node."""
+    doc = ck.cli("metrics", project.dir, "--truth", "original", "--level", level, "--model", "csv:preds.csv",
+                 "--json").json()
+    exp = ref.expected(project.tree, project.cases, level, labels=project.original)
+    assert exp.n != ref.expected(project.tree, project.cases, level).n or level == 2
+    ck.check_level(doc, exp, "project --truth original")
+
+
+def test_metrics_with_a_positive_node(project):
+    doc = ck.cli("metrics", project.dir, "--level", 1, "--positive", "abnormal", "--model", "csv:preds.csv",
+                 "--json").json()
+    ck.check_level(doc, ref.expected(project.tree, project.cases, 1, positive="abnormal"), "project --positive")
 
 
 def _snapshot(directory):
