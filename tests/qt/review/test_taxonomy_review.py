@@ -31,7 +31,7 @@ def test_review_down_and_up_the_tree_stores_the_nodes(qtbot, taxonomy_window):
     press(K.Key_2)                       # t0: malignant, stored; the digits now name its children
     assert worklist.current_case() == "t0" and session.choices() == ["melanoma", "carcinoma"]
     qtbot.waitUntil(lambda: "all ▸ malignant" in bar(w)[0])
-    assert "your label: <b>malignant</b>" in bar(w)[0] and "<b>2</b>&nbsp;carcinoma ▸" in bar(w)[1]
+    assert w.worklist.tree_bar.mine.text() == "your label: <b>malignant</b>" and "<b>2</b>&nbsp;carcinoma ▸" in bar(w)[1]
     press(K.Key_2)                       # t0: carcinoma
     assert session.choices() == ["bcc", "scc"]
     press(K.Key_1)                       # t0: bcc, a leaf: on to t1, back at the top
@@ -90,7 +90,7 @@ def test_the_worklist_shows_the_prediction_at_a_level(qtbot, taxonomy_window):
     assert column(PRED) == leaf_top          # bcc, nevus, seborrhoeic_keratosis, melanoma
     malignant = [p["melanoma"] + p["bcc"] + p["scc"] for p in SKIN_PROBS]
     worklist.set_level("1")
-    assert model.headerData(PRED, Qt.Orientation.Horizontal) == "Prediction (level 1)"
+    assert model.headerData(PRED, Qt.Orientation.Horizontal) == "Level 1"
     assert column(PRED) == ["malignant" if m > 0.5 else "benign" for m in malignant]
     np.testing.assert_allclose([float(x) for x in column(PROB)], [max(m, 1 - m) for m in malignant], atol=5e-4)
     assert column(PRED)[1] == "benign" and column(PROB)[1] == "0.650"   # 0.45 + 0.20 though nevus < 0.5

@@ -27,12 +27,16 @@ class TreeBar(QFrame):
         self.legend = QLabel()
         self.legend.setObjectName("tree-legend")
         self.legend.setWordWrap(True)
-        self.hint = QLabel("Alt+digit: open a node without labelling · Backspace: up")
+        self.hint = QLabel("Alt+digit: open without labelling · Backspace: up")
         self.hint.setStyleSheet("color: gray")
+        self.mine = QLabel()
+        self.mine.setObjectName("tree-your-label")
+        for label in (self.crumbs, self.mine, self.hint):
+            label.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 3, 6, 3)
         layout.setSpacing(1)
-        for w in (self.crumbs, self.legend, self.hint):
+        for w in (self.crumbs, self.legend, self.mine, self.hint):
             layout.addWidget(w)
         subs = Subscriptions(self)
         ev = session.events
@@ -55,8 +59,9 @@ class TreeBar(QFrame):
         crumbs = " ▸ ".join([TOP] + self.path())
         case_id = self.session.current
         mine = self.session.reader_label(case_id) if case_id is not None else None
-        label = f"   ·   your label: <b>{escape(label_text(mine))}</b>" if mine is not None else ""
-        self.crumbs.setText(f"Tree: <b>{escape(crumbs)}</b>{label}")
+        self.crumbs.setText(f"Tree: <b>{escape(crumbs)}</b>")
+        self.mine.setText(f"your label: <b>{escape(label_text(mine))}</b>" if mine is not None else "")
+        self.mine.setVisible(mine is not None)
         items = []
         for d, node in enumerate(self.session.choices()[:9], start=1):
             inner = "" if tree.taxonomy.is_leaf(node) else " ▸"

@@ -198,8 +198,7 @@ class WorklistDock(QWidget):
         self.level_box.clear()
         for name in (taxonomy.level_names if taxonomy is not None else []):
             nodes = taxonomy.level_nodes(name)
-            text = "leaf (the classes)" if name == "leaf" else f"{name}: {' / '.join(nodes)}"
-            self.level_box.addItem(text if len(text) <= 40 else f"{name} ({len(nodes)} nodes)", name)
+            self.level_box.addItem("leaf" if name == "leaf" else f"level {name}", name)
             self.level_box.setItemData(self.level_box.count() - 1, ", ".join(nodes), Qt.ItemDataRole.ToolTipRole)
         self.level_box.setCurrentIndex(max(self.level_box.findData(self.model.level or "leaf"), 0))
         for w in (self.level_caption, self.level_box):

@@ -243,8 +243,10 @@ class WorklistModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             if section == PRED and self.level is not None:
-                return f"Prediction (level {self.level})"
+                return f"Level {self.level}"
             return COLUMNS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole and section == PRED:
+            return f"the model's prediction at level {self.level}" if self.level is not None else None
         return None
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
