@@ -17,7 +17,7 @@ def register(subparsers) -> None:
                    help="comma-separated class names (binary: negative,positive); with --taxonomy, the leaves")
     p.add_argument("--taxonomy", metavar="TREE.json", default=None,
                    help="multiclass: a class hierarchy, nested JSON objects whose leaves ({}) are the classes "
-                        "(see docs/taxonomy.md)")
+                        "(see docs/readme/taxonomy.md)")
     p.add_argument("--db", default=None, help="database URL (default: SQLite file in the folder), "
                                                "e.g. postgresql://user@host/dbname")
     p.add_argument("--readers", default="", help="comma-separated reader names (optional)")
