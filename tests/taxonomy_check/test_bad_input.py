@@ -114,3 +114,39 @@ def test_the_good_tree_is_accepted(skin):
     doc = ck.cli("evaluate", pred, "--taxonomy", good, "--level", 1, "--json").json()
     assert doc["n"] == len(cases.ids)
     assert json.loads(good.read_text()) == ref.SKIN
+
+
+def test_evaluate_refuses_a_tree_leaf_the_file_has_no_column_for(skin, tmp_path):
+    """The tree has `scc`, the file has no p_scc: node probabilities could not be summed."""
+    _, _, cases, _, good = skin
+    keep = [i for i, c in enumerate(cases.leaf_names) if c != "scc"]
+    probs = ref.read_back(cases)[:, keep]
+    probs /= probs.sum(axis=1, keepdims=True)
+    labels = ["bcc" if lab == "scc" else lab for lab in cases.labels]
+    path = ref.write_predictions(tmp_path / "pred.csv", ref.Cases(cases.ids, labels,
+                                                                   [cases.leaf_names[i] for i in keep], probs))
+    ck.assert_one_clear_line(ck.cli("evaluate", path, "--taxonomy", good, "--level", 1, "--json"), "scc")
+
+
+def test_evaluate_refuses_positive_at_a_level_of_more_than_two_nodes(skin):
+    _, _, _, pred, good = skin
+    ck.assert_one_clear_line(ck.cli("evaluate", pred, "--taxonomy", good, "--level", 2, "--positive", "melanoma",
+                                    "--json"))
+
+
+def test_evaluate_refuses_a_level_without_a_taxonomy(skin):
+    _, _, _, pred, _ = skin
+    ck.assert_one_clear_line(ck.cli("evaluate", pred, "--level", 1, "--json"))
+
+
+def test_evaluate_refuses_a_taxonomy_for_a_binary_file(tmp_path, skin):
+    _, _, _, _, good = skin
+    path = tmp_path / "binary.csv"
+    path.write_text("case_id,label,score\na,0,0.2\nb,1,0.7\nc,0,0.4\nd,1,0.9\n")
+    ck.assert_one_clear_line(ck.cli("evaluate", path, "--taxonomy", good, "--json"))
+
+
+def test_metrics_refuses_a_level_in_a_project_without_a_taxonomy(tmp_path):
+    flat = tmp_path / "flat"
+    assert ck.cli("project", "init", flat, "--task", "multiclass", "--classes", "a,b,c").rc == 0
+    ck.assert_one_clear_line(ck.cli("metrics", flat, "--level", 1, "--json"), "taxonomy")

@@ -132,6 +132,17 @@ def test_excluded_labels_are_counted_above(data):
         f"the text summary should say how many were excluded: {text.out[:300]}"
 
 
+def test_every_label_coarser_than_the_level(data, tmp_path):
+    """Nothing left to evaluate at level 2 when every label is a top node: n 0, every case excluded."""
+    d = data["skin"]
+    top = [d.tree.path(lab)[0] for lab in d.cases.labels]
+    path = ref.write_predictions(tmp_path / "coarse.csv", ref.Cases(d.cases.ids, top, d.cases.leaf_names,
+                                                                    d.cases.probs))
+    doc = evaluate(path, "--taxonomy", d.tree_file, "--level", 2, "--json").json()
+    assert doc["n"] == 0 and ck.find_excluded(doc) and set(ck.find_excluded(doc)) == {len(top)}, doc
+    assert ck.cli("evaluate", path, "--taxonomy", d.tree_file, "--level", 1, "--json").json()["n"] == len(top)
+
+
 def test_checks_catch_a_wrong_answer(data):
     """The comparisons are not vacuous: the real output fails against shuffled labels, against the
     neighbouring level, and against the other positive class."""
