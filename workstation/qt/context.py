@@ -40,6 +40,19 @@ class DockHost:
         self._window.addDockWidget(area, dock)
         return dock
 
+    def hold_cases(self, hold) -> None:
+        """`hold(case_id)` gives a line for the status bar while that case's images cannot be read
+        yet (a PACS case being retrieved), else None; the holder calls `open_case` once they can."""
+        holds = getattr(self._window, "case_holds", None)
+        if holds is not None:
+            holds.append(hold)
+
+    def open_case(self, case_id: str) -> None:
+        """Show the case's images again (after a holder has them)."""
+        opener = getattr(self._window, "open_case", None)
+        if opener is not None:
+            opener(case_id)
+
     def menu(self, title: str) -> QMenu:
         """The menu bar's menu of that title ("File"), made when the window has none."""
         bar = self._window.menuBar()

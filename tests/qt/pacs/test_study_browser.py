@@ -1,31 +1,13 @@
 """The study browser against a real Orthanc: query, tick a series, add it to the open project, then
 send the case's results back."""
-from pathlib import Path
-
-import pydicom
 import pytest
 from PySide6.QtCore import Qt
 
-from workstation.core.pacs.orthanc_server import OrthancServer, available
 from workstation.core.project import Project
 from workstation.core.project.records import PredictionRecord
 from workstation.core.review.session import ReviewSession
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory):
-    from pydicom.data import get_testdata_file
-
-    if available():
-        pytest.fail(available())
-    server = OrthancServer(tmp_path_factory.mktemp("orthanc-gui")).start()
-    root = Path(get_testdata_file("CT_small.dcm")).parent
-    for f in [root / "MR_small.dcm", *sorted((root / "dicomdirtests/77654033/CT2").iterdir())]:
-        server.upload(f)
-    yield server
-    server.stop()
 
 
 def test_query_add_and_send(orthanc, qtbot, tmp_path):

@@ -41,9 +41,9 @@ def pending(project_dir, case) -> PendingSeries | None:
     return PendingSeries(case.case_id, pacs["node"], pacs["study_uid"], pacs["series_uid"])
 
 
-def add_deferred(project, node: Node, plan: FetchPlan):
-    """Add the series of `plan` as pending cases (nothing is retrieved); (added cases, series UIDs
-    that were cases already). Raises PacsError for an unknown study or series."""
+def deferred_items(node: Node, plan: FetchPlan, project_dir) -> list[dict]:
+    """The cases (as `Project.add_cases` items) of the series of `plan`, from the server's answers
+    alone; raises PacsError for an unknown study or series. Network only: the project is untouched."""
     remote = connect(node)
     try:
         uids = series_of(node, plan, remote)
@@ -53,23 +53,34 @@ def add_deferred(project, node: Node, plan: FetchPlan):
     finally:
         remote.close()
     patient = str(studies[0].get("PatientID", "") or "") if studies else ""
-    known = series_in(project)
-    items, already = [], []
+    items = []
     for uid in uids:
-        if uid in known:
-            already.append(uid)
-            continue
         row = rows.get(uid, {})
-        folder = cache_root(project.directory) / plan.study_uid / uid
+        folder = cache_root(project_dir) / plan.study_uid / uid
         meta = {"series_uid": uid, "modality": row.get("Modality", ""), "kind": "dicom-series",
                 "series_description": row.get("SeriesDescription", ""),
                 "pacs": {"node": node.name, "study_uid": plan.study_uid, "series_uid": uid, "deferred": True,
                          "instances": int(row.get("NumberOfSeriesRelatedInstances") or 0)}}
         items.append({"paths": [str(folder)], "case_id": None, "name": uid, "patient_id": patient or None,
                       "study_id": plan.study_uid, "metadata": {k: v for k, v in meta.items() if v != ""}})
-    if not items and not already:
+    return items
+
+
+def add_new(project, items: list[dict]):
+    """Add the items whose series is not a case yet; (added cases, series UIDs that were cases already)."""
+    known = series_in(project)
+    fresh = [i for i in items if i["metadata"]["series_uid"] not in known]
+    already = [i["metadata"]["series_uid"] for i in items if i["metadata"]["series_uid"] in known]
+    return (project.add_cases(fresh) if fresh else []), already
+
+
+def add_deferred(project, node: Node, plan: FetchPlan):
+    """Add the series of `plan` as pending cases (nothing is retrieved); (added cases, series UIDs
+    that were cases already). Raises PacsError for an unknown study or series."""
+    items = deferred_items(node, plan, project.directory)
+    if not items:
         raise PacsError(f"{node.name}: nothing to add")
-    return (project.add_cases(items) if items else []), already
+    return add_new(project, items)
 
 
 def series_in(project) -> set[str]:

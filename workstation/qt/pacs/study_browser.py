@@ -5,8 +5,10 @@ the GUI thread, once every ticked series has arrived whole."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLineEdit, QProgressBar, QPushButton,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLineEdit, QProgressBar,
+                               QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from workstation.qt.pacs.prefetch_panel import PrefetchPanel
 
 from workstation.qt.threads import Subscriptions, in_gui, one_line, run_in_background
 
@@ -22,6 +24,8 @@ class StudyBrowserDock(QWidget):
         self.node = QComboBox()
         self.node.setEditable(True)
         self.node.setObjectName("pacsNode")
+        self.node.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.node.setMinimumContentsLength(16)  # a long URL must not widen the dock
         self.patient, self.name_filter, self.modality = QLineEdit(), QLineEdit(), QLineEdit()
         self.date = QLineEdit()
         self.date.setPlaceholderText("YYYYMMDD-YYYYMMDD")
@@ -29,6 +33,10 @@ class StudyBrowserDock(QWidget):
         self.add_button = QPushButton("Add to project")
         self.send_button = QPushButton("Send results")
         self.cancel_button = QPushButton("Cancel")
+        self.defer = QCheckBox("Retrieve when read")
+        self.defer.setToolTip("add the ticked series as cases at once; their images are retrieved when a case "
+                              "is read, and the next cases of the worklist are prefetched")
+        self.prefetch = PrefetchPanel(session, notify)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setVisible(False)
@@ -40,15 +48,20 @@ class StudyBrowserDock(QWidget):
         for label, widget in (("Node", self.node), ("Patient ID", self.patient), ("Name", self.name_filter),
                               ("Modality", self.modality), ("Date", self.date)):
             form.addRow(label, widget)
-        buttons = QHBoxLayout()
-        for b in (self.query_button, self.add_button, self.send_button, self.cancel_button):
-            buttons.addWidget(b)
+        find_row, add_row = QHBoxLayout(), QHBoxLayout()  # two rows: the dock is narrow
+        for row, widgets in ((find_row, (self.query_button, self.cancel_button)),
+                             (add_row, (self.add_button, self.send_button))):
+            for b in widgets:
+                row.addWidget(b)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
-        layout.addLayout(buttons)
+        layout.addLayout(find_row)
         layout.addWidget(self.progress)
-        layout.addWidget(self.tree)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(add_row)
+        layout.addWidget(self.defer)
+        layout.addWidget(self.prefetch)
         self.query_button.clicked.connect(self.query)
         self.add_button.clicked.connect(self.add_checked)
         self.send_button.clicked.connect(self.send_results)
@@ -168,6 +181,13 @@ class StudyBrowserDock(QWidget):
 
         self._cancelled = False
         self.progress.setValue(0)
+        if self.defer.isChecked():
+            from workstation.core.pacs.deferred import deferred_items
+
+            self._start(lambda: [i for study, series in plans.items()
+                                 for i in deferred_items(node, FetchPlan(study, series), directory)],
+                        self._add_pending)
+            return
 
         def fetch_all():  # network only; the project is changed on the GUI thread below
             return [(study, f) for study, series in plans.items()
@@ -177,21 +197,18 @@ class StudyBrowserDock(QWidget):
         self._start(fetch_all, self._add_fetched)
 
     def _add_fetched(self, fetched) -> None:
-        from workstation.core.project.discover import find_cases
+        from workstation.core.pacs.to_project import add_fetched
 
-        project = self.session.project
-        known = {str(p) for c in project.cases() for p in c.paths}
-        items = []
-        for study, f in fetched:
-            for case in find_cases([str(f.folder)])[0]:
-                if any(str(p) in known for p in case.paths):
-                    continue
-                items.append({"paths": case.paths, "case_id": None, "patient_id": case.patient_id,
-                              "study_id": case.study_id, "name": case.name,
-                              "metadata": {**case.metadata, "pacs": {"node": self._node.name, "study_uid": study,
-                                                                     "series_uid": f.series_uid}}})
-        added = project.add_cases(items) if items else []
-        self._say(f"added {len(added)} case(s) from {self._node.name}")
+        added, skipped = add_fetched(self.session.project, self._node.name, fetched)
+        self._say(f"added {len(added)} case(s) from {self._node.name}" + (f"; skipped {skipped[0]}" if skipped else ""))
+
+    def _add_pending(self, items) -> None:
+        from workstation.core.pacs.deferred import add_new
+
+        added, already = add_new(self.session.project, items)
+        self._say(f"added {len(added)} pending case(s) from {self._node.name}; their images come as they are read"
+                  + (f" ({len(already)} series were cases already)" if already else ""))
+        self.prefetch.plan()
 
     def send_results(self) -> None:
         from workstation.core.export import ExportError
@@ -222,6 +239,8 @@ class StudyBrowserDock(QWidget):
 def install(ctx) -> dict:
     """The study browser (left), adding to the session's project."""
     dock = StudyBrowserDock(ctx.session, ctx.notify)
+    dock.prefetch.open_case = ctx.host.open_case
+    ctx.host.hold_cases(dock.prefetch.hold)  # a pending case is shown once it has arrived
     ctx.host.add_dock("PACS", dock, Qt.DockWidgetArea.LeftDockWidgetArea)
     action = ctx.host.menu("File").addAction("Send results to PACS")
     action.setToolTip("the current case's SEG and SR, to the node chosen in the PACS dock")
