@@ -72,6 +72,24 @@ def test_app_role_cannot_migrate_and_says_so(team_project, postgres_server):
         Project.open(project.directory)
 
 
+def test_migration_0004_lets_an_earlier_app_role_read_the_taxonomy(team_project):
+    """A team database from before the taxonomy table: the owner's migration grants the app role
+    what it needs, so a reader's workstation can still label (every label is checked against it)."""
+    from workstation.core.project import Project, store
+
+    project, role, owner_url = team_project
+    owner = create_engine(owner_url)
+    with owner.connect() as conn, conn.begin():
+        conn.execute(text("DROP TABLE taxonomy"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
+    owner.dispose()
+    store.open_engine(owner_url).dispose()  # the owner opens it once: migrated to 0004
+    with Project.open(project.directory) as again:  # as the app role
+        again.add_case(["/x/b.png"], case_id="b")
+        again.set_label("b", "abnormal", reader="ann")
+        assert again.taxonomy is None and again.verify().ok
+
+
 def test_password_never_written_and_file_private(tmp_path, postgres_server):
     url = postgres_server.create_database()
     with_password = url.replace("postgres@", "postgres:s3cret-pass@")

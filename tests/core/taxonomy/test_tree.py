@@ -117,3 +117,14 @@ def test_cursor_walks_down_and_up():
     assert not cursor.down("bcc")
     assert cursor.up() and cursor.node == "malignant"
     assert cursor.up() and cursor.node is None and not cursor.up()
+
+
+def test_a_level_of_one_node_has_nothing_to_tell_apart():
+    from workstation.core.taxonomy import level_classes
+
+    t = Taxonomy({"lesion": {"melanoma": {}, "nevus": {}}})
+    with pytest.raises(TaxonomyError, match="level 1 has one node"):
+        level_classes(t, 1)
+    assert level_classes(t, "leaf") == ("binary", ["melanoma", "nevus"])
+    flat = Taxonomy({"a": {}, "b": {}, "c": {}})
+    assert flat.level_names == ["leaf"] and flat.level_nodes(1) == ["a", "b", "c"]
