@@ -77,8 +77,8 @@ def _cases(project, args) -> dict:
     from workstation.core.metrics.report import report
     from workstation.core.metrics.tables import evaluate_table
 
-    if args.level is not None or args.positive is not None:
-        return _at_level(project, args)
+    if args.level is not None or args.positive is not None or project.taxonomy is not None:
+        return _at_level(project, args)  # a taxonomy's project: at the leaves, counting coarser labels
     table = project.evaluation_table(args.truth, args.model)
     head = _head(project, args, table.plugin_id)
     if len(table):

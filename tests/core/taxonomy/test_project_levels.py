@@ -94,6 +94,23 @@ def test_metrics_at_a_level_equal_evaluate_and_scikit_learn(project_dir, capsys,
     assert top["task"] == "binary" and top["auc"] == pytest.approx(skm.roc_auc_score(y, s))
     code, out, _ = cli(capsys, "metrics", project_dir, "--level", "2")
     assert code == 0 and "2 case(s) excluded: labelled at a node coarser than level 2" in out
+    # without --level: the leaves, saying how many coarser labels were left out
+    plain = json.loads(cli(capsys, "metrics", project_dir, "--json")[1])
+    assert plain["level"] == "leaf" and plain["excluded"] == 3 and plain["class_names"] == LEAVES
+
+
+def test_the_leaf_level_keeps_the_project_class_order(tmp_path, tree_file, leaf_predictions):
+    _path, ids, labels, probs = leaf_predictions
+    order = LEAVES[::-1]
+    with Project.create(tmp_path / "p", "multiclass", order, taxonomy=Taxonomy.load(tree_file)) as project:
+        project.add_cases([{"paths": [f"{c}.png"], "case_id": c} for c in ids])
+        project.add_predictions([PredictionRecord(c, dict(zip(LEAVES, map(float, p))), "m")
+                                 for c, p in zip(ids, probs)])
+        project.set_labels([{"case_id": c, "value": v, "reader": "r"} for c, v in zip(ids, labels)])
+        flat, leaf = project.evaluation_table(), project.evaluation_table(level="leaf")
+        assert leaf.classes == flat.classes == order and leaf.level == "leaf" and flat.level is None
+        np.testing.assert_array_equal(leaf.y_true, flat.y_true)
+        np.testing.assert_allclose(leaf.scores, flat.scores)
 
 
 def test_live_metrics_at_a_level(project_dir):

@@ -104,6 +104,7 @@ def test_node_probabilities_sum_to_one_at_every_level():
     as_dict = t.node_probabilities(one, 1)
     assert as_dict["malignant"] == pytest.approx(sum(one[k] for k, v in LEVEL1.items() if v == "malignant"))
     assert sum(as_dict.values()) == pytest.approx(1.0)
+    assert t.top_node(one, 1) == max(as_dict.items(), key=lambda kv: kv[1])
     # columns in another order than the tree's leaves
     shuffled = LEAVES[::-1]
     np.testing.assert_allclose(t.node_probabilities(probs[:, ::-1], 2, shuffled), t.node_probabilities(probs, 2))

@@ -119,4 +119,9 @@ def build_level_table(matrix, truth_by_case: dict[str, Any], taxonomy, classes: 
     ids = [matrix.case_ids[i] for i in rows]
     t = at_level(taxonomy, ids, [truth_by_case[c] for c in ids], probs[rows].reshape(-1, len(classes)), classes,
                  level, positive)
+    if t.task == Task.MULTICLASS and t.level == "leaf":  # the leaves in the project's class order
+        order = [t.classes.index(c) for c in classes]
+        back = np.argsort(order)
+        return EvaluationTable(t.case_ids, back[t.y_true], t.scores[:, order], list(classes), t.task, truth,
+                               plugin_id, t.level, t.excluded)
     return EvaluationTable(t.case_ids, t.y_true, t.scores, t.classes, t.task, truth, plugin_id, t.level, t.excluded)

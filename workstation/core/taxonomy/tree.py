@@ -206,6 +206,12 @@ class Taxonomy:
             raise TaxonomyError(f"{probs.shape[-1]} probability column(s) for {len(columns)} classes")
         return probs @ self.summing_matrix(level, columns)
 
+    def top_node(self, leaf_probs: Mapping[str, float], level: int | str) -> tuple[str, float]:
+        """The most probable node of `level` and its probability (a worklist's prediction there)."""
+        probs = self.node_probabilities(leaf_probs, level)
+        node = max(probs, key=probs.get)
+        return node, probs[node]
+
     def summing_matrix(self, level: int | str, classes: Iterable[str] | None = None):
         """K x m 0/1 matrix: leaf probabilities (columns in `classes` order) @ it = node probabilities."""
         import numpy as np
