@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from taxonomy_reference import delong
 
 CLI = Path(sys.executable).with_name("workstation")
 TOL = 1e-9
@@ -112,6 +113,12 @@ def check_multiclass(doc: dict, exp, where: str) -> None:
             assert got["auc"] is None, f"{where} {node}: AUC should be undefined"
         else:
             close(got["auc"], exp.auc_ovr[node], what=f"{where} {node}: one-vs-rest AUC")
+            k = exp.nodes.index(node)
+            if got.get("auc_se") is not None:
+                _, se = delong((exp.y == k).astype(int), exp.p[:, k])
+                close(got["auc_se"], se, tol=1e-7, what=f"{where} {node}: one-vs-rest DeLong standard error")
+                lo, hi = got["auc_ci"]
+                assert 0.0 <= lo <= got["auc"] <= hi <= 1.0, f"{where} {node}: CI {got['auc_ci']}"
     if exp.hand_till is not None:
         close(doc["auc_hand_till"], exp.hand_till, what=f"{where}: Hand & Till M")
 
