@@ -25,6 +25,8 @@ def register(subparsers) -> None:
                    help="DICOMweb authentication (default: basic with --user, else none); the password "
                         "or token is read from WORKSTATION_PACS_SECRET_<NAME>, else the OS keyring")
     p.add_argument("--user", default="", help="user name for basic auth (saved; the password is not)")
+    p.add_argument("--ca-bundle", default="", metavar="PEM",
+                   help="https: the CA certificate(s) to trust for this node (default: the system's)")
     p.add_argument("--calling-aet", default="WORKSTATION", help="our AE title for DIMSE (default WORKSTATION)")
     p.add_argument("--move-port", type=int, default=0, metavar="PORT",
                    help="DIMSE: retrieve by C-MOVE to our storage SCP on this port (the PACS must know our "
@@ -85,6 +87,14 @@ def run_node_add(args: argparse.Namespace) -> int:
             raise PacsError(f"--dicomweb {args.dicomweb!r}: give an http(s) URL")
         node.auth = args.auth or ("basic" if args.user else "none")
         node.username, node.calling_aet, node.timeout_s = args.user, args.calling_aet, args.timeout
+        if args.ca_bundle:
+            from pathlib import Path
+
+            if not Path(args.ca_bundle).is_file():
+                raise PacsError(f"--ca-bundle {args.ca_bundle}: no such file")
+            if node.kind != "dicomweb":
+                raise PacsError("--ca-bundle applies to DICOMweb nodes (https)")
+            node.ca_bundle = str(Path(args.ca_bundle).resolve())
         if args.move_port:
             node.retrieve, node.move_port = "move", args.move_port
         add_node(node, replace=args.replace)

@@ -59,7 +59,8 @@ def test_fetch_series_equals_the_files(backend, nodes, samples, tmp_path, capsys
 def test_unknown_study_or_series_is_one_line(backend, nodes, samples, tmp_path, capsys):
     directory = _project(tmp_path)
     study, _ = series_uids(samples["ct4"])
-    for extra in (["--study", "1.2.3.999"], ["--study", study, "--series", "1.2.3.999"], ["--study", "../etc"]):
+    for extra in (["--study", "1.2.3.999"], ["--study", study, "--series", "1.2.3.999"], ["--study", "../etc"],
+                  ["--study", "1.2.3.999", "--defer"], ["--study", study, "--series", "1.2.3.999", "--defer"]):
         capsys.readouterr()
         assert main(["project", "add", str(directory), "--from-pacs", nodes[backend], *extra]) == 2
         err = capsys.readouterr().err

@@ -19,11 +19,27 @@ def _explain(node: Node, exc: Exception, what: str) -> PacsError:
         if code == 404:
             return PacsError(f"{node.name}: {what}: not found on the server (HTTP 404)")
         return PacsError(f"{node.name}: {what}: the server answered HTTP {code}")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return PacsError(f"{node.name}: {what}: TLS with {node.url} failed (certificate not trusted, or not "
+                         f"for this host); give the node its CA with --ca-bundle PEM")
     if isinstance(exc, requests.exceptions.ConnectionError):
         return PacsError(f"{node.name}: {what}: cannot reach {node.url} (connection refused or cut off)")
     if isinstance(exc, requests.exceptions.Timeout):
         return PacsError(f"{node.name}: {what}: {node.url} did not answer in time")
     return PacsError(f"{node.name}: {what}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+
+
+class _TrustAdapter(requests.adapters.HTTPAdapter):
+    """Verify against the node's CA bundle. Not `session.verify`: requests lets REQUESTS_CA_BUNDLE
+    (set on many systems) override it for every request."""
+
+    def __init__(self, ca_bundle: str) -> None:
+        super().__init__()
+        self.ca_bundle = ca_bundle
+
+    def send(self, request, **kwargs):
+        kwargs["verify"] = self.ca_bundle
+        return super().send(request, **kwargs)
 
 
 class DicomWebNode:
@@ -32,6 +48,8 @@ class DicomWebNode:
 
         self.node = node
         session = requests.Session()
+        if node.ca_bundle:
+            session.mount("https://", _TrustAdapter(node.ca_bundle))
         secret = node.secret()
         if node.auth == "basic":
             session.auth = (node.username, secret)

@@ -31,6 +31,7 @@ class Node:
     url: str = ""                 # DICOMweb base URL
     auth: str = "none"
     username: str = ""
+    ca_bundle: str = ""           # DICOMweb over https: a PEM of the CAs to trust (default: the system's)
     aet: str = ""                 # DIMSE: the called AE title
     host: str = ""
     port: int = 0
