@@ -68,3 +68,31 @@ def test_a_failed_save_is_one_line_and_nothing_is_lost(qtbot, seg_window):
     (version,) = store.latest_versions(project, "brain", "alice")
     saved, _ = store.load_mask(project, version)
     assert np.array_equal(saved, painted) and panel.saver.unsaved == {}
+
+
+def test_a_save_in_flight_lands_in_the_project_it_was_painted_in(qapp, tmp_path, mni_project):
+    from PySide6.QtCore import QObject
+
+    from workstation.core.project import Project
+    from workstation.core.review.session import ReviewSession
+    from workstation.core.segmentation.brush import sphere_mask
+    from workstation.core.segmentation.grid import Grid
+    from workstation.qt.segmentation.saver import MaskSaver
+
+    first = Project.open(mni_project)
+    other = Project.create(tmp_path / "other", task="detection", classes=["microbleed"])
+    other.add_case([first.case("brain").paths[0]], case_id="brain")
+    session = ReviewSession(first, reader="alice")
+    owner, done, failed = QObject(), [], []
+    saver = MaskSaver(owner, session, done.append, failed.append)
+    grid = Grid.of(store.case_volume(first, "brain"))
+    mask = sphere_mask(grid, (0.0, -20.0, 10.0), 5.0)
+    saver.submit("brain", "alice", "lesion", mask, grid)
+    session.set_project(other)  # the window opens another project while the file is written
+    saver.flush()
+    assert failed == [] and len(done) == 1
+    (version,) = store.latest_versions(first, "brain", "alice")
+    assert version.mask_sha256 == done[0].value["mask_sha256"]
+    assert store.latest_versions(other, "brain") == []
+    first.close()
+    other.close()

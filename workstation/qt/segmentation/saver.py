@@ -29,6 +29,7 @@ class PendingSave:
     segment: str
     mask: np.ndarray
     grid: Any
+    project: Any
     source: str = "reader"
     value: dict | None = None   # what the background write returned
     error: str | None = None    # or why it failed, in one line
@@ -49,9 +50,11 @@ class MaskSaver:
         self.unsaved: dict[tuple[str, str, str], PendingSave] = {}
 
     def submit(self, case_id: str, reader: str, segment: str, mask: np.ndarray, grid,
-               source: str = "reader") -> PendingSave:
-        """Queue a save of `mask` (copied now: painting goes on while it is written)."""
-        item = PendingSave(case_id, reader, segment, np.array(mask, dtype=np.uint8, copy=True), grid, source)
+               source: str = "reader", project=None) -> PendingSave:
+        """Queue a save of `mask` (copied now: painting goes on while it is written) into `project`
+        (default: the session's now)."""
+        item = PendingSave(case_id, reader, segment, np.array(mask, dtype=np.uint8, copy=True), grid,
+                           project if project is not None else self.session.project, source)
         self._queue.append(item)
         self._start_next()
         return item
@@ -63,7 +66,7 @@ class MaskSaver:
         """Queue the failed saves again; how many."""
         items = [i for i in self.unsaved.values() if not any(q.key == i.key for q in self._queue)]
         for item in items:
-            self.submit(item.case_id, item.reader, item.segment, item.mask, item.grid, item.source)
+            self.submit(item.case_id, item.reader, item.segment, item.mask, item.grid, item.source, item.project)
         return len(items)
 
     def flush(self) -> None:
@@ -81,12 +84,11 @@ class MaskSaver:
         if self._running is not None or not self._queue:
             return
         item = self._queue.popleft()
-        project = self.session.project
-        if project is None:
+        if item.project is None:
             item.error = "no project is open"
             self._finish(item)
             return
-        job = run_in_background(self._write, project, item, on_result=lambda _r: self._finish(item),
+        job = run_in_background(self._write, item.project, item, on_result=lambda _r: self._finish(item),
                                 owner=self.owner, name=f"save-{item.segment}")
         self._running = (job, item)
 
@@ -112,8 +114,13 @@ class MaskSaver:
             self._running = None
         if item.error is None:
             try:
-                self.session.save_segment(item.case_id, item.segment, written=item.value, reader=item.reader,
-                                          source=item.source)
+                if self.session.project is item.project:
+                    self.session.save_segment(item.case_id, item.segment, written=item.value, reader=item.reader,
+                                              source=item.source)
+                else:  # another project was opened meanwhile: this one's audit still gets the version
+                    from workstation.core.segmentation import store
+
+                    store.record_mask(item.project, item.case_id, item.reader, item.segment, item.value)
             except WorkstationError as exc:
                 item.error = f"segment {item.segment!r} not saved: {exc}"
         if item.error is None:

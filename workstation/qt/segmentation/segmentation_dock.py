@@ -55,6 +55,9 @@ class SegmentationPanel(MeasurementTools, QWidget):
         self._clicks: list = []  # (view, world point) of an angle or polygon being drawn
         self._build()
         self.saver = MaskSaver(self, self.session, self._saved, self._save_failed)
+        from PySide6.QtCore import QCoreApplication
+
+        QCoreApplication.instance().aboutToQuit.connect(self._flush_saves)  # a stroke in flight is kept
         self.held = HeldViews()
         self._relist = Debounce(self, 50, self._list_measurements)
         self._project_subs = Subscriptions(self)
@@ -141,6 +144,7 @@ class SegmentationPanel(MeasurementTools, QWidget):
         from workstation.core.segmentation.grid import Grid
 
         self.saver.flush()  # the masks read below include every stroke painted so far
+        self.held.release()
         self.editor, self.case_id = None, None
         self.display.hide()
         self.segments.clear()
@@ -228,6 +232,9 @@ class SegmentationPanel(MeasurementTools, QWidget):
         self.editor.dirty.clear()
         self.editor.clear_history()  # undo is the session's, stroke by stroke, from the stored versions
         self._say_volume()
+
+    def _flush_saves(self) -> None:
+        self.saver.flush()
 
     def save_all(self) -> None:
         """The Save button: what failed to save before, and anything changed since."""
