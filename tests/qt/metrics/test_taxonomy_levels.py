@@ -54,6 +54,7 @@ def test_level_one_is_the_binary_panel_on_summed_scores(qtbot, panel, taxonomy_p
     assert flipped.table.classes == ["malignant", "benign"] and panel.positive_box.currentText() == "benign"
     assert flipped.evaluation.auc.auc == pytest.approx(ev.auc.auc)     # both the truth and the score flip
     assert panel.matrix.counts.tolist() == skm.confusion_matrix(~truth, 1 - score >= 0.5).tolist()
+    assert panel.matrix.names == ["malignant", "benign"]
 
     # a label confirmed while the panel reads level 1 is counted at once
     with qtbot.waitSignal(panel.redrawn, timeout=5000):

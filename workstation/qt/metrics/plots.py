@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QGraphicsRectItem
 
 pg.setConfigOptions(antialias=True)
@@ -44,6 +45,8 @@ class MatrixPlot(pg.PlotWidget):
         self.cells: list[QGraphicsRectItem] = []
         self.texts: list[pg.TextItem] = []
         self.counts = np.zeros((0, 0), int)
+        self.names: list[str] = []
+        self.getPlotItem().vb.sigResized.connect(lambda *_: self._bottom_ticks())
         self.getPlotItem().setLabel("left", "truth")
         self.getPlotItem().setLabel("bottom", "predicted")
         self.scene().sigMouseClicked.connect(self._clicked)
@@ -68,10 +71,11 @@ class MatrixPlot(pg.PlotWidget):
                     t.setPos(c + 0.5, r + 0.5)
                     self.addItem(t)
                     self.texts.append(t)
-            ticks = [(i + 0.5, n) for i, n in enumerate(names)]
-            self.getPlotItem().getAxis("bottom").setTicks([ticks])
-            self.getPlotItem().getAxis("left").setTicks([ticks])
             self.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
+        if list(names) != self.names or counts.shape != self.counts.shape:  # a positive node swapped too
+            self.names = list(names)
+            self.getPlotItem().getAxis("left").setTicks([[(i + 0.5, n) for i, n in enumerate(self.names)]])
+            self._bottom_ticks()
         for r in range(k):
             for c in range(k):
                 t = self.texts[r * k + c]
@@ -80,6 +84,17 @@ class MatrixPlot(pg.PlotWidget):
                 t.setHtml(f"<div style='text-align:center;color:{color};font-size:11pt'><b>{counts[r, c]}</b>"
                           f"<br>{100 * pct[r, c]:.1f}%</div>")
         self.counts = counts
+
+    def _bottom_ticks(self) -> None:
+        """Column names cut to their column's width (long class names would run into each other)."""
+        if not self.names:
+            return
+        axis = self.getPlotItem().getAxis("bottom")
+        box = self.getPlotItem().vb.sceneBoundingRect().width() or self.width() - 90
+        room = max(24, int(box / len(self.names)) - 10)
+        metrics = QFontMetrics(axis.style.get("tickFont") or self.font())
+        axis.setTicks([[(i + 0.5, metrics.elidedText(n, Qt.TextElideMode.ElideRight, room))
+                        for i, n in enumerate(self.names)]])
 
     def _clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self.counts.size == 0:
