@@ -100,3 +100,25 @@ def test_the_worklist_shows_the_prediction_at_a_level(qtbot, taxonomy_window):
     assert column(PRED)[2] == "seborrhoeic_keratosis"
     worklist.set_level("leaf")
     assert column(PRED) == leaf_top and model.headerData(PRED, Qt.Orientation.Horizontal) == "Prediction"
+
+
+def test_tree_keys_help_and_inner_node_filter(qtbot, taxonomy_window):
+    w = taxonomy_window
+    rows = dict(w.review.help.rows())
+    assert "Backspace" in rows and "Alt+1 … 9" in rows
+    assert w.review.actions["tree up"].isEnabled()
+    qtbot.keyClick(w, Qt.Key.Key_2)          # t0: malignant, subtype unknown
+    qtbot.keyClick(w, Qt.Key.Key_N)
+    qtbot.keyClick(w, Qt.Key.Key_1)
+    qtbot.keyClick(w, Qt.Key.Key_1)          # t1: nevus
+    w.worklist.set_filter("label:malignant")  # the cases still to refine
+    assert w.session.case_ids() == ["t0"]
+
+
+def test_no_tree_keys_without_a_taxonomy(qtbot, review_window):
+    w = review_window
+    assert not w.worklist.tree_bar.isVisible() and not w.worklist.level_box.isVisible()
+    assert not w.review.actions["tree up"].isEnabled() and not w.review.actions["tree down 1"].isEnabled()
+    assert "Backspace" not in dict(w.review.help.rows())
+    qtbot.keyClick(w, Qt.Key.Key_2)          # a binary project's digits as before
+    assert [lab.value for lab in w.project.labels(case_id="c0")] == ["abnormal"]

@@ -187,6 +187,8 @@ class WorklistDock(QWidget):
         project = self.project
         for name in (project.classes if project is not None else []):
             self.filter_box.addItem(f"Label: {name}", f"label:{name}")
+        for name in getattr(project, "label_nodes", None) or []:
+            self.filter_box.addItem(f"Label: {name} (no finer node)", f"label:{name}")  # a taxonomy's inner node
         if project is not None and project.task != Task.DETECTION:
             for name in project.classes:
                 self.filter_box.addItem(f"Predicted: {name}", f"predicted:{name}")
