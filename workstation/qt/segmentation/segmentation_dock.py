@@ -397,9 +397,10 @@ class SegmentationPanel(MeasurementTools, QWidget):
         if kind == QEvent.Type.MouseButtonPress and (not left or event.modifiers()):
             return False
         if tool in ("Paint", "Erase"):
+            if kind == QEvent.Type.MouseButtonPress:
+                self.held.hold_all_but(obj, self._views())  # before the cursor moves: it redraws
             self._cursor(obj, world)
             if kind == QEvent.Type.MouseButtonPress:
-                self.held.hold_all_but(obj, self._views())
                 self._stroke_view = self._last_view = obj
                 self.editor.begin("paint" if tool == "Paint" else "erase")
                 self.dab(world, erase=tool == "Erase", view=obj)
