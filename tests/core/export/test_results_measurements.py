@@ -25,9 +25,9 @@ def dciodvfy_errors(path) -> list[str]:
     return [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")]
 
 
-def _export_sr(directory, out, capsys) -> pydicom.Dataset:
+def _export_sr(directory, out, capsys, *extra) -> pydicom.Dataset:
     capsys.readouterr()
-    assert main(["export", str(directory), str(out), "--format", "sr", "--json"]) == 0
+    assert main(["export", str(directory), str(out), "--format", "sr", "--json", *extra]) == 0
     (path,) = json.loads(capsys.readouterr().out)["files"]
     assert dciodvfy_errors(path) == []
     return pydicom.dcmread(path)
@@ -125,3 +125,24 @@ def test_cr_measurements_are_in_pixel_coordinates_of_the_image(tmp_path, capsys)
     assert np.allclose(np.reshape(coords[0].GraphicData, (-1, 2)), [[100.5, 200.5], [400.5, 600.5]])
     ref = coords[0].ContentSequence[0].ReferencedSOPSequence[0]
     assert str(ref.ReferencedSOPInstanceUID) == str(pydicom.dcmread(image).SOPInstanceUID)
+
+
+def test_deidentified_sr_references_the_deidentified_images(ct_project, tmp_path, capsys):
+    directory, sources = ct_project
+    middle = sources[3]
+    x0, y0, z = (float(v) for v in middle.ImagePositionPatient)
+    with Project.open(directory) as project:
+        line = mstore.add(project, "ct", "ann", "line", [[x0 + 10, y0 + 10, z], [x0 + 40, y0 + 50, z]])
+    key = tmp_path / "deid.key"
+    key.write_bytes(b"k" * 32)
+    ds = _export_sr(directory, tmp_path / "out", capsys, "--deidentify", "--deid-key", str(key))
+    assert str(ds.PatientID) != str(middle.PatientID)
+    (group,) = [g for g in _measurement_groups(ds) if g.tracking_identifier.startswith(line.measurement_id)]
+    (uid,) = _referenced(group)
+    originals = {str(d.SOPInstanceUID) for d in sources}
+    assert uid not in originals  # the new UID of the de-identified middle slice, not the original
+    evidence = {str(i.ReferencedSOPInstanceUID) for s in ds.CurrentRequestedProcedureEvidenceSequence
+                for series in s.ReferencedSeriesSequence for i in series.ReferencedSOPSequence}
+    assert uid in evidence and not evidence & originals
+    (coords,) = [i for i in group.get_measurements()[0][0].ContentSequence if i.ValueType == "SCOORD3D"]
+    assert str(coords.ReferencedFrameOfReferenceUID) != str(middle.FrameOfReferenceUID)
