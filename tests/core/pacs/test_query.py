@@ -56,6 +56,22 @@ def test_wrong_password_is_one_line(nodes, capsys, monkeypatch):
     assert "refused our credentials (HTTP 401)" in err and err.count("\n") == 1
 
 
+def test_bearer_token_is_sent_and_refused_as_one_line(orthanc, capsys, monkeypatch):
+    """Orthanc 1.10 knows only basic auth: a bearer token reaches it (from the environment, never the
+    settings file) and is refused, in one line."""
+    from workstation.core import settings
+
+    monkeypatch.setenv("WORKSTATION_PACS_SECRET_TOKEN_NODE", "tok-123-secret")
+    assert main(["pacs", "node", "add", "token-node", "--dicomweb", orthanc.dicomweb_url, "--auth", "bearer",
+                 "--replace"]) == 0
+    capsys.readouterr()
+    assert main(["pacs", "query", "token-node"]) == 2
+    err = capsys.readouterr().err
+    assert "refused our credentials (HTTP 401)" in err and err.count("\n") == 1
+    assert "tok-123-secret" not in (settings.config_dir() / "settings.json").read_text()
+    main(["pacs", "node", "remove", "token-node"])
+
+
 def test_node_down_is_one_line(capsys):
     from workstation.core.pacs.orthanc_server import free_port
 

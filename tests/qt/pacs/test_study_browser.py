@@ -53,7 +53,8 @@ def test_cancel_leaves_the_project_unchanged(orthanc, qtbot, tmp_path):
     dock.modality.setText("CT")
     dock.query()
     qtbot.waitUntil(lambda: dock.tree.topLevelItemCount() == 1, timeout=20000)
-    dock.tree.topLevelItem(0).child(0).setCheckState(0, Qt.CheckState.Checked)
+    dock.tree.topLevelItem(0).setCheckState(0, Qt.CheckState.Checked)  # the study: all its series
+    assert len(dock.checked()) == dock.tree.topLevelItem(0).childCount() == 1
     qtbot.waitUntil(dock.add_button.isEnabled, timeout=5000)
     dock.add_checked()
     dock.cancel()  # before the first instance is written
@@ -92,3 +93,35 @@ def test_install_adds_the_dock_and_the_send_action(qtbot):
     assert panels["study_browser"].window() is window
     panels["send_results_action"].trigger()  # no project, no case: one line, nothing sent
     assert panels["study_browser"].last_message == "open a case to send its results"
+
+
+def test_retrieve_when_read_adds_pending_cases_that_come_when_read(orthanc, qtbot, tmp_path):
+    from workstation.core.pacs.deferred import pending
+    from workstation.qt.pacs.study_browser import StudyBrowserDock
+
+    project = Project.create(tmp_path / "p", "binary", ["normal", "abnormal"])
+    session = ReviewSession(project, reader="dr-q")
+    dock = StudyBrowserDock(session)
+    qtbot.addWidget(dock)
+    dock.node.setEditText(orthanc.dicomweb_url)
+    dock.query()
+    qtbot.waitUntil(lambda: dock.tree.topLevelItemCount() == 2, timeout=20000)
+    for i in range(2):  # the images (and the SR another test may have sent)
+        study = dock.tree.topLevelItem(i)
+        for j in range(study.childCount()):
+            if study.child(j).text(3) != "SR":
+                study.child(j).setCheckState(0, Qt.CheckState.Checked)
+    assert len(dock.checked()) == 2
+    dock.defer.setChecked(True)
+    qtbot.waitUntil(dock.add_button.isEnabled, timeout=5000)
+    dock.add_checked()
+    qtbot.waitUntil(lambda: len(project.cases()) == 2, timeout=20000)
+    assert dock.last_message.startswith("added 2 pending case(s)")
+    first, second = project.cases()
+    assert pending(project.directory, first) and pending(project.directory, second)  # nothing retrieved yet
+    session.go_to(first.case_id)  # read it: it comes, and the next one with it
+    qtbot.waitUntil(lambda: "prefetched 2 case(s)" in dock.prefetch.status.text(), timeout=20000)
+    assert not pending(project.directory, project.case(first.case_id))
+    assert not pending(project.directory, project.case(second.case_id))
+    dock.prefetch.close_prefetcher()
+    project.close()

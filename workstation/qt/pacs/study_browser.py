@@ -146,6 +146,8 @@ class StudyBrowserDock(QWidget):
                 study = QTreeWidgetItem([r["PatientID"], r["PatientName"], r["StudyDate"], r["ModalitiesInStudy"],
                                          r["NumberOfStudyRelatedInstances"], r["StudyDescription"]])
                 study.setData(0, Qt.ItemDataRole.UserRole, r["StudyInstanceUID"])
+                study.setFlags(study.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate)
+                study.setCheckState(0, Qt.CheckState.Unchecked)  # ticking a study ticks all its series
                 studies[r["StudyInstanceUID"]] = study
                 self.tree.addTopLevelItem(study)
             item = QTreeWidgetItem(["", "", "", r["Modality"], r["NumberOfSeriesRelatedInstances"],
