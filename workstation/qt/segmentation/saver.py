@@ -94,7 +94,7 @@ class MaskSaver:
 
     @staticmethod
     def _write(project, item: PendingSave) -> None:
-        """On the background thread: the file half of the save (no database, no Qt)."""
+        """On the background thread: the file half of the save (no database write, no Qt)."""
         from workstation.core.segmentation import store
         from workstation.qt.threads import one_line
 
