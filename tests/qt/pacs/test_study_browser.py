@@ -10,7 +10,8 @@ from workstation.core.review.session import ReviewSession
 pytestmark = pytest.mark.gui
 
 
-def test_query_add_and_send(orthanc, qtbot, tmp_path):
+def browser(orthanc, qtbot, tmp_path, modality=""):
+    """A new project, its session, and the dock pointed at the Orthanc."""
     from workstation.qt.pacs.study_browser import StudyBrowserDock
 
     project = Project.create(tmp_path / "p", "binary", ["normal", "abnormal"])
@@ -18,7 +19,12 @@ def test_query_add_and_send(orthanc, qtbot, tmp_path):
     dock = StudyBrowserDock(session)
     qtbot.addWidget(dock)
     dock.node.setEditText(orthanc.dicomweb_url)
-    dock.modality.setText("CT")
+    dock.modality.setText(modality)
+    return project, session, dock
+
+
+def test_query_add_and_send(orthanc, qtbot, tmp_path):
+    project, session, dock = browser(orthanc, qtbot, tmp_path, "CT")
     qtbot.mouseClick(dock.query_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dock.tree.topLevelItemCount() == 1, timeout=20000)
     study = dock.tree.topLevelItem(0)
@@ -44,13 +50,7 @@ def test_query_add_and_send(orthanc, qtbot, tmp_path):
 
 
 def test_cancel_leaves_the_project_unchanged(orthanc, qtbot, tmp_path):
-    from workstation.qt.pacs.study_browser import StudyBrowserDock
-
-    project = Project.create(tmp_path / "p", "binary", ["normal", "abnormal"])
-    dock = StudyBrowserDock(ReviewSession(project, reader="dr-q"))
-    qtbot.addWidget(dock)
-    dock.node.setEditText(orthanc.dicomweb_url)
-    dock.modality.setText("CT")
+    project, _, dock = browser(orthanc, qtbot, tmp_path, "CT")
     dock.query()
     qtbot.waitUntil(lambda: dock.tree.topLevelItemCount() == 1, timeout=20000)
     dock.tree.topLevelItem(0).setCheckState(0, Qt.CheckState.Checked)  # the study: all its series
@@ -97,13 +97,8 @@ def test_install_adds_the_dock_and_the_send_action(qtbot):
 
 def test_retrieve_when_read_adds_pending_cases_that_come_when_read(orthanc, qtbot, tmp_path):
     from workstation.core.pacs.deferred import pending
-    from workstation.qt.pacs.study_browser import StudyBrowserDock
 
-    project = Project.create(tmp_path / "p", "binary", ["normal", "abnormal"])
-    session = ReviewSession(project, reader="dr-q")
-    dock = StudyBrowserDock(session)
-    qtbot.addWidget(dock)
-    dock.node.setEditText(orthanc.dicomweb_url)
+    project, session, dock = browser(orthanc, qtbot, tmp_path)
     dock.query()
     qtbot.waitUntil(lambda: dock.tree.topLevelItemCount() == 2, timeout=20000)
     for i in range(2):  # the images (and the SR another test may have sent)
