@@ -126,6 +126,19 @@ def test_move_to_an_aet_the_pacs_does_not_know_is_one_line(orthanc, samples, tmp
     main(["pacs", "node", "remove", "stranger"])
 
 
+def test_move_port_taken_is_one_line(nodes, samples, tmp_path, capsys):
+    import socket
+
+    directory = _project(tmp_path)
+    study, _ = series_uids(samples["ct4"])
+    with socket.create_server(("", MOVE_PORT)):  # another program listens on our C-MOVE port
+        capsys.readouterr()
+        assert main(["project", "add", str(directory), "--from-pacs", "move", "--study", study]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot listen on port {MOVE_PORT}" in err, err
+    assert _cases(directory) == []
+
+
 def test_cancel_leaves_project_unchanged(nodes, samples, tmp_path):
     directory = _project(tmp_path)
     study, series = series_uids(samples["ct4"])
