@@ -326,13 +326,13 @@ class Project:
         """Store many case labels in one transaction (all or none), each audited as `set_label`
         would: dicts with its keywords (case_id, value, reader, tag, action, shown, note; shown None
         is stored as None). Returns the old value of each."""
-        rows = []
+        rows, nodes = [], self.label_nodes
         for item in items:
             tag, reader, action = item.get("tag", "final"), item.get("reader"), item.get("action", "confirm")
             self._check_tag_reader(tag, reader)
             if action not in ACTIONS or action in ("undo", "redo"):
                 raise ProjectError(f"unknown action {action!r}; expected confirm, correct, import or adjudicate")
-            rows.append((item["case_id"], normalize(item["value"], self.task, self.classes, self.label_nodes), reader, tag,
+            rows.append((item["case_id"], normalize(item["value"], self.task, self.classes, nodes), reader, tag,
                          item.get("note"), action, item.get("shown")))
         from workstation.core.project import bulk_labels
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any, Collection
 
 from workstation.core.project.config import ProjectError
 from workstation.core.project.records import NOT_ASSESSABLE, STATES, UNCERTAIN
@@ -12,7 +12,7 @@ _ALIASES = {NOT_ASSESSABLE: NOT_ASSESSABLE, "not assessable": NOT_ASSESSABLE, "n
             "uncertain": UNCERTAIN, "?": UNCERTAIN}
 
 
-def normalize(value: Any, task: str, classes: list[str], nodes: Iterable[str] = ()) -> Any:
+def normalize(value: Any, task: str, classes: list[str], nodes: Collection[str] = ()) -> Any:
     """Return the canonical stored form of a label value, or raise ProjectError saying why not.
     Multi-label sets are stored as lists in class order; states as "uncertain"/"not_assessable".
     `nodes`: the inner nodes of the project's taxonomy, which a label may also name."""
@@ -22,12 +22,11 @@ def normalize(value: Any, task: str, classes: list[str], nodes: Iterable[str] = 
             return state
         if value in classes:
             return [value] if task == Task.MULTILABEL else value
-        nodes = list(nodes)
         if value in nodes:
             return value
         if task == Task.MULTILABEL and ";" in value:
             return normalize([v.strip() for v in value.split(";") if v.strip()], task, classes)
-        raise ProjectError(f"unknown label {value!r}; expected one of {classes + nodes + list(STATES)}")
+        raise ProjectError(f"unknown label {value!r}; expected one of {classes + list(nodes) + list(STATES)}")
     if isinstance(value, (list, tuple, set, frozenset)):
         if task != Task.MULTILABEL:
             raise ProjectError(f"a {task} label is one class name, not a list ({list(value)!r})")
@@ -46,7 +45,7 @@ def normalize(value: Any, task: str, classes: list[str], nodes: Iterable[str] = 
     raise ProjectError(f"unsupported label value {value!r} of type {type(value).__name__}")
 
 
-def is_class_label(value: Any, task: str, classes: list[str], nodes: Iterable[str] = ()) -> bool:
+def is_class_label(value: Any, task: str, classes: list[str], nodes: Collection[str] = ()) -> bool:
     """True when the value states a class, or one of the taxonomy's inner `nodes` (not a state such
     as uncertain, not a structured dict)."""
     if task == Task.MULTILABEL:
