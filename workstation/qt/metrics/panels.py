@@ -33,6 +33,9 @@ TABLE_ROWS = [("sensitivity", "Sensitivity"), ("specificity", "Specificity"), ("
               ("balanced_accuracy", "Balanced accuracy"), ("f1", "F1")]
 
 
+STACK_BELOW_PX = 560  # panel width below which the matrix and the curves are stacked
+
+
 class MetricsPanel(QWidget):
     redrawn = Signal()                 # after every redraw
     cases_selected = Signal(list, str)  # case ids of a clicked cell, and a description
@@ -112,9 +115,11 @@ class MetricsPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
 
         split = QSplitter(Qt.Orientation.Vertical)
-        upper = QSplitter(Qt.Orientation.Horizontal)
+        self._upper = upper = QSplitter(Qt.Orientation.Horizontal)
         upper.addWidget(self.matrix)
         upper.addWidget(self.tabs)
+        for plot in (self.matrix, self.tabs):
+            plot.setMinimumSize(140, 140)
         split.addWidget(upper)
         split.addWidget(self.table)
         layout = QVBoxLayout(self)
@@ -125,6 +130,15 @@ class MetricsPanel(QWidget):
         layout.addWidget(split, 1)
         self._show_label_box(False)
         self._show_levels(None)
+
+    def resizeEvent(self, event) -> None:
+        """In a narrow side bar the matrix goes above the curves: side by side each would be a sliver."""
+        super().resizeEvent(event)
+        narrow = self.width() < STACK_BELOW_PX
+        wanted = Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal
+        if self._upper.orientation() != wanted:
+            self._upper.setOrientation(wanted)
+            self._upper.setSizes([1, 1])
 
     def add_tab(self, title: str, widget: QWidget) -> int:
         """A further view beside ROC/PR/Calibration (e.g. FROC for detection projects)."""
