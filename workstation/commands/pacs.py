@@ -57,17 +57,38 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_retrieve)
 
+    p = sub.add_parser("demo-server", help="run a private Orthanc with real DICOM studies and save nodes "
+                                           "demo-web, demo-dimse, demo-move that reach it (until Ctrl-C)")
+    p.add_argument("--dir", metavar="D", default=None, help="its configuration and storage (default: "
+                                                            "<data dir>/pacs-demo)")
+    p.add_argument("--json", action="store_true", help="print the nodes as one JSON line")
+    p.set_defaults(func=run_demo_server)
+
     p = sub.add_parser("query", help="find studies (or, with --series, their series) on a node")
     p.add_argument("node")
-    p.add_argument("--patient", default="", metavar="ID")
-    p.add_argument("--name", default="", metavar="PATTERN", help="patient name, DICOM wildcards * and ?")
-    p.add_argument("--modality", default="", help="e.g. MR")
-    p.add_argument("--date", default="", help="YYYYMMDD or YYYYMMDD-YYYYMMDD")
-    p.add_argument("--accession", default="", metavar="N")
-    p.add_argument("--study", default="", metavar="UID")
+    add_query_filters(p)
     p.add_argument("--series", action="store_true", help="list series, not studies")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_query)
+
+
+def add_query_filters(parser) -> None:
+    """The filters of `pacs query` (--patient --name --modality --date --accession --study), for any
+    command that takes a PACS query; `query_filter(args)` reads them back."""
+    parser.add_argument("--patient", default="", metavar="ID")
+    parser.add_argument("--name", default="", metavar="PATTERN", help="patient name, DICOM wildcards * and ?")
+    parser.add_argument("--modality", default="", help="e.g. MR")
+    parser.add_argument("--date", default="", help="YYYYMMDD or YYYYMMDD-YYYYMMDD")
+    parser.add_argument("--accession", default="", metavar="N")
+    parser.add_argument("--study", default="", metavar="UID")
+
+
+def query_filter(args):
+    """The QueryFilter of the arguments `add_query_filters` made; raises PacsError for a bad one."""
+    from workstation.core.pacs import QueryFilter
+
+    return QueryFilter(patient_id=args.patient, name=args.name, modality=args.modality, date=args.date,
+                       accession=args.accession, study_uid=args.study)
 
 
 def _fail(message: str) -> int:
@@ -168,14 +189,44 @@ def run_echo(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_demo_server(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    from pathlib import Path
+
+    from workstation.core import settings
+    from workstation.core.pacs import PacsError
+    from workstation.core.pacs.demo_server import start_demo
+
+    folder = Path(args.dir) if args.dir else settings.data_dir() / "pacs-demo"
+    try:
+        server, nodes = start_demo(folder)
+    except PacsError as exc:
+        return _fail(str(exc))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        if args.json:
+            print(json.dumps({n.name: n.to_json() for n in nodes}), flush=True)
+        else:
+            for n in nodes:
+                print(f"saved {n.describe()}")
+            print(f"Orthanc's own pages: {server.url}/app/explorer.html; Ctrl-C stops it", flush=True)
+        while not stop.wait(0.5) and server.process.poll() is None:
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
 def run_query(args: argparse.Namespace) -> int:
-    from workstation.core.pacs import PacsError, QueryFilter, resolve_node
+    from workstation.core.pacs import PacsError, resolve_node
     from workstation.core.pacs.client import query
 
     try:
-        filters = QueryFilter(patient_id=args.patient, name=args.name, modality=args.modality, date=args.date,
-                              accession=args.accession, study_uid=args.study)
-        rows = query(resolve_node(args.node), filters, series=args.series)
+        rows = query(resolve_node(args.node), query_filter(args), series=args.series)
     except PacsError as exc:
         return _fail(str(exc))
     if args.json:

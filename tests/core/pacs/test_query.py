@@ -85,3 +85,32 @@ def test_node_down_is_one_line(capsys):
 def test_bad_date_is_one_line(nodes, capsys):
     assert main(["pacs", "query", "web", "--date", "2020-01-01"]) == 2
     assert "YYYYMMDD" in capsys.readouterr().err
+
+
+def test_demo_server_serves_until_stopped(tmp_path):
+    """`pacs demo-server` as a user runs it: its nodes answer queries and fetches, SIGINT stops Orthanc."""
+    import signal
+    import subprocess
+    import sys
+
+    import requests
+
+    run = subprocess.Popen([sys.executable, "-m", "workstation.cli", "pacs", "demo-server", "--dir", str(tmp_path / "o"),
+                            "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        nodes = json.loads(run.stdout.readline())
+        assert set(nodes) == {"demo-web", "demo-dimse", "demo-move"}
+        for name in nodes:
+            answer = subprocess.run([sys.executable, "-m", "workstation.cli", "pacs", "query", name, "--series",
+                                     "--json"], capture_output=True, text=True)
+            assert answer.returncode == 0, answer.stderr
+            assert len(json.loads(answer.stdout)) == 4
+        project = tmp_path / "p"
+        assert main(["project", "init", str(project), "--task", "binary", "--classes", "a,b"]) == 0
+        study = json.loads(answer.stdout)[0]["StudyInstanceUID"]
+        assert main(["project", "add", str(project), "--from-pacs", "demo-move", "--study", study]) == 0
+    finally:
+        run.send_signal(signal.SIGINT)
+        assert run.wait(60) == 0, run.stderr.read()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(nodes["demo-web"]["url"], timeout=5)
