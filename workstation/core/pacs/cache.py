@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -89,6 +90,10 @@ def _write_instance(ds, folder: Path, expected: set[str], series_uid: str) -> st
     return sop
 
 
+def _nothing():
+    yield from ()
+
+
 def fetch_series(node: Node, study_uid: str, series_uid: str, project_dir, progress: Progress | None = None,
                  cancel: Callable[[], bool] | None = None, remote=None) -> Fetched:
     """One series into the project's cache (see the module's docstring); raises PacsError."""
@@ -111,14 +116,17 @@ def _fetch_series(node, study_uid, series_uid, root: Path, final: Path, progress
         have = {p.stem for p in staging.glob("*.dcm")} & set(listed)
         wanted = [uid for uid in listed if uid not in have]
         done = len(have)
-        for ds in remote.retrieve(study_uid, series_uid, wanted) if wanted else ():
-            if cancel and cancel():
-                raise TransferCancelled(f"cancelled; {done} of {len(listed)} instance(s) of series "
-                                        f"{series_uid} kept in staging for a retry")
-            _write_instance(ds, staging, set(wanted), series_uid)
-            done += 1
-            if progress:
-                progress(done / len(listed), f"series {series_uid}: {done}/{len(listed)}")
+        # closed at once, not when the traceback goes: a cut-off stream holds an association,
+        # a listening C-MOVE port and its lock
+        with closing(remote.retrieve(study_uid, series_uid, wanted) if wanted else _nothing()) as stream:
+            for ds in stream:
+                if cancel and cancel():
+                    raise TransferCancelled(f"cancelled; {done} of {len(listed)} instance(s) of series "
+                                            f"{series_uid} kept in staging for a retry")
+                _write_instance(ds, staging, set(wanted), series_uid)
+                done += 1
+                if progress:
+                    progress(done / len(listed), f"series {series_uid}: {done}/{len(listed)}")
         missing = set(listed) - {p.stem for p in staging.glob("*.dcm")}
         if missing:
             raise PacsError(f"{node.name}: the transfer of series {series_uid} ended with "

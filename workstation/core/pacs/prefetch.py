@@ -73,11 +73,14 @@ class Prefetcher:
         with self._cond:
             return self._cond.wait_for(lambda: self._active is None and not self._queue, timeout)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop after the instance in hand; `wait=False` returns at once (the GUI must not wait on a
+        network timeout), the worker ending on its own."""
         with self._cond:
             self._closed, self._stop_active, self._queue = True, True, []
             self._cond.notify_all()
-        self._worker.join(10)
+        if wait:
+            self._worker.join(10)
 
     # ---- the worker -----------------------------------------------------------------------------
     def _say(self, case: PendingSeries, state: str, fraction: float = 0.0, text: str = "", queued: int = 0) -> None:

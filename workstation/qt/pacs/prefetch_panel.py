@@ -18,7 +18,7 @@ class PrefetchPanel(QWidget):
         self.prefetcher: Prefetcher | None = None
         held: list[Prefetcher] = []  # for closing it when the panel goes (self is gone by then)
         self._held = held
-        self.destroyed.connect(lambda *_: [p.close() for p in held])
+        self.destroyed.connect(lambda *_: [p.close(wait=False) for p in held])
         self.states: dict[str, object] = {}     # case id -> its last PrefetchState
         self.enabled = QCheckBox("Prefetch next")
         self.enabled.setChecked(True)
@@ -151,6 +151,6 @@ class PrefetchPanel(QWidget):
 
     def close_prefetcher(self) -> None:
         if self.prefetcher is not None:
-            self.prefetcher.close()
+            self.prefetcher.close(wait=False)
             self._held.remove(self.prefetcher)
             self.prefetcher = None
