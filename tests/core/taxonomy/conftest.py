@@ -3,7 +3,6 @@ multi-class schema written from seeded random probabilities. This folder is put 
 here are not a package) so that tree6 imports by name."""
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -13,15 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tree6 import LEAVES, TREE6  # noqa: E402
-
-
-def write_csv(path, header, rows) -> str:
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return str(path)
+from tree6 import LEAVES, TREE6, write_csv  # noqa: E402
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import write_csv
 from sklearn import metrics as skm
-from tree6 import LEAVES, LEVEL1, LEVEL1_NODES, LEVEL2, LEVEL2_NODES
+from tree6 import LEAVES, LEVEL1, LEVEL1_NODES, LEVEL2, LEVEL2_NODES, write_csv
 
 from workstation.cli import main
 

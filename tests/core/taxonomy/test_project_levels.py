@@ -4,9 +4,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import write_csv
 from sklearn import metrics as skm
-from tree6 import LEAVES, LEVEL1, LEVEL1_NODES, LEVEL2, TREE6
+from tree6 import LEAVES, LEVEL1, LEVEL1_NODES, LEVEL2, TREE6, write_csv
 
 from workstation.cli import main
 from workstation.core.metrics.live import LiveMetrics

@@ -1,4 +1,5 @@
 """The 6-leaf, 3-level tree of the taxonomy tests and its mapping to levels 1 and 2, written by hand."""
+import csv
 
 TREE6 = {
     "malignant": {"melanocytic_malignant": {"melanoma": {}, "lentigo_maligna": {}},
@@ -14,3 +15,12 @@ LEVEL2 = {"melanoma": "melanocytic_malignant", "lentigo_maligna": "melanocytic_m
           "nevus": "melanocytic_benign", "seborrhoeic_keratosis": "epithelial_benign"}
 LEVEL1_NODES = ["malignant", "benign"]
 LEVEL2_NODES = ["melanocytic_malignant", "epithelial_malignant", "melanocytic_benign", "epithelial_benign"]
+
+
+def write_csv(path, header, rows) -> str:
+    """A CSV file of `rows` under `header`; returns its path as a string."""
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return str(path)

@@ -128,6 +128,8 @@ class Project:
     @property
     def taxonomy(self):
         """The project's class hierarchy (core.taxonomy.Taxonomy), None for a flat list of classes."""
+        if self._taxonomy is None and self.task != Task.MULTICLASS:
+            self._taxonomy = (None,)  # only a multi-class project has one: no query, no import
         if self._taxonomy is None:
             from workstation.core.project import taxonomy_store
 

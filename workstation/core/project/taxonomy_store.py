@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from workstation.core.project.config import ProjectError
 from workstation.core.project.models import TaxonomyRow
 from workstation.core.project.records import now
-from workstation.core.taxonomy import Taxonomy, TaxonomyError
+from workstation.core.taxonomy.tree import Taxonomy, TaxonomyError
 from workstation.core.vocab import Task
 
 T = TaxonomyRow.__table__

@@ -11,7 +11,17 @@ and predictions mapped to a level, node probabilities as sums of leaf probabilit
     at_level(tree, case_ids, labels, leaf_scores, classes, level="1", positive="malignant")
 """
 from workstation.core.taxonomy.cursor import TreeCursor
-from workstation.core.taxonomy.levels import LevelTable, at_level, level_classes, map_labels
 from workstation.core.taxonomy.tree import LEAF, Taxonomy, TaxonomyError
+
+_LEVELS = ("LevelTable", "at_level", "level_classes", "map_labels")
+
+
+def __getattr__(name: str):
+    """The level tables need numpy: imported on first use, so a label call does not pay for it."""
+    if name in _LEVELS:
+        from workstation.core.taxonomy import levels
+
+        return getattr(levels, name)
+    raise AttributeError(name)
 
 __all__ = ["TreeCursor", "Taxonomy", "TaxonomyError", "LEAF", "LevelTable", "at_level", "level_classes", "map_labels"]
