@@ -7,12 +7,18 @@ Parquet result rows (goals: 2 workers >= 1.7x one on 2 cores for 2D images; eval
 
 Rates are steady state: from the first row back to the last (worker start and model load are
 reported apart). Images are distinct crops of the 16 chest X-ray samples, written as PNG.
+
+The machine is shared, so wall-clock rates move with other people's load; CPU seconds do much less:
+each run also reports the CPU time of this process and of its children (the LocalCluster's worker
+processes, counted once they have exited), whole run and per image, start and model load included.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -56,6 +62,12 @@ def make_images(folder: Path, n: int, size: int) -> list[Path]:
     return out
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process and of its exited children."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def serial(checkpoint: Path, paths: list[Path]) -> dict:
     import torch
 
@@ -64,6 +76,7 @@ def serial(checkpoint: Path, paths: list[Path]) -> dict:
     from workstation.plugin_host.discovery import load_factory
 
     torch.set_num_threads(1)  # as a Dask worker runs (OMP_NUM_THREADS=1, one thread each)
+    cpu = cpu_s()
     start = time.perf_counter()
     plugin = load_factory(usable_manifest("densenet2d"))(checkpoint=str(checkpoint), options={})
     plugin.load("cpu")
@@ -71,22 +84,27 @@ def serial(checkpoint: Path, paths: list[Path]) -> dict:
     for path in paths:
         plugin.predict([read_volume(path)], lambda f: None, lambda: False)
     end = time.perf_counter()
-    return {"images_per_s": round(len(paths) / (end - loaded), 2), "load_s": round(loaded - start, 2)}
+    cpu = cpu_s() - cpu
+    return {"images_per_s": round(len(paths) / (end - loaded), 2), "load_s": round(loaded - start, 2),
+            "cpu_s": round(cpu, 2), "cpu_ms_per_image": round(1000 * cpu / len(paths), 1)}
 
 
 def batch(checkpoint: Path, folder: Path, workers: int, out: Path) -> dict:
     from workstation.batch import BatchSpec, run_batch
 
     stamps: list[float] = []
+    cpu = cpu_s()
     start = time.perf_counter()
     report = run_batch(BatchSpec(source=str(folder), plugin_id="densenet2d", out=str(out), checkpoint=str(checkpoint),
                                  workers=workers, device="cpu", chunk_rows=64),
                        progress=lambda done, total: stamps.append(time.perf_counter()) if done else None)
     wall = time.perf_counter() - start
+    cpu = cpu_s() - cpu  # the cluster is closed when run_batch returns: its workers are counted
     assert report.ok == report.total, report.failures[:3]
     steady = (len(stamps) - 1) / (stamps[-1] - stamps[0])
     return {"workers": workers, "images_per_s": round(steady, 2), "wall_s": round(wall, 2),
-            "start_and_load_s": round(stamps[0] - start, 2)}
+            "start_and_load_s": round(stamps[0] - start, 2), "cpu_s": round(cpu, 2),
+            "cpu_ms_per_image": round(1000 * cpu / report.total, 1)}
 
 
 def evaluate_rows(tmp: Path, rows: int) -> dict:
@@ -115,12 +133,14 @@ def evaluate_rows(tmp: Path, rows: int) -> dict:
         writer = csv.writer(handle)
         writer.writerow(["case_id", "label"])
         writer.writerows(zip(ids, truth.tolist()))
+    cpu = time.process_time()
     start = time.perf_counter()
     loaded = evaluation.load(folder, tmp / "truth.csv")
     load_s = time.perf_counter() - start
     report(loaded.evaluation, 0.5)
     total = time.perf_counter() - start
-    return {"rows": rows, "load_s": round(load_s, 2), "load_and_metrics_s": round(total, 2)}
+    return {"rows": rows, "load_s": round(load_s, 2), "load_and_metrics_s": round(total, 2),
+            "cpu_s": round(time.process_time() - cpu, 2)}
 
 
 def main() -> None:
@@ -142,6 +162,8 @@ def main() -> None:
             "speedup_2_vs_1": round(two["images_per_s"] / one["images_per_s"], 2),
             "batch_1_vs_serial": round(one["images_per_s"] / loop["images_per_s"], 2),
             "overhead_ms_per_task": round(1000 * (1 / one["images_per_s"] - 1 / loop["images_per_s"]), 2),
+            "overhead_cpu_ms_per_task_1_worker": round(one["cpu_ms_per_image"] - loop["cpu_ms_per_image"], 1),
+            "load_average_1min": round(os.getloadavg()[0], 2),
             "evaluate": evaluate_rows(tmp, args.rows),
         }
     print(json.dumps(result, indent=2))

@@ -9,12 +9,16 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from workstation.batch import results, sources, tasks
+from workstation.batch import pacs_source, results, sources, tasks
 from workstation.core.errors import WorkstationError
+
+
+MAX_RESENDS = 3  # an input whose task the watchdog sent this often becomes a failed row
 
 
 class BatchError(WorkstationError):
@@ -23,7 +27,7 @@ class BatchError(WorkstationError):
 
 @dataclass
 class BatchSpec:
-    source: str
+    source: str | None  # a folder or a CSV file; None with `pacs`
     plugin_id: str
     out: str
     checkpoint: str | None = None
@@ -32,8 +36,12 @@ class BatchSpec:
     scheduler: str | None = None  # tcp://host:port of an existing cluster
     device: str = "auto"
     options: dict = field(default_factory=dict)
+    pacs: str | None = None  # a PACS node (saved name or URL): the source is the series of a query
+    pacs_filters: dict = field(default_factory=dict)  # QueryFilter fields: patient_id, modality, ...
     chunk_rows: int = 32  # a part is written after this many rows...
     chunk_s: float = 5.0  # ...or this many seconds
+    stall_s: float = 60.0  # no row back for this long: the watchdog looks for lost tasks
+    no_workers_s: float = 300.0  # no worker at all for this long: the run stops
 
 
 @dataclass
@@ -52,13 +60,14 @@ class BatchReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
     project_error: str | None = None
     cancelled: bool = False
+    resent: int = 0  # tasks the watchdog sent again
 
     def to_json(self) -> dict:
         return {"total": self.total, "skipped": self.skipped, "copied": self.copied, "ran": self.ran,
                 "ok": self.ok, "failed": [{"case_id": c, "reason": r} for c, r in self.failures],
                 "stored_in_project": self.stored, "parts_written": self.parts, "dashboard": self.dashboard,
                 "workers": self.workers, "elapsed_s": round(self.elapsed_s, 3), "project_error": self.project_error,
-                "cancelled": self.cancelled,
+                "cancelled": self.cancelled, "resent": self.resent,
                 "images_per_s": round(self.ran / self.elapsed_s, 3) if self.elapsed_s and self.ran else None}
 
 
@@ -97,10 +106,19 @@ def _client(spec: BatchSpec):
         raise BatchError(f"cannot reach the Dask scheduler {spec.scheduler or '(local)'}: {exc}") from None
 
 
+def pacs_cache(spec: BatchSpec) -> Path:
+    """Where the tasks put the series they retrieve: the project (its cases then point there, as
+    `project add --from-pacs` makes them), else `RESULTS/_pacs` (Parquet readers skip "_" names)."""
+    return Path(spec.project) if spec.project else Path(spec.out) / "_pacs"
+
+
 def plan(spec: BatchSpec, job: dict) -> tuple[list[dict], list[dict], int]:
     """(items to run, rows copied from done content, how many are done already)."""
     try:
-        inputs = sources.list_inputs(spec.source)
+        if spec.pacs:
+            inputs = pacs_source.list_series(spec.pacs, spec.pacs_filters, pacs_cache(spec))
+        else:
+            inputs = sources.list_inputs(spec.source)
     except sources.SourceError as exc:
         raise BatchError(str(exc)) from None
     try:
@@ -123,7 +141,8 @@ def plan(spec: BatchSpec, job: dict) -> tuple[list[dict], list[dict], int]:
             copies.append(dict(twin, key=key, case_id=item.case_id, path=item.path, created_at=tasks._now()))
             continue
         todo.append({"key": key, "case_id": item.case_id, "path": item.path, "files": item.files,
-                     "kind": item.kind, "reason": item.reason, "content_hash": item.content_hash})
+                     "kind": item.kind, "reason": item.reason, "content_hash": item.content_hash,
+                     "pacs": item.pacs})
     return todo, copies, skipped
 
 
@@ -198,53 +217,123 @@ def run_batch(spec: BatchSpec, progress: Callable[[int, int], None] | None = Non
 
 
 def _run_tasks(spec, job, todo, writer, report, progress, on_start, cancel) -> None:
-    from concurrent.futures import CancelledError
-
-    from distributed import KilledWorker, as_completed
-
     client, cluster = _client(spec)
     try:
         report.dashboard = client.dashboard_link or ""
         report.workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
         if on_start:
             on_start(report)
-        job_future = client.scatter(job, broadcast=True)
-        futures = client.map(tasks.run_one, todo, spec=job_future, key=[f"batch-{item['key']}" for item in todo],
-                             pure=False)
-        by_key = {f.key: item for f, item in zip(futures, todo)}
-        # results are gathered in the background, in batches; a handled future is dropped at once,
-        # so its row leaves the worker's memory
-        pending = as_completed(futures, with_results=True, raise_errors=False)
-        del futures
-        progress(0, len(todo))
-        for future, result in pending:
-            item = by_key.pop(future.key)
-            if future.status == "finished":
-                row = result
-            else:
-                exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
-                if not isinstance(exc, (KilledWorker, CancelledError)):  # a bug, not this input's fault
-                    client.cancel(list(pending.futures))
-                    raise BatchError(f"a batch task failed: {type(exc).__name__}: {exc}".splitlines()[0])
-                # the task's workers kept dying (Dask gives up after 3), or it was cancelled elsewhere
-                row = tasks.failed(tasks.base_row(item, job), f"task lost: {type(exc).__name__}: {exc}")
-            del future, result
-            if row["reason"].startswith("the plugin did not load"):
-                client.cancel(list(pending.futures))
-                raise BatchError(f"{job['manifest']['id']}: {row['reason']}")
-            writer.add(row)
-            report.ran += 1
-            if row["status"] == "ok":
-                report.ok += 1
-            else:
-                report.failed += 1
-                report.failures.append((row["case_id"], row["reason"]))
-            progress(report.ran, len(todo))
-            if cancel.is_set():
-                report.cancelled = True
-                client.cancel(list(pending.futures))
-                break
+        _Tasks(client, spec, job, todo, writer, report, progress, cancel).run()
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+class _Tasks:
+    """Sends the tasks and handles their rows until every input has one. An input is done once:
+    a result of a task that was sent again (see `watchdog`) or cancelled is dropped here."""
+
+    def __init__(self, client, spec, job, todo, writer, report, progress, cancel) -> None:
+        from distributed import as_completed
+
+        from workstation.batch.watchdog import Watchdog
+
+        self.client, self.spec, self.job, self.writer, self.report = client, spec, job, writer, report
+        self.progress, self.cancel, self.total = progress, cancel, len(todo)
+        # the job as a task of its own, not scattered data: if every worker holding it dies, the
+        # scheduler computes it again (scattered data would be gone, and every task with it)
+        self.job_future = client.submit(tasks.job_value, job, key=f"batch-job-{uuid.uuid4().hex}", pure=False)
+        futures = client.map(tasks.run_one, todo, spec=self.job_future, key=[f"batch-{i['key']}" for i in todo],
+                             pure=False)
+        self.live = {f.key: (f, item) for f, item in zip(futures, todo)}  # future key -> (future, input)
+        self.sent = {item["key"]: 0 for item in todo}  # input key -> times sent again
+        # as_completed runs its trackers on the loop it is given, by default the *current* client's:
+        # inside a caller's `with Client(...)` that is another client's loop thread, which then
+        # races ours over our futures and connections and can lose results (the run waited for ever)
+        self.pending = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+        del futures
+        self.watchdog = Watchdog(client, spec.stall_s, spec.no_workers_s)
+
+    def run(self) -> None:
+        self.progress(0, self.total)
+        while self.live and not self.cancelled():
+            batch = self.pending.next_batch(block=False)
+            if not batch:
+                if self.watchdog.due():
+                    self.resend()
+                time.sleep(0.02)
+                continue
+            self.watchdog.progressed()
+            for future, result in batch:
+                self.handle(future, result)
+                if self.cancelled():
+                    return
+
+    def cancelled(self) -> bool:
+        if self.cancel.is_set() and self.live:
+            self.report.cancelled = True
+            self.client.cancel([f for f, _ in self.live.values()])
+            self.live.clear()
+        return self.report.cancelled
+
+    def handle(self, future, result) -> None:
+        from concurrent.futures import CancelledError
+
+        from distributed import KilledWorker
+
+        entry = self.live.pop(future.key, None)
+        if entry is None:  # superseded by a task sent again
+            return
+        item = entry[1]
+        if future.status == "finished":
+            row = result
+        else:
+            exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+            if not isinstance(exc, (KilledWorker, CancelledError)):  # a bug, not this input's fault
+                self.client.cancel([f for f, _ in self.live.values()])
+                raise BatchError(f"a batch task failed: {type(exc).__name__}: {exc}".splitlines()[0])
+            # the task's workers kept dying (Dask gives up after 3), or it was cancelled elsewhere
+            row = self.lost(item, f"{type(exc).__name__}: {exc}")
+        del entry, future, result
+        if row["reason"].startswith("the plugin did not load"):
+            self.client.cancel([f for f, _ in self.live.values()])
+            raise BatchError(f"{self.job['manifest']['id']}: {row['reason']}")
+        self.record(row)
+
+    def lost(self, item: dict, why: str) -> dict:
+        return tasks.failed(tasks.base_row(item, self.job), f"task lost: {why}")
+
+    def record(self, row: dict) -> None:
+        self.writer.add(row)
+        report = self.report
+        report.ran += 1
+        if row["status"] == "ok":
+            report.ok += 1
+        else:
+            report.failed += 1
+            report.failures.append((row["case_id"], row["reason"]))
+        self.progress(report.ran, self.total)
+
+    def resend(self) -> None:
+        from workstation.batch.watchdog import NoWorkers
+
+        try:
+            stuck = self.watchdog.stuck([f for f, _ in self.live.values()], also_ours=[self.job_future.key])
+        except NoWorkers as exc:
+            self.client.cancel([f for f, _ in self.live.values()])
+            raise BatchError(f"{exc}; {len(self.live)} input(s) not run, the rows so far are kept: "
+                             "rerun the same command to resume") from None
+        for old in stuck:
+            _, item = self.live.pop(old.key)
+            if self.sent[item["key"]] >= MAX_RESENDS:
+                self.record(self.lost(item, f"no progress after {MAX_RESENDS + 1} tries"))
+                continue
+            self.sent[item["key"]] += 1
+            self.report.resent += 1
+            new = self.client.submit(tasks.run_one, item, spec=self.job_future, pure=False,
+                                     key=f"batch-{item['key']}-again{self.sent[item['key']]}")
+            self.live[new.key] = (new, item)
+            self.pending.add(new)
+        if stuck:
+            self.client.cancel(stuck)

@@ -30,12 +30,13 @@ class ProjectStore:
             self.project.close()
 
     def _case_ids(self, rows: list[dict], files: dict[str, list[str]]) -> list[str]:
-        missing = []
+        missing, wheres = [], []
         for row in rows:
-            where = str(Path(row["path"]).resolve())
+            where, paths = _local(row, files)
+            wheres.append(where)
             if where not in self.by_path:
                 wanted = row["case_id"] if row["case_id"] not in self.taken else None
-                missing.append((where, dict(paths=files.get(row["key"]) or [row["path"]], case_id=wanted)))
+                missing.append((where, dict(paths=paths, case_id=wanted)))
                 self.taken.add(wanted)
                 self.by_path[where] = ""  # filled below
         if missing:
@@ -43,7 +44,7 @@ class ProjectStore:
             for (where, _), case in zip(missing, added):
                 self.by_path[where] = case.case_id
                 self.taken.add(case.case_id)
-        return [self.by_path[str(Path(row["path"]).resolve())] for row in rows]
+        return [self.by_path[where] for where in wheres]
 
     def store(self, rows: list[dict], files: dict[str, list[str]]) -> int:
         """Store the ok rows; returns how many. Raises ValueError when the model does not fit the
@@ -68,6 +69,18 @@ class ProjectStore:
         self.project.add_predictions(records)
         self.stored += len(records)
         return len(records)
+
+
+def _local(row: dict, files: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """(the case's one path as `case_path` gives it, the case's files). A PACS series' row names the
+    server; its files are in the cache folder the task retrieved it to."""
+    local = files.get(row["key"]) or [row["path"]]
+    if len(local) == 1 and Path(local[0]).is_dir():
+        folder = Path(local[0])
+        names = sorted(str(p) for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        one = names[0] if len(names) == 1 else folder
+        return str(Path(one).resolve()), names or [str(folder)]
+    return str(Path(row["path"]).resolve()), local
 
 
 def project_source(project, path) -> Path:

@@ -24,6 +24,7 @@ class BatchInput:
     kind: str = "image-file"  # scan.Entry kinds, or "unreadable" (found but not an image)
     reason: str = ""  # why an unreadable input cannot be run
     content_hash: str = ""
+    pacs: dict = field(default_factory=dict)  # a PACS series: node, study and series UIDs, cache folder
 
 
 def file_sha256(path: str) -> str:

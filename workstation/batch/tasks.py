@@ -63,14 +63,19 @@ def loaded(spec: dict) -> Loaded:
 def _read(item: dict):
     from workstation.core.io import read_volume
 
-    if item["kind"] in ("dicom-series", "folder") and len(item["files"]) > 1:
+    files = item["files"]
+    if item["kind"] == "pacs-series":
+        from workstation.batch.pacs_source import retrieve
+
+        files = retrieve(item)
+    if item["kind"] in ("dicom-series", "folder", "pacs-series") and len(files) > 1:
         from workstation.core.io.scan import scan_files
 
-        found = scan_files(item["files"])
+        found = scan_files(files)
         if not found.entries:
             raise ValueError(found.errors[0].reason if found.errors else "no image among its files")
         return found.entries[0].read()
-    return read_volume(item["path"])
+    return read_volume(files[0] if item["kind"] == "pacs-series" else item["path"])
 
 
 def prediction_json(prediction) -> tuple[list[str], list[float], str]:
@@ -92,6 +97,11 @@ def base_row(item: dict, spec: dict) -> dict:
 
 def failed(row: dict, reason: str) -> dict:
     return dict(row, status="failed", reason=" ".join(str(reason).split())[:500], created_at=_now())
+
+
+def job_value(job: dict) -> dict:
+    """The task that holds the job (plugin manifest, checkpoint, device) for the input tasks."""
+    return job
 
 
 def run_one(item: dict, spec: dict) -> dict:
@@ -117,8 +127,12 @@ def run_one(item: dict, spec: dict) -> dict:
 def _predict(model: Loaded, item: dict, row: dict) -> dict:
     from workstation.plugin_api import prediction_problems
 
+    from workstation.core.pacs import PacsError
+
     try:
         volume = _read(item)
+    except PacsError as exc:
+        return failed(row, f"cannot retrieve the series: {exc}".splitlines()[0])
     except Exception as exc:  # noqa: BLE001 - readers raise many types on damaged files
         return failed(row, f"cannot read image: {exc}".splitlines()[0])
     shape = tuple(int(n) for n in volume.array.shape[:3])

@@ -3,20 +3,33 @@
 over every image or series of a folder tree (or the `path` column of a CSV file) on Dask
 distributed, one task per input, and write one row per input to the Parquet dataset RESULTS.
 
+`workstation batch --pacs NODE [--patient ID] [--name PATTERN] [--modality M] [--date D]
+[--accession N] [--study UID] --plugin ID --out RESULTS ...`: the inputs are the series that
+`workstation pacs query NODE --series` lists with the same filters; each task retrieves its series
+(into DIR/pacs_cache with --project, else RESULTS/_pacs) and runs the model on it.
+
 A rerun skips inputs already done (same content, plugin and weights); a killed run resumes; a
 damaged file becomes a failed row with its reason. --project also stores the predictions in a
 review project. Exit 0 when every input has an ok row, 1 when any failed, 2 on bad arguments.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+
+from workstation.commands.pacs import add_query_filters, query_filter
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("batch", help="run a model plugin over an archive on Dask (Parquet results)",
                                    description=__doc__)
-    parser.add_argument("source", metavar="SOURCE", help="folder tree of images, or a CSV file with a path column")
+    parser.add_argument("source", metavar="SOURCE", nargs="?",
+                        help="folder tree of images, or a CSV file with a path column (or use --pacs)")
+    pacs = parser.add_argument_group("a PACS query as the source (the filters of `workstation pacs query`)")
+    pacs.add_argument("--pacs", metavar="NODE", help="a saved node's name, or http(s)://host/dicom-web or "
+                                                     "dimse://AET@HOST:PORT: every series found is one input")
+    add_query_filters(pacs)
     parser.add_argument("--plugin", required=True, metavar="ID", help="plugin id (see `workstation plugins`)")
     parser.add_argument("--checkpoint", metavar="PATH", help="weights file")
     parser.add_argument("--out", required=True, metavar="RESULTS", help="Parquet results folder (created)")
@@ -57,11 +70,21 @@ class _Progress:
 
 def run(args) -> int:
     from workstation.batch import BatchError, BatchSpec, run_batch
+    from workstation.core.pacs import PacsError
 
     if args.workers < 1:
         return _fail("--workers must be at least 1")
+    if bool(args.source) == bool(args.pacs):
+        return _fail("give a SOURCE (folder or CSV file) or --pacs NODE, one of the two")
+    try:
+        filters = dataclasses.asdict(query_filter(args))
+    except PacsError as exc:
+        return _fail(str(exc))
+    if not args.pacs and any(filters.values()):
+        return _fail("--patient, --name, --modality, --date, --accession and --study filter a --pacs query")
     spec = BatchSpec(source=args.source, plugin_id=args.plugin, out=args.out, checkpoint=args.checkpoint,
-                     project=args.project, workers=args.workers, scheduler=args.scheduler, device=args.device)
+                     project=args.project, workers=args.workers, scheduler=args.scheduler, device=args.device,
+                     pacs=args.pacs, pacs_filters={k: v for k, v in filters.items() if v})
     bar = _Progress()
 
     def started(report) -> None:
@@ -78,7 +101,7 @@ def run(args) -> int:
     finally:
         bar.close()
     if report.total == 0:
-        return _fail(f"{args.source}: no images or series found")
+        return _fail(f"{args.pacs or args.source}: no {'series match the query' if args.pacs else 'images or series found'}")
     if args.json:
         print(json.dumps(dict(report.to_json(), out=args.out), indent=2))
     else:
