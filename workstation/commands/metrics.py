@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from workstation.core.vocab import Task
+from workstation.core.vocab import Task, Truth
 
 DETECTION_BOOTSTRAP = 1000  # subjects resampled for the detection CIs
 
@@ -106,10 +106,10 @@ def _detection(project, args) -> dict:
     from workstation.core.project import ProjectError
     from workstation.core.review.froc import froc_report
 
-    if args.truth in ("consensus", "original", "report"):
+    if args.truth in (Truth.CONSENSUS, Truth.ORIGINAL, Truth.REPORT):
         raise ProjectError(f"a detection project's truth is the readers' decisions: --truth final or a reader's "
                            f"name, not {args.truth!r}")
-    reader = None if args.truth == "final" else args.truth
+    reader = None if args.truth == Truth.FINAL else args.truth
     if reader is not None and reader not in project.readers():
         raise ProjectError(f"no reader {reader!r} in this project (readers: {', '.join(project.readers()) or 'none'})")
     model = args.model or next(iter(project.prediction_plugins()), None)

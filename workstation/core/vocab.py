@@ -31,6 +31,14 @@ class Tag(_Vocab):
     REPORT = "report"
 
 
+class Truth(_Vocab):
+    """Where the truth of an evaluation comes from (besides a reader's name: that reader's labels)."""
+    FINAL = "final"              # the newest reader label, an adjudication first
+    CONSENSUS = "consensus"      # the adjudication, else the label a strict majority of readers gave
+    ORIGINAL = "original"        # the labels imported with the images
+    REPORT = "report"            # the labels mined from the reports
+
+
 class Action(_Vocab):
     """What an audited edit was: agreeing with the model (confirm), differing from it (correct), ..."""
     CONFIRM = "confirm"

@@ -8,9 +8,9 @@ from workstation.core.export.exporter import ExportResult, Progress, assign_spli
 from workstation.core.export.output import ExportError
 from workstation.core.export.records import ExportCase, ExportOptions, Point
 from workstation.core.export.splits import parse_ratios
-from workstation.core.vocab import ACCEPTED_STATES, CandidateState, Task
+from workstation.core.vocab import ACCEPTED_STATES, CandidateState, Task, Truth
 
-SHARED_TRUTHS = ("final", "consensus", "original")
+SHARED_TRUTHS = (Truth.FINAL, Truth.CONSENSUS, Truth.ORIGINAL)
 
 
 def _label_source(project, truth: str) -> str:
@@ -52,7 +52,7 @@ def cases_from_project(project, truth: str = "final", plugin_id: str | None = No
         plugin_id = used[0] if used else None
     predictions = project.latest_predictions(plugin_id) if plugin_id else {}
     detection = project.task == Task.DETECTION
-    if detection and truth == "consensus":
+    if detection and truth == Truth.CONSENSUS:
         raise ExportError("consensus truth is defined for case labels; for detection use final or a reader")
     truth_by_case: dict[str, Any] = {} if detection else project.truth(truth)
     reader = None if truth in SHARED_TRUTHS else truth

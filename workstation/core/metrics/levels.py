@@ -6,6 +6,7 @@ from __future__ import annotations
 from workstation.core.metrics.binary import DEFAULT_THRESHOLD
 from workstation.core.metrics.report import report
 from workstation.core.metrics.tables import evaluate
+from workstation.core.vocab import Task
 
 
 def level_report(table, threshold: float = DEFAULT_THRESHOLD, ci_method: str = "delong") -> dict:
@@ -19,7 +20,7 @@ def level_report(table, threshold: float = DEFAULT_THRESHOLD, ci_method: str = "
                                                       f"{table.level}"}
     result["level"] = table.level
     result["level_classes"] = list(table.classes)
-    if table.task == "binary":
+    if table.task == Task.BINARY:
         result["negative"], result["positive"] = table.classes
     result["excluded"] = len(table.excluded)
     result["excluded_cases"] = list(table.excluded)

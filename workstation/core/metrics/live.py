@@ -25,7 +25,7 @@ from psygnal import Signal
 from workstation.core.metrics.binary import BinaryEvaluation
 from workstation.core.metrics.incremental import update_sorted
 from workstation.core.metrics.tables import evaluate_table
-from workstation.core.vocab import Task
+from workstation.core.vocab import Task, Truth
 
 INCREMENTAL_LIMIT = 500  # more changed cases than this: one full reload is cheaper
 
@@ -124,7 +124,7 @@ class LiveMetrics:
 
     def truth_choices(self) -> list[str]:
         mined = ["report"] if self.project.labels(tag="report") else []  # labels mined from reports
-        return ["final", "consensus", *mined, *self.project.readers()]
+        return [Truth.FINAL.value, Truth.CONSENSUS.value, *mined, *self.project.readers()]
 
     # ---- events and debouncing -----------------------------------------------------------------
     def _on_label(self, case_id: str) -> None:

@@ -42,9 +42,9 @@ class ProjectConfig:
         reserved = {"uncertain", "not_assessable"}
         if reserved & set(self.classes):
             raise ProjectError(f"class names may not be {sorted(reserved)} (they are label states)")
-        if self.task == "binary" and len(self.classes) != 2:
+        if self.task == Task.BINARY and len(self.classes) != 2:
             raise ProjectError(f"a binary task needs exactly two classes (negative, positive), got {self.classes}")
-        if self.task == "multiclass" and len(self.classes) < 2:
+        if self.task == Task.MULTICLASS and len(self.classes) < 2:
             raise ProjectError("a multiclass task needs at least two classes")
 
 

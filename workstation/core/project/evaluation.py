@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from workstation.core.project.records import EvaluationTable
 from workstation.core.project.store import decode_json, raw_rows
 from workstation.core.project.values import canonical, is_class_label
-from workstation.core.vocab import Task
+from workstation.core.vocab import Tag, Task, Truth
 
 
 
@@ -28,11 +28,11 @@ def truth_values(engine: Engine, truth: str, task: str, classes: list[str],
     Labels naming one of `nodes` (a taxonomy's inner nodes) count as truth too."""
     sql = "SELECT case_id, reader, tag, CAST(value AS TEXT), updated_at FROM labels WHERE candidate_id = ''"
     params: tuple = ()
-    if truth == "original":
+    if truth == Truth.ORIGINAL:
         sql += " AND tag = 'original'"
-    elif truth == "report":
+    elif truth == Truth.REPORT:
         sql += " AND tag = 'report'"
-    elif truth in ("final", "consensus"):
+    elif truth in (Truth.FINAL, Truth.CONSENSUS):
         sql += " AND tag IN ('final', 'adjudicated')"
     else:
         sql += " AND tag = 'final' AND reader = {p}"
@@ -51,14 +51,14 @@ def truth_values(engine: Engine, truth: str, task: str, classes: list[str],
     newest: dict[str, tuple[str, Any]] = {}
     by_reader: dict[str, list[Any]] = defaultdict(list)
     for case_id, reader, tag, value, at in rows:
-        if tag == "adjudicated":
-            if truth in ("final", "consensus") and (case_id not in adjudicated or at > adjudicated[case_id][0]):
+        if tag == Tag.ADJUDICATED:
+            if truth in (Truth.FINAL, Truth.CONSENSUS) and (case_id not in adjudicated or at > adjudicated[case_id][0]):
                 adjudicated[case_id] = (at, value)
             continue
         if case_id not in newest or at > newest[case_id][0]:
             newest[case_id] = (at, value)
         by_reader[case_id].append(value)
-    if truth == "consensus":
+    if truth == Truth.CONSENSUS:
         result = {}
         for case_id, values in by_reader.items():
             counts = Counter(canonical(v) for v in values)

@@ -23,7 +23,7 @@ from workstation.core.project.models import AuditRow, CaseRow, LabelRow
 from workstation.core.project.records import (ACTIONS, CANDIDATE_STATES, TAGS, AuditEntry, Case, EvaluationTable, Label, PredictionRecord, now)
 from workstation.core.project.undo import SetLabelCommand, UndoStack
 from workstation.core.project.values import normalize
-from workstation.core.vocab import Task
+from workstation.core.vocab import Tag, Task
 
 C, L, A = CaseRow.__table__, LabelRow.__table__, AuditRow.__table__
 
@@ -166,7 +166,7 @@ class Project:
     def readers(self) -> list[str]:
         """Configured readers plus everyone who has labelled, in first-seen order."""
         with store.translated_errors(self._url), self._engine.connect() as conn:
-            seen = [r for (r,) in conn.execute(select(L.c.reader).where(L.c.tag == "final").distinct())]
+            seen = [r for (r,) in conn.execute(select(L.c.reader).where(L.c.tag == Tag.FINAL).distinct())]
         return list(dict.fromkeys(self.config.readers + sorted(seen)))
 
     def add_reader(self, name: str) -> None:

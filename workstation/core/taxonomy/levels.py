@@ -10,6 +10,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from workstation.core.taxonomy.tree import Taxonomy, TaxonomyError
+from workstation.core.vocab import Task
 
 
 @dataclass
@@ -27,7 +28,7 @@ class LevelTable:
 
     @property
     def positive(self) -> str | None:
-        return self.classes[1] if self.task == "binary" else None
+        return self.classes[1] if self.task == Task.BINARY else None
 
 
 def level_classes(taxonomy: Taxonomy, level, positive: str | None = None) -> tuple[str, list[str]]:
