@@ -3,6 +3,7 @@ the prefetcher that retrieves the case being read and the next ones in the backg
 cancellable (a retry resumes) and saying what it does, against the real Orthanc."""
 import json
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,7 +73,8 @@ def test_deferred_cases_then_pacs_retrieve(backend, nodes, samples, tmp_path, ca
         for case_id, group in zip(ids, ("ct5", "mr_small")):
             case = project.case(case_id)
             assert pending(directory, case) is None
-            fetched, direct = read_volume(case.paths[0]), read_volume([str(p) for p in samples[group]])
+            assert all(Path(p).is_file() for p in case.paths) and len(case.paths) == len(samples[group])
+            fetched, direct = read_volume(case.paths), read_volume([str(p) for p in samples[group]])
             np.testing.assert_array_equal(fetched.array, direct.array)
             np.testing.assert_allclose(fetched.origin, direct.origin)
             np.testing.assert_allclose(fetched.spacing, direct.spacing)
@@ -138,7 +140,7 @@ def test_moving_on_stops_a_transfer_and_asking_again_resumes(nodes, orthanc40, t
     finally:
         prefetcher.close()
     assert pending(directory, case) is None
-    np.testing.assert_array_equal(read_volume(case.paths[0]).array, read_volume([str(p) for p in files]).array)
+    np.testing.assert_array_equal(read_volume(case.paths).array, read_volume([str(p) for p in files]).array)
 
 
 def test_server_killed_during_prefetch_is_one_line_and_nothing_looks_whole(orthanc40, tmp_path):

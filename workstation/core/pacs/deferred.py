@@ -1,9 +1,11 @@
 """PACS cases added before their images: a worklist of many studies is in the project at once (from
 the query's answers alone), and each series is retrieved when it is read or prefetched.
 
-Such a case's one path is its series' folder in the cache, `pacs_cache/<study>/<series>`, which the
-cache creates only once the series is whole (see cache.py): until then the case is *pending*, and
-its metadata says where to get it (`pacs`: node, study and series UIDs)."""
+Such a case's paths are the files its series will have in the cache,
+`pacs_cache/<study>/<series>/<SOPInstanceUID>.dcm` (the instances the server lists when the case is
+added), so once retrieved it is a case exactly as a fetched one. The cache creates the series' folder
+only once the series is whole (see cache.py): until then the case is *pending*, and its metadata says
+where to get it (`pacs`: node, study and series UIDs, `deferred`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,6 +52,7 @@ def deferred_items(node: Node, plan: FetchPlan, project_dir) -> list[dict]:
         rows = {r["SeriesInstanceUID"]: r for r in
                 (row_from_dataset(d, SERIES_FIELDS) for d in remote.find_series(plan.study_uid))}
         studies = remote.find_studies({"StudyInstanceUID": plan.study_uid})
+        instances = {uid: remote.list_instances(plan.study_uid, uid) for uid in uids}
     finally:
         remote.close()
     patient = str(studies[0].get("PatientID", "") or "") if studies else ""
@@ -60,8 +63,9 @@ def deferred_items(node: Node, plan: FetchPlan, project_dir) -> list[dict]:
         meta = {"series_uid": uid, "modality": row.get("Modality", ""), "kind": "dicom-series",
                 "series_description": row.get("SeriesDescription", ""),
                 "pacs": {"node": node.name, "study_uid": plan.study_uid, "series_uid": uid, "deferred": True,
-                         "instances": int(row.get("NumberOfSeriesRelatedInstances") or 0)}}
-        items.append({"paths": [str(folder)], "case_id": None, "name": uid, "patient_id": patient or None,
+                         "instances": len(instances[uid])}}
+        paths = [str(folder / f"{sop}.dcm") for sop in instances[uid]]  # where cache.py will put them
+        items.append({"paths": paths, "case_id": None, "name": uid, "patient_id": patient or None,
                       "study_id": plan.study_uid, "metadata": {k: v for k, v in meta.items() if v != ""}})
     return items
 

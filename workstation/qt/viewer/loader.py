@@ -22,20 +22,40 @@ def read_path(path: str | Path, progress=None, cancel=None) -> list:
     return read(path, progress=progress, cancel=cancel)
 
 
+def _together(paths: list[str]) -> list:
+    """DICOM files given together (a case's slices) are read as one set, so that they stack into
+    series rather than one volume per file; every other path is read on its own."""
+    from workstation.core.io import sniff
+
+    def dicom(path: str) -> bool:
+        try:
+            return Path(path).is_file() and sniff(path) == "dicom"
+        except OSError:
+            return False
+
+    slices = [p for p in paths if dicom(p)]
+    if len(slices) < 2:
+        return list(paths)
+    rest = [p for p in paths if p not in set(slices)]
+    return [slices, *rest]
+
+
 def _read_all(paths: list[str], cancel: threading.Event, progress, loaded, failed) -> None:
     from workstation.core.io import ImageReadError
 
-    n = len(paths)
-    for index, path in enumerate(paths):
+    items = _together(paths)
+    n = len(items)
+    for index, item in enumerate(items):
         if cancel.is_set():
             return
+        path = item if isinstance(item, str) else str(Path(item[0]).parent)
 
         def report(fraction: float, text: str = "", _i=index) -> None:
             progress((_i + min(max(float(fraction), 0.0), 1.0)) / n, str(text))
 
         progress(index / n, Path(path).name)
         try:
-            volumes = read_path(path, progress=report, cancel=cancel.is_set)
+            volumes = read_path(item, progress=report, cancel=cancel.is_set)
         except ImageReadError as exc:
             failed(path, str(exc))
             continue
