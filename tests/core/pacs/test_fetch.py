@@ -126,17 +126,49 @@ def test_move_to_an_aet_the_pacs_does_not_know_is_one_line(orthanc, samples, tmp
     main(["pacs", "node", "remove", "stranger"])
 
 
-def test_move_port_taken_is_one_line(nodes, samples, tmp_path, capsys):
+def test_move_port_taken_is_one_line(nodes, orthanc, samples, tmp_path, capsys):
     import socket
 
     directory = _project(tmp_path)
     study, _ = series_uids(samples["ct4"])
-    with socket.create_server(("", MOVE_PORT)):  # another program listens on our C-MOVE port
+    assert main(["pacs", "node", "add", "move-2s", "--dimse", f"{orthanc.aet}@127.0.0.1:{orthanc.dicom_port}",
+                 "--calling-aet", OUR_AET, "--move-port", str(MOVE_PORT), "--timeout", "1", "--replace"]) == 0
+    with socket.create_server(("", MOVE_PORT)):  # another program listens on our C-MOVE port, and stays
         capsys.readouterr()
-        assert main(["project", "add", str(directory), "--from-pacs", "move", "--study", study]) == 2
+        assert main(["project", "add", str(directory), "--from-pacs", "move-2s", "--study", study]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"cannot listen on port {MOVE_PORT}" in err, err
     assert _cases(directory) == []
+    main(["pacs", "node", "remove", "move-2s"])
+
+
+def test_move_waits_for_a_port_another_process_holds_for_a_while(nodes, samples, tmp_path, monkeypatch):
+    """Two processes moving to one port (batch workers) take turns instead of failing: the port is
+    held (as by another process) while our SCP tries it first, then freed; the fetch completes."""
+    import socket
+
+    from pynetdicom import AE
+
+    directory = _project(tmp_path)
+    study, series = series_uids(samples["ct5"])
+    holder = socket.create_server(("", MOVE_PORT))
+    tries = []
+    start_server = AE.start_server
+
+    def counting(self, *args, **kwargs):
+        tries.append(1)
+        if len(tries) == 2:
+            holder.close()
+        return start_server(self, *args, **kwargs)
+
+    monkeypatch.setattr(AE, "start_server", counting)
+    try:
+        with Project.open(directory) as project:
+            (case,), _, _ = add_from_pacs(project, resolve_node("move"), FetchPlan(study, [series]))
+    finally:
+        holder.close()
+    assert len(tries) == 2  # refused once (held), then bound
+    assert len(case.paths) == len(samples["ct5"])
 
 
 def test_cancel_leaves_project_unchanged(nodes, samples, tmp_path):

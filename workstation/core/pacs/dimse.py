@@ -159,12 +159,7 @@ class DimseNode:
             scp = self._ae()
             for uid in classes:
                 scp.add_supported_context(uid, ALL_TRANSFER_SYNTAXES)
-            try:
-                server = scp.start_server(("", self.node.move_port), block=False,
-                                          evt_handlers=[(evt.EVT_C_STORE, _keeper(wanted, arrived))])
-            except OSError as exc:
-                raise PacsError(f"{self.node.name}: cannot listen on port {self.node.move_port} for "
-                                f"C-MOVE ({exc.strerror or type(exc).__name__})") from None
+            server = self._listen(scp, [(evt.EVT_C_STORE, _keeper(wanted, arrived))])
             try:
                 ae = self._ae()
                 ae.add_requested_context(MOVE)
@@ -175,6 +170,22 @@ class DimseNode:
                                              f"this host, port {self.node.move_port}?")
             finally:
                 server.shutdown()
+
+    def _listen(self, scp, handlers):
+        """Our storage SCP on the move port. Another process's C-MOVE (a batch worker) may hold it
+        for a while: wait for it up to the node's timeout, then say who is in the way."""
+        import errno
+        import time
+
+        deadline = time.monotonic() + self.node.timeout_s
+        while True:
+            try:
+                return scp.start_server(("", self.node.move_port), block=False, evt_handlers=handlers)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise PacsError(f"{self.node.name}: cannot listen on port {self.node.move_port} for "
+                                    f"C-MOVE ({exc.strerror or type(exc).__name__})") from None
+                time.sleep(0.2)
 
     def _stream(self, assoc, request, arrived: queue.Queue, what: str, series_uid: str,
                 hint: str = "") -> Iterator[Dataset]:
