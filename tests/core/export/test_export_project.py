@@ -133,3 +133,39 @@ def test_project_splits_match_the_export(project_dir, tmp_path):
         export_project(project, tmp_path / "out", "csv", truth="alice", splits=(0.5, 0.5, 0.0), seed=4)
     rows = list(csv.DictReader(open(tmp_path / "out" / "cases.csv")))
     assert {r["case_id"]: r["split"] for r in rows} == splits and len(splits) == 3
+
+
+def test_measurements_travel_with_the_export_set_and_deidentified_without_their_time(tmp_path):
+    """Readers' drawn measurements land in OUT/measurements.csv under the export's case ids; the
+    de-identified set drops the time they were drawn, keeps the values; `export verify` covers it."""
+    import csv as _csv
+
+    from pydicom.data import get_testdata_file
+
+    from workstation.cli import main
+    from workstation.core.measurements import store
+    from workstation.core.project import Project
+
+    image = tmp_path / "ct.dcm"
+    image.write_bytes(open(get_testdata_file("CT_small.dcm"), "rb").read())
+    project = Project.create(tmp_path / "p", "binary", ["normal", "abnormal"])
+    project.add_case([str(image)], case_id="c0", patient_id="PAT-0042")
+    project.set_label("c0", "abnormal", reader="ann")
+    store.add(project, "c0", "ann", "line", [(0, 0, -75.7), (30, 40, -75.7)], label="diam")
+    project.close()
+
+    plain, deid = tmp_path / "plain", tmp_path / "deid"
+    assert main(["export", str(tmp_path / "p"), str(plain), "--format", "csv"]) == 0
+    assert main(["export", str(tmp_path / "p"), str(deid), "--format", "csv", "--deidentify"]) == 0
+    (row,) = list(_csv.DictReader(open(plain / "measurements.csv")))
+    assert row["case_id"] == "c0" and row["reader"] == "ann" and float(row["length_mm"]) == pytest.approx(50.0)
+    assert row["updated_at"]
+    (anon,) = list(_csv.DictReader(open(deid / "measurements.csv")))
+    (case,) = list(_csv.DictReader(open(deid / "cases.csv")))
+    assert anon["case_id"] == case["case_id"] != "c0"
+    assert "updated_at" not in anon and float(anon["length_mm"]) == pytest.approx(50.0)
+    assert "PAT-0042" not in (deid / "measurements.csv").read_text()
+    for out in (plain, deid):
+        assert main(["export", "verify", str(out)]) == 0
+    (deid / "measurements.csv").write_text((deid / "measurements.csv").read_text().replace("50.0", "51.0"))
+    assert main(["export", "verify", str(deid)]) != 0

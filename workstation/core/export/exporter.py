@@ -64,6 +64,7 @@ def export(cases: Sequence[ExportCase], out, options: ExportOptions,
         writer = formats.ImageWriter(tree, deid)
         exported = formats.write(options.format, items, tree, options, writer, progress)
         formats.write_cases_csv(exported, tree, options)
+        formats.write_measurements_csv(exported, tree, options)
         writer.finish()
         manifest = _manifest(exported, items, options, writer)
         result = tree.commit(manifest)

@@ -169,5 +169,22 @@ def write_cases_csv(items: Sequence["Item"], tree: OutputTree, options: ExportOp
             out.writerow(row)
 
 
+def write_measurements_csv(items: Sequence["Item"], tree: OutputTree, options: ExportOptions) -> bool:
+    """measurements.csv: the readers' drawn measurements of the exported cases, under their export
+    ids (the columns of `workstation measure --csv`); de-identified, without the time they were
+    drawn (it dates the study). Returns whether there were any."""
+    from workstation.core.measurements.store import CSV_COLUMNS
+
+    rows = [{**row, "case_id": it.export_id} for it in items for row in it.case.measurements]
+    if not rows:
+        return False
+    columns = [c for c in CSV_COLUMNS if not (options.deidentify and c == "updated_at")]
+    with open(tree.path("measurements.csv"), "w", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        out.writeheader()
+        out.writerows(rows)
+    return True
+
+
 def _cell(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)

@@ -56,6 +56,7 @@ def cases_from_project(project, truth: str = "final", plugin_id: str | None = No
         raise ExportError("consensus truth is defined for case labels; for detection use final or a reader")
     truth_by_case: dict[str, Any] = {} if detection else project.truth(truth)
     reader = None if truth in SHARED_TRUTHS else truth
+    drawn = measurement_rows(project)
     cases = []
     for case in project.cases():
         record = predictions.get(case.case_id)
@@ -66,8 +67,18 @@ def cases_from_project(project, truth: str = "final", plugin_id: str | None = No
             probabilities=dict(record.probabilities) if record and record.probabilities else None,
             model=model, metadata=dict(case.metadata),
             points=_detection_points(project, case.case_id, reader, record.candidates if record else [])
-            if detection else None))
+            if detection else None, measurements=drawn.get(case.case_id, [])))
     return cases, source
+
+
+def measurement_rows(project) -> dict[str, list[dict[str, Any]]]:
+    """{case_id: the readers' drawn measurements as rows of the measurements CSV}."""
+    from workstation.core.measurements.store import csv_row, measurements
+
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for m in measurements(project):
+        rows.setdefault(m.case_id, []).append(csv_row(m))
+    return rows
 
 
 def export_project(project, out, fmt: str, truth: str = "final", splits=(0.7, 0.15, 0.15), seed: int = 0,

@@ -42,6 +42,7 @@ class ExportCase:
     model: str = ""
     points: list[Point] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    measurements: list[dict[str, Any]] = field(default_factory=list)  # rows of core.measurements CSV_COLUMNS
 
     def __post_init__(self) -> None:
         self.paths = [Path(p) for p in self.paths]

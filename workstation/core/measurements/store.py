@@ -111,14 +111,18 @@ def delete(project, case_id: str, reader: str, measurement_id: str, note: str | 
 
 
 def to_csv(project, case_id: str | None = None, reader: str | None = None) -> str:
-    """All drawn measurements as CSV (CSV_COLUMNS), for the export."""
-    import json
-
+    """All drawn measurements as CSV (CSV_COLUMNS)."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for m in measurements(project, case_id, reader):
-        w.writerow({"case_id": m.case_id, "reader": m.reader, "measurement_id": m.measurement_id,
-                    "kind": m.kind, "label": m.label, **m.result, "points": json.dumps(m.points),
-                    "updated_at": m.updated_at})
+        w.writerow(csv_row(m))
     return buf.getvalue()
+
+
+def csv_row(m: Measurement) -> dict[str, Any]:
+    """One measurement as a row of CSV_COLUMNS (the export writes the same rows)."""
+    import json
+
+    return {"case_id": m.case_id, "reader": m.reader, "measurement_id": m.measurement_id, "kind": m.kind,
+            "label": m.label, **m.result, "points": json.dumps(m.points), "updated_at": m.updated_at}
