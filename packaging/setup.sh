@@ -11,7 +11,7 @@ torch_spec="${WORKSTATION_TORCH:-torch==2.13.0}"
 apt_packages=(xvfb xauth libgl1 libegl1 libglu1-mesa libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
   libxcb-keysyms1 libxcb-image0 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
   libxcb-xkb1 libxrender1 libxi6 libfontconfig1 libdbus-1-3 postgresql python3-venv
-  orthanc orthanc-dicomweb dicom3tools)  # the PACS tests: a private Orthanc, dciodvfy
+  orthanc orthanc-dicomweb dicom3tools openssl)  # the PACS tests: a private Orthanc, dciodvfy, a test CA
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
