@@ -6,9 +6,13 @@ head.py), bias field and Rician noise (acquisition.py). Microbleeds and mimics a
 analytically on the output grid in world mm, so the ground truth is exact.
 
 Two styles: "clinical" (the demo and tests: skull, SNR 15-40, clearly dark bleeds, int16 LPS) and
-"random" (training by domain randomisation: SNR 8-40, bleeds down to a 20 % signal drop, all four
-grids, head tilted up to 20 degrees, skull on or off, ringing, motion, any storage type and scale,
-LPS or RAS axes)."""
+"random" (training by domain randomisation: SNR 8-40, bleeds down to a 20 % signal drop with sharp
+to soft edges, 55 % of them 2-4 mm, some in periventricular white matter beside the ventricles, all
+four grids, head tilted up to 20 degrees, skull on or off, ringing, motion, any storage type and
+scale, LPS or RAS axes, an anatomy deformed per phantom (warp.py: sulci moved, ventricles enlarged
+or shrunk), sharper or softer tissue boundaries, and more mimics: cortical and bridging veins at the
+brain's surface, subependymal veins along the ventricles, longer vessels end-on). The random style's
+extras are drawn after the clinical draws, so the clinical series is unchanged."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,6 +25,7 @@ from workstation.core.phantoms import acquisition as A
 from workstation.core.phantoms import lesions as L
 from workstation.core.phantoms.head import draw_head, dropout_zone
 from workstation.core.phantoms.anatomy import REGIONS, Anatomy, load_anatomy
+from workstation.core.phantoms.warp import Warp
 from workstation.core.volume import Volume
 
 RESOLUTIONS = {"1mm": (1.0, 1.0, 1.0), "0.5x0.5x2mm": (0.5, 0.5, 2.0), "0.45x0.45x2.5mm": (0.45, 0.45, 2.5),
@@ -60,6 +65,8 @@ def _pools() -> dict[str, np.ndarray]:
     skull_base = (depth <= 5) & (depth >= 1.5) & (((ym > 15) & (zm < -10))
                                                     | ((np.abs(xm) > 30) & (ym > -35) & (ym < 5) & (zm < -20)))
     calm = ~dropout_zone(a)  # bleeds are not placed where the sinuses' dropout hides tissue
+    ventricles = (a.csf > 0.5) & (depth >= 10)
+    to_ventricle = ndimage.distance_transform_edt(~ventricles)
     masks = {
         "lobar": (a.region == 1) & cortex & (depth >= 2) & calm,
         "deep": (a.region == 2) & (depth >= 3) & calm,
@@ -67,6 +74,10 @@ def _pools() -> dict[str, np.ndarray]:
         "sulcal_vessel": (a.region > 0) & (a.csf > 0.3) & (a.gm > 0.15) & (depth >= 1),
         "deep_vessel": (a.region == 1) & (a.wm > 0.9),
         "skull_base": a.brain & skull_base,
+        # random style: deep periventricular white matter (MARS "deep"), dark foci beside bright CSF
+        "periventricular": (a.region == 1) & (a.wm > 0.5) & (to_ventricle >= 2.5) & (to_ventricle <= 10) & calm,
+        "surface_vein": (a.region > 0) & (depth <= 2.5),
+        "ventricle_wall": (a.region > 0) & (to_ventricle >= 0.5) & (to_ventricle <= 2.0) & (a.wm + a.gm > 0.3),
     }
     return {k: np.argwhere(m) for k, m in masks.items()}
 
@@ -85,9 +96,12 @@ class _Pose:
         self.Minv = np.linalg.inv(self.M)
         self.centre = np.asarray(anat.origin) + (np.array(anat.shape[::-1]) - 1) / 2.0
         self.shift = rng.uniform(-4, 4, size=3)
+        self.warp: Warp | None = None  # set for random-style phantoms: the anatomy is deformed too
 
     def to_anatomy(self, p_w):
-        return (np.asarray(p_w) - self.centre - self.shift) @ self.M.T + self.centre
+        """The template point (anatomy mm) that world point p_w shows."""
+        p_a = (np.asarray(p_w) - self.centre - self.shift) @ self.M.T + self.centre
+        return p_a if self.warp is None else self.warp.template_point(p_a)
 
     def affine(self) -> list[list[float]]:
         """4x4 matrix taking output world mm to MNI-template LPS mm."""
@@ -97,13 +111,20 @@ class _Pose:
         return np.round(out, 6).tolist()
 
     def to_world(self, p_a):
+        """Where the template point p_a (anatomy mm) lies in the output world."""
+        if self.warp is not None:
+            p_a = self.warp.warped_point(p_a)
         return (np.asarray(p_a) - self.centre) @ self.Minv.T + self.centre + self.shift
 
 
 def _brain_image(rng, anat: Anatomy, contrast: dict) -> tuple[np.ndarray, np.ndarray]:
     """Tissue intensities (relative to CSF = 1) and the soft brain weight on the anatomy grid."""
-    tissue = contrast["csf"] * anat.csf + contrast["gm"] * anat.gm + contrast["wm"] * anat.wm
-    tissue /= np.maximum(anat.csf + anat.gm + anat.wm, 1e-3)
+    csf, gm, wm = anat.csf, anat.gm, anat.wm
+    gamma = contrast.get("sharpness", 1.0)
+    if gamma != 1.0:  # sharper tissue boundaries than the 152-subject average (a single brain)
+        csf, gm, wm = csf ** gamma, gm ** gamma, wm ** gamma
+    tissue = contrast["csf"] * csf + contrast["gm"] * gm + contrast["wm"] * wm
+    tissue /= np.maximum(csf + gm + wm, 1e-3)
     tissue *= 1.0 - contrast["iron"] * anat.iron
     texture = ndimage.gaussian_filter(rng.standard_normal(anat.shape, dtype=np.float32), 1.5)
     tissue *= 1.0 + contrast["texture"] * texture / max(float(texture.std()), 1e-6)
@@ -149,7 +170,7 @@ def _draw(rng, style: str) -> dict:
     wm = min(rng.uniform(0.48, 0.72) if rnd else rng.uniform(0.5, 0.7), gm - 0.05)
     contrast = {"csf": 1.0, "gm": gm, "wm": wm, "iron": rng.uniform(0.6, 1.4),
                 "texture": rng.uniform(0.02, 0.06)}
-    return {
+    out = {
         "contrast": contrast,
         "skull": (rng.random() < 0.8) if rnd else True,
         "snr": float(np.exp(rng.uniform(np.log(8), np.log(40)))) if rnd else float(rng.uniform(15, 40)),
@@ -161,19 +182,28 @@ def _draw(rng, style: str) -> dict:
         "storage": A.STORAGES[int(rng.integers(len(A.STORAGES)))] if rnd else "int16",
         "ras": rnd and rng.random() < 0.3,
         "tilt_deg": 20.0 if rnd else 6.0,
+        "edge": (0.2, 0.2), "small_share": 0.4, "end_on_mm": (5.0, 16.0),
     }
+    if rnd:  # drawn after the rest, so the clinical series stays as it was
+        contrast["sharpness"] = float(rng.uniform(1.0, 2.5))
+        out |= {"edge": (0.15, 0.9), "small_share": 0.55, "end_on_mm": (8.0, 20.0),
+                "warp_mm": float(rng.uniform(0.0, 3.0)), "ventricle_gain": float(rng.uniform(-0.1, 0.35))}
+    return out
 
 
-def _diameter(rng) -> float:
-    """About 40 % 2-4 mm, 35 % 4-6 mm, 25 % 6-10 mm."""
+def _diameter(rng, small_share: float = 0.4) -> float:
+    """About 40 % 2-4 mm, 35 % 4-6 mm, 25 % 6-10 mm (`small_share` 2-4 mm, the rest 7:5)."""
     u = rng.random()
-    lo, hi = (2.0, 4.0) if u < 0.4 else (4.0, 6.0) if u < 0.75 else (6.0, 10.0)
+    mid = small_share + (1 - small_share) * 7 / 12
+    lo, hi = (2.0, 4.0) if u < small_share else (4.0, 6.0) if u < mid else (6.0, 10.0)
     return float(rng.uniform(lo, hi))
 
 
 def make_phantom(seed: int, index: int = 0, resolution: str | None = None,
-                 n_microbleeds: int | None = None, style: str = "clinical") -> Phantom:
-    """Phantom number `index` of the series `seed` (same inputs, same phantom)."""
+                 n_microbleeds: int | None = None, style: str = "clinical", half_drop_share: float = 0.0) -> Phantom:
+    """Phantom number `index` of the series `seed` (same inputs, same phantom). `half_drop_share`
+    (random style): the share of bleeds drawn without a halo, a plain sigmoid whose half-drop
+    contour is the stated diameter (edge 0.3-1 mm): a small bleed then looks as small as it is."""
     if style not in STYLES:
         raise ValueError(f"unknown phantom style {style!r}; choose from {', '.join(STYLES)}")
     rng = np.random.default_rng([seed, index] if style == "clinical" else [seed, index, 7])
@@ -195,6 +225,9 @@ def make_phantom(seed: int, index: int = 0, resolution: str | None = None,
         base, head_params = draw_head(rng, tissue, inside, contrast["csf"])
     else:
         base = inside * tissue
+    if "warp_mm" in p:
+        pose.warp = Warp(rng, p["warp_mm"], p["ventricle_gain"])
+        base = pose.warp.apply(base, anat)
     image = _resample(base, anat, pose, grid)
     factor = np.ones(grid.shape, np.float32)
     labels = np.zeros(grid.shape, np.uint16)
@@ -210,8 +243,11 @@ def make_phantom(seed: int, index: int = 0, resolution: str | None = None,
     for _ in range(n_microbleeds):
         for _try in range(50):
             region = names[rng.choice(len(names), p=probs)]
-            diameter = _diameter(rng)
-            centre = _sample_point(rng, pools[region], anat, pose)
+            diameter = _diameter(rng, p["small_share"])
+            pool = region
+            if style == "random" and region == "deep" and rng.random() < 0.4:
+                pool = "periventricular"
+            centre = _sample_point(rng, pools[pool], anat, pose)
             if all(np.linalg.norm(centre - c) > diameter / 2 + r + 5.0 for c, r in occupied):
                 break
         else:
@@ -219,16 +255,21 @@ def make_phantom(seed: int, index: int = 0, resolution: str | None = None,
         rot = L.random_rotation(rng)
         elong = tuple(rng.uniform(1.0, 1.3, size=2))
         depth, bloom = rng.uniform(*p["depth"]), rng.uniform(*p["bloom"])
-        L.stamp_microbleed(factor, labels, grid, len(bleeds) + 1, centre, diameter, rot, elong, depth, bloom)
+        edge, halo = (rng.uniform(*p["edge"]) if style == "random" else 0.2), True
+        if half_drop_share > 0 and rng.random() < half_drop_share:
+            edge, halo, bloom = float(rng.uniform(0.3, 1.0)), False, 0.0
+        L.stamp_microbleed(factor, labels, grid, len(bleeds) + 1, centre, diameter, rot, elong, depth, bloom,
+                           edge, halo)
         occupied.append((centre, diameter / 2))
         bleeds.append({"id": len(bleeds) + 1, "type": "microbleed", "region": region,
                        "centre": [round(float(v), 3) for v in centre], "diameter_mm": round(diameter, 3),
-                       "depth": round(float(depth), 3), "bloom_mm": round(float(bloom), 3)})
+                       "depth": round(float(depth), 3), "bloom_mm": round(float(bloom), 3),
+                       "edge_mm": round(float(edge), 3)})
 
     def clear(points, margin):
         return all(np.min(np.linalg.norm(points - c, axis=1)) > r + margin for c, r in occupied)
 
-    mimics = _stamp_mimics(rng, factor, grid, anat, pose, pools, clear, style == "random")
+    mimics = _stamp_mimics(rng, factor, grid, anat, pose, pools, clear, style == "random", p["end_on_mm"])
     signal = image * factor * A.bias_field(rng, grid.shape, p["bias"])
     if p["ringing"]:
         signal = A.ringing(rng, signal)
@@ -256,7 +297,7 @@ def make_phantom(seed: int, index: int = 0, resolution: str | None = None,
     return Phantom(volume, labels, truth)
 
 
-def _stamp_mimics(rng, factor, grid, anat, pose, pools, clear, more: bool) -> list[dict]:
+def _stamp_mimics(rng, factor, grid, anat, pose, pools, clear, more: bool, end_on_mm=(5.0, 16.0)) -> list[dict]:
     """Vessels along sulci and in white matter, vessels end-on (short straight tubes along the
     slice normal: dots in a slice), flow voids, calcifications and skull-base streaks."""
     mimics = []
@@ -280,7 +321,7 @@ def _stamp_mimics(rng, factor, grid, anat, pose, pools, clear, more: bool) -> li
         kind = "sulcal_vessel" if rng.random() < 0.5 else "deep_vessel"
         start = _sample_point(rng, pools[kind], anat, pose)
         axis = np.array([0.0, 0.0, 1.0]) + rng.normal(scale=0.15, size=3)
-        length = rng.uniform(5, 16)
+        length = rng.uniform(*end_on_mm)
         path = start + np.linspace(-0.5, 0.5, 5)[:, None] * length * axis / np.linalg.norm(axis)
         if clear(path, 4.0):
             L.stamp_tube(factor, grid, path, rng.uniform(0.5, 1.0), rng.uniform(0.3, 0.85))
@@ -303,4 +344,20 @@ def _stamp_mimics(rng, factor, grid, anat, pose, pools, clear, more: bool) -> li
             semi = (rng.uniform(7, 15), rng.uniform(1.5, 3.5), rng.uniform(2.0, 4.0))
             L.stamp_streak(factor, grid, centre, L.random_rotation(rng), semi, rng.uniform(0.3, 0.6))
             record("skull_base_artefact", centre)
+    if more:
+        _stamp_surface_veins(rng, factor, grid, anat, pose, pools, clear, record)
     return mimics
+
+
+def _stamp_surface_veins(rng, factor, grid, anat, pose, pools, clear, record) -> None:
+    """Random style: cortical veins on the brain's surface and bridging veins crossing the CSF to
+    the skull (dark dots and tubes at the brain's edge), and subependymal veins along the ventricle
+    walls (dark beside bright CSF)."""
+    for kind, count, length, radius in (("surface_vein", (6, 16), (10, 40), (0.5, 1.2)),
+                                        ("ventricle_wall", (2, 8), (8, 25), (0.4, 0.9))):
+        for _ in range(int(rng.integers(*count))):
+            start = _sample_point(rng, pools[kind], anat, pose)
+            path = L.curved_path(rng, start, rng.normal(size=3), rng.uniform(*length))
+            if clear(path, 4.0):
+                L.stamp_tube(factor, grid, path, rng.uniform(*radius), rng.uniform(0.3, 0.85))
+                record(kind, start)

@@ -75,22 +75,25 @@ def _ellipsoid_q(X, Y, Z, centre, rot, semi):
 
 
 def stamp_microbleed(factor, labels, grid, label_id, centre, diameter, rot, elongation,
-                     depth, bloom_mm) -> None:
-    """Hemosiderin core (equivalent-sphere `diameter`) plus a blooming halo `bloom_mm` wide.
+                     depth, bloom_mm, edge_mm: float = 0.2, halo: bool = True) -> None:
+    """Hemosiderin core (equivalent-sphere `diameter`, its half-drop contour; sigmoid edge of width
+    `edge_mm`) plus a blooming halo `bloom_mm` wide.
     `labels` gets `label_id` where the core covers the voxel centre (at least the centre voxel)."""
     r = diameter / 2.0
     e1, e2 = elongation
     scale = (e1 * e2) ** (-1.0 / 3.0)
     semi = np.array([r * e1 * scale, r * e2 * scale, r * scale])
-    reach = semi.max() + 3.0 * bloom_mm + 1.5
+    reach = semi.max() + 3.0 * bloom_mm + 1.5 + 4.0 * max(edge_mm - 0.2, 0.0)
     lo, hi = np.asarray(centre) - reach, np.asarray(centre) + reach
 
     def darkening(X, Y, Z):
         q = _ellipsoid_q(X, Y, Z, centre, rot, semi)
         dist = (q - 1.0) * r  # ~ mm outside the core surface
-        core = _sigmoid(-dist / 0.2)
-        halo = 0.75 * np.exp(-np.maximum(dist, 0.0) ** 2 / (2.0 * bloom_mm ** 2))
-        return depth * np.maximum(core, halo)
+        core = _sigmoid(-dist / edge_mm)
+        if not halo:
+            return depth * core
+        bloom = 0.75 * np.exp(-np.maximum(dist, 0.0) ** 2 / (2.0 * max(bloom_mm, 1e-3) ** 2))
+        return depth * np.maximum(core, bloom)
 
     _apply(factor, grid, lo, hi, darkening)
     box = _box(grid, lo, hi, supersample=False)
