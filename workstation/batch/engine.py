@@ -290,6 +290,8 @@ class _Tasks:
             row = result
         else:
             exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+            if isinstance(exc, CancelledError) and self.client.status != "running":
+                raise BatchError(self.gone("lost the connection to the Dask scheduler"))
             if not isinstance(exc, (KilledWorker, CancelledError)):  # a bug, not this input's fault
                 self.client.cancel([f for f, _ in self.live.values()])
                 raise BatchError(f"a batch task failed: {type(exc).__name__}: {exc}".splitlines()[0])
@@ -300,6 +302,9 @@ class _Tasks:
             self.client.cancel([f for f, _ in self.live.values()])
             raise BatchError(f"{self.job['manifest']['id']}: {row['reason']}")
         self.record(row)
+
+    def gone(self, why: str) -> str:
+        return f"{why}; {len(self.live)} input(s) not run, the rows so far are kept: rerun the same command to resume"
 
     def lost(self, item: dict, why: str) -> dict:
         return tasks.failed(tasks.base_row(item, self.job), f"task lost: {why}")
@@ -322,8 +327,9 @@ class _Tasks:
             stuck = self.watchdog.stuck([f for f, _ in self.live.values()], also_ours=[self.job_future.key])
         except NoWorkers as exc:
             self.client.cancel([f for f, _ in self.live.values()])
-            raise BatchError(f"{exc}; {len(self.live)} input(s) not run, the rows so far are kept: "
-                             "rerun the same command to resume") from None
+            raise BatchError(self.gone(str(exc))) from None
+        except (OSError, TimeoutError) as exc:  # distributed's CommClosedError is an OSError
+            raise BatchError(self.gone(f"the Dask scheduler does not answer ({type(exc).__name__})")) from None
         for old in stuck:
             _, item = self.live.pop(old.key)
             if self.sent[item["key"]] >= MAX_RESENDS:
