@@ -150,3 +150,27 @@ def test_csv_source_with_a_missing_file(xrays, checkpoint, cluster, tmp_path):
     rows = {r["case_id"]: r for r in read_results(tmp_path / "results").to_pylist()}
     assert report.ok == 3 and set(rows) == {"c0", "c1", "c2", "gone"}
     assert rows["gone"]["status"] == "failed" and "no such file" in rows["gone"]["reason"]
+
+
+def test_the_only_worker_killed_mid_run_its_restart_finishes_everything(xrays, checkpoint, tmp_path):
+    """With one worker, its death takes every copy of the job (plugin, checkpoint, device) with it:
+    as scattered data that failed every remaining input ("task lost"); as a task it is computed again."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, scheduler_port=0, dashboard_address=":0",
+                      silence_logs=logging.CRITICAL) as one, Client(one.scheduler_address, set_as_default=False) as c:
+        (pid,) = c.run(os.getpid).values()
+        killed = []
+
+        def kill_after_three(done, total):
+            if done == 3 and not killed:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+        report = run_batch(spec(xrays, tmp_path / "results", checkpoint, one), progress=kill_after_three)
+    assert killed and (report.ok, report.failed) == (16, 0)
+    raw = read_table(tmp_path / "results")
+    assert raw.num_rows == 16 and len(set(raw["key"].to_pylist())) == 16
+    assert len({w.split(" pid ")[1] for w in raw["worker"].to_pylist()}) == 2  # before and after the restart
