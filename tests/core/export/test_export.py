@@ -336,3 +336,18 @@ def test_imagefolder_keeps_plain_pictures_and_converts_when_deidentifying(tmp_pa
     assert len(written) == 2 and all(p.name.startswith("case-") for p in written)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(next(out.rglob("train/abnormal/*.png"))))),
                                   sitk.GetArrayFromImage(sitk.ReadImage(str(pictures[1]))).squeeze())
+
+
+def test_a_pacs_case_not_yet_retrieved_is_one_line_that_says_how_to_get_it(tmp_path):
+    from workstation.core.export.output import ExportError
+    from workstation.core.export.results.sources import load_sources
+
+    missing = tmp_path / "p" / "pacs_cache" / "1.2.3" / "1.2.3.4" / "1.2.3.4.5.dcm"
+    case = ExportCase(case_id="s1", paths=[missing], label="normal")
+    options = ExportOptions(format="csv", task="binary", classes=["normal", "abnormal"])
+    for attempt in (lambda: export([case], tmp_path / "out", options), lambda: load_sources("s1", [missing])):
+        with pytest.raises(ExportError) as caught:
+            attempt()
+        text = str(caught.value)
+        assert "\n" not in text and "is missing" in text and "workstation pacs retrieve DIR --case s1" in text
+    assert not (tmp_path / "out" / "manifest.json").exists()

@@ -17,7 +17,7 @@ from workstation.core.export.deid.report import PIXELS_WARNING, REPORT_NAME, bui
 from workstation.core.io.dicom_headers import looks_like_dicom as is_dicom
 from workstation.core.volume import Volume
 
-from workstation.core.export.output import ExportError, OutputTree, safe_name
+from workstation.core.export.output import ExportError, OutputTree, missing_image, safe_name
 from workstation.core.export.records import ExportCase
 
 PLAIN_2D_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -33,7 +33,7 @@ def case_files(case: ExportCase) -> list[Path]:
         elif p.is_file():
             files.append(p)
         else:
-            raise ExportError(f"case {case.case_id!r}: image file {p} is missing")
+            raise missing_image(case.case_id, p)
     if not files:
         raise ExportError(f"case {case.case_id!r}: no image files")
     return files

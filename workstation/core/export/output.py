@@ -292,3 +292,10 @@ def verify_manifest(out: str | Path) -> list[str]:
         if path.is_file() and rel != MANIFEST_NAME and rel not in listed and not rel.startswith(_STAGING_PREFIX):
             problems.append(f"{rel}: not in the manifest")
     return problems
+
+
+def missing_image(case_id: str, path) -> ExportError:
+    """The one line for a case file that is not there (a PACS case added with --defer has its
+    paths before its images)."""
+    hint = "; retrieve it first: workstation pacs retrieve DIR --case " + case_id if "pacs_cache" in str(path) else ""
+    return ExportError(f"case {case_id!r}: image file {path} is missing{hint}")

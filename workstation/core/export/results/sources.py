@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 import pydicom
 
-from workstation.core.export.output import ExportError
+from workstation.core.export.output import ExportError, missing_image
 
 
 def load_sources(case_id: str, paths) -> list[pydicom.Dataset]:
     datasets = []
     for p in paths:
+        if not Path(p).exists():
+            raise missing_image(case_id, p)
         try:
             datasets.append(pydicom.dcmread(p))
         except Exception:
