@@ -286,7 +286,7 @@ class _Tasks:
         if entry is None:  # superseded by a task sent again
             return
         item = entry[1]
-        if future.status == "finished":
+        if isinstance(result, dict):  # a row (run_one's only return); the future may since be cancelled
             row = result
         else:
             exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result

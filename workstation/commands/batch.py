@@ -14,8 +14,10 @@ review project. Exit 0 when every input has an ok row, 1 when any failed, 2 on b
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import logging
 import sys
 
 from workstation.commands.pacs import add_query_filters, query_filter
@@ -66,6 +68,25 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+
+@contextlib.contextmanager
+def _quiet_dask():
+    """distributed logs its own tracebacks (a lost scheduler, a reconnect) on stderr; the run ends
+    with one line of ours instead."""
+    import distributed  # noqa: F401 - importing it sets the levels overridden here
+
+    names = [n for n in list(logging.root.manager.loggerDict) if n.split(".")[0] in ("distributed", "tornado", "asyncio")]
+    loggers = [logging.getLogger(name) for name in {"distributed", "distributed.client", "tornado", "asyncio", *names}]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def run(args) -> int:
@@ -91,8 +112,10 @@ def run(args) -> int:
         print(f"Dask dashboard: {report.dashboard or 'none'} ({report.workers} workers)", file=sys.stderr)
 
     try:
-        report = run_batch(spec, progress=bar, on_start=started)
+        with _quiet_dask():
+            report = run_batch(spec, progress=bar, on_start=started)
     except BatchError as exc:
+        bar.close()  # the line goes below the bar, not onto it
         return _fail(str(exc))
     except KeyboardInterrupt:
         bar.close()
