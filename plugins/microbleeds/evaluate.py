@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-TRAIN_SEEDS = {1000}
+TRAIN_SEEDS = {1000, 1001}
 
 
 def main(argv=None) -> int:
