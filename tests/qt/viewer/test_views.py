@@ -239,3 +239,24 @@ def test_volume_rendering_pane_shows_the_volume_and_spheres(qtbot, viewer):
     green = (pixels[:, :, 1] > 120) & (pixels[:, :, 0] < 100) & (pixels[:, :, 2] < 140)
     ys, xs = np.nonzero(green)
     assert len(xs) > 20 and xs.mean() < pixels.shape[1] / 2  # patient's right: screen left
+
+
+def test_panes_of_a_hidden_layout_wait_and_catch_up_when_shown(qtbot, viewer):
+    """Slice steps in the 2D layout leave the hidden sagittal and coronal panes alone (the step
+    costs one pane's work), and they show the crosshair's slices when the MPR layout appears."""
+    volume = phantom((40, 48, 30), (1.0, 1.0, 2.0), np.eye(3), lambda p: p[:, 0])
+    viewer.set_volume(volume, layout="2d")
+    settle(qtbot, viewer)
+    axial, sagittal = viewer.views["axial"], viewer.views["sagittal"]
+    assert axial.isVisible() and not sagittal.isVisible()
+    before = sagittal.index
+    for _ in range(5):
+        axial.step_slice(1)
+    viewer.state.set_crosshair(viewer.state.crosshair + np.array([7.0, 0.0, 0.0]))
+    assert sagittal.index == before  # not touched while hidden
+    viewer.set_layout("mpr")
+    settle(qtbot, viewer)
+    point = viewer.state.crosshair
+    for name in ("axial", "sagittal", "coronal"):
+        view = viewer.views[name]
+        assert view.isVisible() and view.index == slice_index(volume, view.grid, point), name

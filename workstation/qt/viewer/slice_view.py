@@ -64,6 +64,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self._cross_points = None
         self._render_pending = False
         self._held = False  # hold_renders: another view is being painted on
+        self._behind = False  # the crosshair moved while this pane was hidden
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMinimumSize(120, 120)
 
@@ -139,6 +140,8 @@ class SliceView(QVTKRenderWindowInteractor):
         super().showEvent(event)
         self._fit_text()
         self._render_pending = False
+        if self._behind:
+            self._crosshair_changed(self.state.crosshair)
         self.request_render()
 
     # -- state -> pipeline -------------------------------------------------------------------
@@ -204,6 +207,10 @@ class SliceView(QVTKRenderWindowInteractor):
     def _crosshair_changed(self, point) -> None:
         if self.grid is None:
             return
+        if not self.isVisible():  # a pane of another layout catches up when it is shown
+            self._behind = True
+            return
+        self._behind = False
         self._place_slice(point)  # (which rewrites the slice text when the slice changed)
         self._draw_crosshair()
         self.request_render()
