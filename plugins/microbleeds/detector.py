@@ -20,6 +20,10 @@ from plugins.microbleeds.screening import STAGE1_CANDIDATES, extract_patches, pr
 from workstation.plugin_api import Cancelled, Candidate, CheckpointMissing, HeatMap, PluginError, Prediction, Volume
 
 SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "patchnet.pt"
+# test-time augmentation: the patch as it is and flipped along each axis (the network was trained
+# with flips); logits and log diameters are averaged. Chosen on the project's own phantoms (series
+# 777: sensitivity at <= 1 FP/subject 0.76 -> 0.79, CPM 0.73 -> 0.80; all 8 flips: 0.76 / 0.79).
+TTA_FLIPS = ((), (2,), (3,), (4,))
 
 
 def build(checkpoint: str | None = None, options: dict | None = None) -> "MicrobleedDetector":
@@ -54,6 +58,7 @@ class MicrobleedDetector:
         self.checkpoint = Path(checkpoint) if checkpoint else SHIPPED_WEIGHTS
         self.max_candidates = int(options.get("max_candidates", STAGE1_CANDIDATES))
         self.min_score = float(options.get("min_score", 0.05))
+        self.flips = TTA_FLIPS if bool(options.get("tta", True)) else ((),)
         self.brain_mask = bool(options.get("brain_mask", False) or options.get("heatmap", False))
         self.last_work = None
         self.allow_untrained = bool(options.get("allow_untrained", False))
@@ -82,14 +87,15 @@ class MicrobleedDetector:
         self.net = net.to(device).eval()
 
     def scores(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(probability, diameter mm) per patch (n, CHANNELS, 20, 20, 20)."""
+        """(probability, diameter mm) per patch (n, CHANNELS, 20, 20, 20), averaged over `flips`."""
         import torch
 
         out = []
         with torch.inference_mode():
             for start in range(0, len(patches), 256):
-                x = torch.from_numpy(np.ascontiguousarray(patches[start:start + 256], np.float32))
-                out.append(self.net(x.to(self.device)).float().cpu().numpy())
+                x = torch.from_numpy(np.ascontiguousarray(patches[start:start + 256], np.float32)).to(self.device)
+                raw = sum(self.net(torch.flip(x, f) if f else x).float() for f in self.flips) / len(self.flips)
+                out.append(raw.cpu().numpy())
         raw = np.concatenate(out) if out else np.zeros((0, 2), np.float32)
         return 1.0 / (1.0 + np.exp(-raw[:, 0])), np.exp(np.clip(raw[:, 1], np.log(1.0), np.log(20.0)))
 
