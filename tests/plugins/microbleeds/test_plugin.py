@@ -63,6 +63,20 @@ def test_overlapping_candidates_merge_to_the_best():
     assert keep.tolist() == [1, 2]
 
 
+def test_patch_scores_average_the_four_flips(detector):
+    one_pass = build(None, {"tta": False})
+    one_pass.load("cpu")
+    rng = np.random.default_rng(3)
+    patches = rng.normal(scale=0.3, size=(5, 2, 20, 20, 20)).astype(np.float32)
+    patches[:, 1] = 1.0
+    logits = [np.log(p / (1 - p)) for p, _ in
+              (one_pass.scores(np.ascontiguousarray(np.flip(patches, f) if f else patches))
+               for f in ((), (2,), (3,), (4,)))]
+    prob, _ = detector.scores(patches)
+    assert np.log(prob / (1 - prob)) == pytest.approx(np.mean(logits, axis=0), abs=1e-3)
+    assert not np.allclose(logits[0], logits[1], atol=1e-3)  # the flips do differ for this network
+
+
 def test_bad_inputs_give_one_line_reasons(detector, tmp_path):
     with pytest.raises(PluginError, match="3D grey volume"):
         detector.predict([Volume(np.zeros((64, 64), np.float32))])
