@@ -23,26 +23,6 @@ import pydicom
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def make_series(folder: Path, n: int) -> list[Path]:
-    from pydicom.data import get_testdata_file
-    from pydicom.uid import generate_uid
-
-    base = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
-    study, series, frame = generate_uid(), generate_uid(), generate_uid()
-    paths = []
-    for k in range(n):
-        ds = base.copy()
-        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.InstanceNumber = k + 1
-        ds.ImagePositionPatient = [float(v) for v in base.ImagePositionPatient[:2]] + [float(k)]
-        ds.SliceLocation = float(k)
-        path = folder / f"{k:04d}.dcm"
-        ds.save_as(path, enforce_file_format=True)
-        paths.append(path)
-    return paths
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slices", type=int, default=300)
@@ -50,12 +30,13 @@ def main() -> int:
     args = parser.parse_args()
     from dicomweb_client.api import DICOMwebClient
 
+    from workstation.core.io.samples import stacked_ct
     from workstation.core.pacs.cache import fetch_series
     from workstation.core.pacs.nodes import parse_url
     from workstation.core.pacs.orthanc_server import OrthancServer
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-pacs-"))
-    files = make_series(tmp / "files", args.slices) if (tmp / "files").mkdir() is None else []
+    files = stacked_ct(tmp / "files", args.slices)
     ds0 = pydicom.dcmread(files[0], stop_before_pixels=True)
     study, series = str(ds0.StudyInstanceUID), str(ds0.SeriesInstanceUID)
     times: dict[str, list[float]] = {"ours": [], "plain_loop": [], "one_multipart": [], "disk_read": []}

@@ -2,7 +2,12 @@
 OverlayList, for tests of one dock at a time (the docks only use their context)."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # qt_windows.py, shared by the GUI tests
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QAction, QKeySequence
 
 from workstation.core.vocab import Task
+from qt_windows import close_window
 
 pytestmark = pytest.mark.gui
 QT = Path(__file__).resolve().parents[2] / "workstation" / "qt"
@@ -59,23 +60,6 @@ def _window(qtbot, monkeypatch, order):
     window.show()
     qtbot.waitExposed(window)
     return window
-
-
-def _close(qtbot, window) -> None:
-    project, window.project = window.project, None
-    window.session.set_project(None)
-    window.project_changed.emit(None)
-    qtbot.wait(200)
-    window.close()
-    from workstation.qt.viewer.loader import LoadJob
-
-    for job in window.findChildren(LoadJob):
-        job.cancel()
-        job.wait(10000)
-    window.deleteLater()
-    qtbot.wait(50)
-    if project is not None:
-        project.close()
 
 
 def _binary_review(qtbot, window, folder) -> dict:
@@ -131,7 +115,7 @@ def test_dock_build_order_does_not_matter(qtbot, monkeypatch, tmp_path):
             outcome.update(_detection_review(qtbot, window, detection))
             outcome["panels"] = sorted(window.panels)
         finally:
-            _close(qtbot, window)
+            close_window(qtbot, window)
         outcomes.append(outcome)
     first, second = outcomes
     assert first == second
@@ -185,4 +169,4 @@ def test_every_window_shortcut_comes_from_the_table(qtbot, monkeypatch, tmp_path
             assert set(bound) <= declared, set(bound) - declared
             assert {k: v for k, v in bound.items() if len(v) > 1} == {}
     finally:
-        _close(qtbot, window)
+        close_window(qtbot, window)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workstation.core.errors import WorkstationError
+from workstation.plugin_host import file_sha256
 
 
 class SourceError(WorkstationError, ValueError):
@@ -25,14 +26,6 @@ class BatchInput:
     reason: str = ""  # why an unreadable input cannot be run
     content_hash: str = ""
     pacs: dict = field(default_factory=dict)  # a PACS series: node, study and series UIDs, cache folder
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def content_hash(files: list[str]) -> str:

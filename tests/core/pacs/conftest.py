@@ -2,13 +2,13 @@
 real pydicom-data files: CT_small, MR_small and two multi-file CT series of dicomdirtests."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pydicom
 import pytest
 
 from workstation.core.pacs.orthanc_server import OrthancServer, available, free_port
+from workstation.core.io.samples import stacked_ct  # noqa: F401 - the tests import it from here
 
 USER, PASSWORD = "alice", "s3cret-pw"
 OUR_AET = "WSTEST"
@@ -66,22 +66,3 @@ def nodes(orthanc, monkeypatch):
     return {"dicomweb": "web", "dimse": "dimse", "move": "move"}
 
 
-def stacked_ct(folder: Path, n: int) -> list[Path]:
-    """CT_small's real pixels as an n-slice series (new UIDs, 1 mm apart): long enough to cut off."""
-    from pydicom.data import get_testdata_file
-    from pydicom.uid import generate_uid
-
-    folder.mkdir(parents=True, exist_ok=True)
-    base = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
-    study, series, frame = generate_uid(), generate_uid(), generate_uid()
-    paths = []
-    for k in range(n):
-        ds = base.copy()
-        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.InstanceNumber = k + 1
-        ds.ImagePositionPatient = [float(v) for v in base.ImagePositionPatient[:2]] + [float(k)]
-        ds.SliceLocation = float(k)
-        paths.append(folder / f"{k:04d}.dcm")
-        ds.save_as(paths[-1], enforce_file_format=True)
-    return paths

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 from pydicom.data import get_testdata_file
+from qt_windows import close_window
 
 
 @pytest.fixture
@@ -35,15 +36,4 @@ def box_window(qtbot, chest_project):
     window.box_dock.raise_()
     qtbot.waitUntil(lambda: window.box_panel.case_id == "chest" and window.box_panel.draw.isEnabled())
     yield window
-    project, window.project = window.project, None
-    window.session.set_project(None)
-    window.project_changed.emit(None)
-    qtbot.wait(100)
-    window.close()
-    from workstation.qt.viewer.loader import LoadJob
-
-    for job in window.findChildren(LoadJob):
-        job.cancel()
-        job.wait(10000)
-    if project is not None:
-        project.close()
+    close_window(qtbot, window)

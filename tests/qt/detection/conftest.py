@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from qt_windows import close_window
 
 sys.path.insert(0, str(Path(__file__).parent))  # candidates_helpers
 
@@ -62,12 +63,4 @@ def review_window(qtbot, detection_project):
     qtbot.waitUntil(lambda: len(window.candidates_panel.rows) == len(candidates), timeout=10000)
     window.truth, window.candidates = truth, candidates
     yield window
-    window.session.set_project(None)
-    window.project_changed.emit(None)
-    qtbot.wait(200)
-    window.close()
-    from workstation.qt.viewer.loader import LoadJob
-
-    for job in window.findChildren(LoadJob):
-        job.cancel()
-        job.wait(10000)
+    close_window(qtbot, window)

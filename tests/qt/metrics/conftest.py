@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from workstation.core.project import PredictionRecord, Project
+from qt_windows import close_window
 
 
 @pytest.fixture
@@ -95,19 +96,7 @@ def review_window(qtbot, tmp_path):
     window.metrics_panel, window.worklist = window.panels["metrics_panel"], window.panels["worklist"]
     window.review = window.panels["review"]
     yield window
-    opened, window.project = window.project, None
-    window.session.set_project(None)
-    window.project_changed.emit(None)
-    qtbot.wait(200)
-    window.close()
-    from workstation.qt.viewer.loader import LoadJob
-    for job in window.findChildren(LoadJob):
-        job.cancel()
-        job.wait(10000)
-    window.deleteLater()
-    qtbot.wait(50)
-    if opened is not None:
-        opened.close()
+    close_window(qtbot, window)
 
 
 SKIN_TREE = {"benign": {"nevus": {}, "seborrhoeic_keratosis": {}},

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 from pydicom.data import get_testdata_file
+from qt_windows import close_window
 
 
 @pytest.fixture
@@ -56,23 +57,6 @@ def open_window(qtbot, folder):
     window.review = window.panels["review"]
     window.worklist.table.setFocus()
     return window
-
-
-def close_window(qtbot, window) -> None:
-    """Docks detach from the project, image loads stop, then the window and the project go."""
-    project, window.project = window.project, None
-    window.session.set_project(None)
-    window.project_changed.emit(None)
-    qtbot.wait(300)  # let debounced panel updates run while their widgets exist
-    window.close()
-    from workstation.qt.viewer.loader import LoadJob
-    for job in window.findChildren(LoadJob):  # image loads started by opening cases
-        job.cancel()
-        job.wait(10000)
-    window.deleteLater()
-    qtbot.wait(50)
-    if project is not None:
-        project.close()
 
 
 SKIN_TREE = {"benign": {"nevus": {}, "seborrhoeic_keratosis": {}},

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from qt_windows import close_window
 
 
 @pytest.fixture
@@ -34,15 +35,4 @@ def seg_window(qtbot, mni_project):
     window.panels["segmentation_dock"].raise_()
     qtbot.waitUntil(lambda: panel.editor is not None and panel.case_id == "brain", timeout=30000)
     yield window
-    project, window.project = window.project, None
-    window.session.set_project(None)
-    window.project_changed.emit(None)
-    qtbot.wait(100)
-    window.close()
-    from workstation.qt.viewer.loader import LoadJob
-
-    for job in window.findChildren(LoadJob):
-        job.cancel()
-        job.wait(10000)
-    if project is not None:
-        project.close()
+    close_window(qtbot, window)

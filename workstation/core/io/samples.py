@@ -156,3 +156,25 @@ def _existing(path: Path, ready: bool | None = None) -> Path:
     if ready if ready is not None else path.exists():
         return path
     raise SampleError("not prepared yet (run `workstation samples`)")
+
+
+def stacked_ct(folder: Path, n: int) -> list[Path]:
+    """pydicom-data's CT_small (real pixels) as one n-slice series: new study, series and frame UIDs,
+    slices 1 mm apart, written as `folder/0000.dcm`..."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    base = pydicom.dcmread(dicom_file("CT_small.dcm"))
+    study, series, frame = generate_uid(), generate_uid(), generate_uid()
+    paths = []
+    for k in range(n):
+        ds = base.copy()
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.InstanceNumber = k + 1
+        ds.ImagePositionPatient = [float(v) for v in base.ImagePositionPatient[:2]] + [float(k)]
+        ds.SliceLocation = float(k)
+        paths.append(folder / f"{k:04d}.dcm")
+        ds.save_as(paths[-1], enforce_file_format=True)
+    return paths
