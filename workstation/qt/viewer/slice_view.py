@@ -26,6 +26,7 @@ from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
 from vtkmodules.vtkRenderingCore import vtkImageActor, vtkRenderer, vtkTextActor
 
 from workstation.qt.viewer import view_geometry as vg
+from workstation.qt.viewer.grey_stage import GreySlice, grey_table
 from workstation.qt.viewer.overlay_actors import SliceOverlays, _line_actor, cell_array, polylines, set_matrix
 from workstation.qt.viewer.view_text import ViewText
 from workstation.qt.viewer.viewer_state import ViewerState
@@ -72,10 +73,17 @@ class SliceView(QVTKRenderWindowInteractor):
         self.renderer.SetBackground(0, 0, 0)
         self.GetRenderWindow().AddRenderer(self.renderer)
         self.GetRenderWindow().SetMultiSamples(0)
+        # VTK draws into its own framebuffers and by default also copies their depth into the
+        # window's, a full-pane shader pass that nothing here reads (~2 ms a frame in llvmpipe)
+        self.GetRenderWindow().SetFrameBlitModeToBlitToCurrent()
         # Overlays are flat layers at fixed depths drawn in list order: plain alpha blending is
         # right for them, and order-independent translucency's extra buffers cost ~25 ms a frame
         # with Mesa's software rasteriser (each brush dab redraws the views)
         self.renderer.SetUseOIT(False)
+        # Everything here is flat and facing the camera, drawn at its own colour (images have
+        # ambient 1, diffuse 0; lines are unlit): without a light the image's fragment shader
+        # skips the lighting maths, ~2 ms of a software-rasterised 512x512 frame
+        self.renderer.AutomaticLightCreationOff()
         self._Iren.SetInteractorStyle(vtkInteractorStyleUser())  # all interaction is ours
         camera = self.renderer.GetActiveCamera()
         camera.ParallelProjectionOn()
@@ -86,8 +94,12 @@ class SliceView(QVTKRenderWindowInteractor):
         self.reslice.SetResliceAxes(self.matrix)
         self.reslice.SetInterpolationModeToNearestNeighbor()
         self.reslice.AutoCropOutputOff()
+        self.reslice.SetNumberOfThreads(1)  # one slice: starting threads costs more than they save
+        self.grey = GreySlice(self.reslice)
         self.actor = vtkImageActor()
         self.actor.GetMapper().SetInputConnection(self.reslice.GetOutputPort())
+        self._via_table = False  # the actor shows self.grey's image (else the reslice's output)
+        self.renderer.AddObserver("StartEvent", self._before_frame)
         self.actor.GetProperty().SetInterpolationTypeToLinear()
         self.actor.SetVisibility(False)
         self.renderer.AddViewProp(self.actor)
@@ -130,6 +142,10 @@ class SliceView(QVTKRenderWindowInteractor):
             self._render_pending = False
             self.request_render()
 
+    def _before_frame(self, *args) -> None:
+        if self._via_table:
+            self.grey.refresh()
+
     def render_now(self) -> None:
         """Render if something changed since the last frame (a hidden view waits to be shown)."""
         if self._render_pending and self.isVisible() and not self._disposed:
@@ -164,6 +180,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self.reslice.SetOutputOrigin(self.grid.origin[0], self.grid.origin[1], 0.0)
         self.reslice.SetOutputExtent(0, self.grid.size[0] - 1, 0, self.grid.size[1] - 1, 0, 0)
         self.reslice.SetBackgroundLevel(self.state.lowest)
+        self._display_mapping()
         self.actor.SetVisibility(True)
         self.cross.SetVisibility(volume.kind == "3d")  # a crosshair on an X-ray only hides things
         letters = self.frame.letters()
@@ -252,17 +269,40 @@ class SliceView(QVTKRenderWindowInteractor):
         return horizontal, vertical
 
     def _window_changed(self, center: float, width: float) -> None:
-        prop = self.actor.GetProperty()
-        prop.SetColorWindow(width)
-        prop.SetColorLevel(center)
+        self._display_mapping()
         self.text.SetText(ViewText.UpperRight, f"W {_window_number(width)}\nL {_window_number(center)}")
         self.request_render()
 
     def _invert_changed(self, invert: bool) -> None:
-        prop = self.actor.GetProperty()
-        prop.SetLookupTable(self._inverted if invert else None)
-        prop.UseLookupTableScalarRangeOff()
+        self._display_mapping()
         self.request_render()
+
+    def _display_mapping(self) -> None:
+        """Window, level and inversion: as a table the slice goes through before VTK (8- and 16-bit
+        integer volumes), else VTK's own mapping on the image property."""
+        volume, prop = self.state.volume, self.actor.GetProperty()
+        center, width = self.state.window
+        table = None
+        if volume is not None and not volume.is_rgb:
+            stored = numpy_support.get_numpy_array_type(self.state.image.GetScalarType())  # what reslice gives
+            table = grey_table(stored, center, width, self.state.invert)
+        mapper = self.actor.GetMapper()
+        if table is not None:
+            self.grey.set_table(table)
+            if not self._via_table:
+                self._via_table = True
+                mapper.SetInputData(self.grey.image)
+            prop.SetColorWindow(255.0)
+            prop.SetColorLevel(127.5)
+            prop.SetLookupTable(None)
+            return
+        if self._via_table:
+            self._via_table = False
+            mapper.SetInputConnection(self.reslice.GetOutputPort())
+        prop.SetColorWindow(width)
+        prop.SetColorLevel(center)
+        prop.SetLookupTable(self._inverted if self.state.invert else None)
+        prop.UseLookupTableScalarRangeOff()
 
     # -- camera ------------------------------------------------------------------------------
     def reset_camera(self) -> None:

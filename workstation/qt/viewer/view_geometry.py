@@ -9,6 +9,7 @@ axial and coronal views, anterior is up in axial and on the left in sagittal vie
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,11 +31,11 @@ class ViewFrame:
     ex: np.ndarray
     ey: np.ndarray
 
-    @property
+    @functools.cached_property  # (read at every slice step: np.cross is slow on 3-vectors)
     def en(self) -> np.ndarray:
         return np.cross(self.ex, self.ey)
 
-    @property
+    @functools.cached_property
     def matrix(self) -> np.ndarray:
         """3x3 with columns ex, ey, en: view coordinates (u, v, s) -> world."""
         return np.column_stack([self.ex, self.ey, self.en])
@@ -142,8 +143,18 @@ def snap_to_slice(volume: Volume, grid: SliceGrid, point, index: int) -> np.ndar
 def reslice_axes(grid_volume: Volume, frame: ViewFrame, offset: float) -> np.ndarray:
     """4x4 matrix from view coordinates (u, v, w) to voxel indices (i, j, k) of `grid_volume`
     for the plane at `offset`: what vtkImageReslice needs when its input is in index space."""
-    to_index = np.linalg.inv(grid_volume.direction) / np.asarray(grid_volume.spacing)[:, None]
+    to_index = _to_index(np.ascontiguousarray(grid_volume.direction, dtype=float).tobytes(),
+                         tuple(grid_volume.spacing))
     matrix = np.eye(4)
     matrix[:3, :3] = to_index @ frame.matrix
     matrix[:3, 3] = to_index @ (offset * frame.en - np.asarray(grid_volume.origin))
     return matrix
+
+
+@functools.lru_cache(maxsize=64)
+def _to_index(direction: bytes, spacing: tuple[float, float, float]) -> np.ndarray:
+    """World directions -> voxel index steps (inverse direction, per spacing)."""
+    inverse = np.linalg.inv(np.frombuffer(direction, dtype=float).reshape(3, 3))
+    out = inverse / np.asarray(spacing)[:, None]
+    out.flags.writeable = False  # shared by every caller
+    return out

@@ -26,6 +26,7 @@ class ViewText:
     def __init__(self, renderer, size: int = 13, colour=(0.9, 0.9, 0.6)) -> None:
         self.renderer = renderer
         self.actors: list[vtkTextActor] = []
+        self._scratch: list[vtkTextActor] = []
         self.forms: list[list[str]] = [[""] for _ in range(8)]
         self.size = (0, 0)
         self.visible = True
@@ -42,8 +43,12 @@ class ViewText:
             actor.SetPickable(False)
             renderer.AddViewProp(actor)
             self.actors.append(actor)
+            scratch = vtkTextActor()  # measures texts in this actor's font
+            scratch.SetTextProperty(prop)
+            scratch.GetPositionCoordinate().SetCoordinateSystemToDisplay()
+            self._scratch.append(scratch)
         self._bb = [0.0] * 4
-        self._sizes: dict[tuple[int, str], tuple[float, float]] = {}  # measured once per text
+        self._extents: dict[tuple[int, str], tuple[float, float, float, float]] = {}
 
     # -- texts -------------------------------------------------------------------------------
     def SetText(self, position: int, text: str, *shorter: str) -> None:
@@ -80,30 +85,32 @@ class ViewText:
         """(x0, y0, x1, y1) in display pixels (origin bottom left) of every text on screen."""
         out = {}
         for position, actor in enumerate(self.actors):
-            if actor.GetVisibility() and actor.GetInput():
+            text = actor.GetInput()
+            if actor.GetVisibility() and text:
                 x, y = actor.GetPositionCoordinate().GetValue()[:2]
-                x0, x1, y0, y1 = self._extent(actor)
+                x0, x1, y0, y1 = self._extent(position, text)
                 out[position] = (x + x0, y + y0, x + x1, y + y1)
         return out
 
-    def _extent(self, actor) -> tuple[float, float, float, float]:
-        """(x0, x1, y0, y1) of the actor's text about its anchor, as VTK will draw it."""
-        actor.GetBoundingBox(self.renderer, self._bb)
-        return tuple(self._bb)
+    def _extent(self, position: int, text: str) -> tuple[float, float, float, float]:
+        """(x0, x1, y0, y1) of a text at `position` about its anchor, as VTK will draw it; measured
+        once per text (FreeType's layout of every text at every slice step cost a third of it)."""
+        key = (position, text)
+        extent = self._extents.get(key)
+        if extent is None:
+            scratch = self._scratch[position]  # not the shown actor: a new input redraws its texture
+            scratch.SetInput(text)
+            scratch.GetBoundingBox(self.renderer, self._bb)
+            extent = self._extents[key] = tuple(self._bb)
+            if len(self._extents) > 4096:  # slice numbers and readouts: keep the cache bounded
+                self._extents.clear()
+        return extent
 
     def _measure(self, position: int, text: str) -> tuple[float, float]:
-        key = (position, text)
-        size = self._sizes.get(key)
-        if size is None:
-            if not text:
-                return (0.0, 0.0)
-            actor = self.actors[position]
-            actor.SetInput(text)
-            x0, x1, y0, y1 = self._extent(actor)
-            size = self._sizes[key] = (x1 - x0, y1 - y0)
-            if len(self._sizes) > 4096:  # slice numbers and readouts: keep the cache bounded
-                self._sizes.clear()
-        return size
+        if not text:
+            return (0.0, 0.0)
+        x0, x1, y0, y1 = self._extent(position, text)
+        return (x1 - x0, y1 - y0)
 
     def layout(self) -> None:
         width, height = self.size

@@ -71,7 +71,7 @@ class ViewerState(QObject):
             ijk = self.volume.world_to_index(point)
             top = np.asarray(self.volume.size, dtype=float) - 1
             clipped = np.clip(ijk, 0, top)
-            if not np.allclose(clipped, ijk):
+            if not (np.abs(clipped - ijk) <= 1e-8 + 1e-5 * np.abs(ijk)).all():  # np.allclose, 10x cheaper
                 point = self.volume.index_to_world(clipped)
         if not np.array_equal(point, self.crosshair):
             self.crosshair = point
