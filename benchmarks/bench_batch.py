@@ -1,23 +1,30 @@
 """`workstation batch` throughput: images per second with a LocalCluster of 1 and of 2 worker
 processes against a plain serial Python loop of the same plugin (densenet2d, a small DenseNet
-checkpoint, CPU) in the same run, the engine's per-task overhead, and `evaluate` on 1,000,000
+checkpoint, CPU) in the same run, the engine's overhead per image, and `evaluate` on 1,000,000
 Parquet result rows (goals: 2 workers >= 1.7x one on 2 cores for 2D images; evaluate <= 1 s).
 
     nice .venv/bin/python benchmarks/bench_batch.py [--images 200] [--size 256] [--rows 1000000]
+                                                    [--one-per-task] [--skip-batch]
 
-Rates are steady state: from the first row back to the last (worker start and model load are
-reported apart). Images are distinct crops of the 16 chest X-ray samples, written as PNG.
+The batch runs use the automatic inputs per task (reported); `--one-per-task` adds runs with one
+input per task, `--skip-batch` runs only the evaluate part.
+
+Rates are steady state, from the rows' own `created_at`: the rows finished after every worker
+had finished its first one, over the time from then to the last row (worker start and model load
+are reported apart; the workers import torch side by side, so one may still be loading while the
+other already delivers). Images are distinct crops of the 16 chest X-ray samples, written as PNG.
 
 The machine is shared, so wall-clock rates move with other people's load; CPU seconds do much less:
 each run also reports the CPU time of this process and of its children (the LocalCluster's worker
 processes, counted once they have exited), whole run and per image, start and model load included,
 and, from a second run over only 10 images, the start-up CPU and the marginal CPU of one more image
-(whose excess over the plain loop's is the engine's per-task CPU overhead).
+(whose excess over the plain loop's is the engine's CPU overhead per image).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import resource
@@ -93,21 +100,31 @@ def serial(checkpoint: Path, paths: list[Path]) -> dict:
             "cpu_s": round(cpu, 2), "cpu_ms_per_image": round(1000 * cpu / len(paths), 1)}
 
 
-def batch(checkpoint: Path, folder: Path, workers: int, out: Path) -> dict:
+def batch(checkpoint: Path, folder: Path, workers: int, out: Path, inputs_per_task: int | None = None) -> dict:
     from workstation.batch import BatchSpec, run_batch
 
-    stamps: list[float] = []
+    from datetime import datetime
+
+    from workstation.batch import read_results
+
     cpu = cpu_s()
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), datetime.now().astimezone()
     report = run_batch(BatchSpec(source=str(folder), plugin_id="densenet2d", out=str(out), checkpoint=str(checkpoint),
-                                 workers=workers, device="cpu", chunk_rows=64),
-                       progress=lambda done, total: stamps.append(time.perf_counter()) if done else None)
+                                 workers=workers, device="cpu", chunk_rows=64, inputs_per_task=inputs_per_task))
     wall = time.perf_counter() - start
     cpu = cpu_s() - cpu  # the cluster is closed when run_batch returns: its workers are counted
     assert report.ok == report.total, report.failures[:3]
-    steady = (len(stamps) - 1) / (stamps[-1] - stamps[0])
-    return {"workers": workers, "images_per_s": round(steady, 2), "wall_s": round(wall, 2),
-            "start_and_load_s": round(stamps[0] - start, 2), "cpu_s": round(cpu, 2),
+    rows = read_results(out, ["worker", "created_at"]).to_pylist()
+    done = sorted((datetime.fromisoformat(r["created_at"]), r["worker"]) for r in rows)
+    all_up = max(min(at for at, w in done if w == worker) for worker in {w for _, w in done})
+    after = [at for at, _ in done if at > all_up]
+    if len(after) < 2:  # a short run where one worker finished only the last row
+        all_up, after = done[0][0], [at for at, _ in done[1:]]
+    steady = len(after) / (after[-1] - all_up).total_seconds()
+    return {"workers": workers, "inputs_per_task": report.inputs_per_task, "tasks": report.tasks,
+            "images_per_s": round(steady, 2), "wall_s": round(wall, 2),
+            "start_and_load_s": round((done[0][0] - started_at).total_seconds(), 2),
+            "all_workers_up_s": round((all_up - started_at).total_seconds(), 2), "cpu_s": round(cpu, 2),
             "cpu_ms_per_image": round(1000 * cpu / report.total, 1)}
 
 
@@ -127,7 +144,8 @@ def evaluate_rows(tmp: Path, rows: int) -> dict:
     folder.mkdir()
     scores = pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * rows + 1, 2, dtype=np.int32)),
                                       pa.array(np.stack([1 - p, p], axis=1).ravel()))
-    columns = {"key": pa.array(ids), "case_id": pa.array(ids), "status": pa.array(["ok"] * rows),
+    keys = [hashlib.sha256(i.encode()).hexdigest() for i in ids]  # as `engine.row_key` makes them
+    columns = {"key": pa.array(keys), "case_id": pa.array(ids), "status": pa.array(["ok"] * rows),
                "task": pa.array(["binary"] * rows), "created_at": pa.array(["2026-01-01"] * rows),
                "classes": pa.array([["NORMAL", "PNEUMONIA"]] * rows), "scores": scores}
     table = pa.table({name: columns.get(name, pa.nulls(rows, SCHEMA.field(name).type)) for name in SCHEMA.names},
@@ -152,7 +170,14 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--one-per-task", action="store_true",
+                        help="also run 1 and 2 workers with one input per task (what chunking saves)")
+    parser.add_argument("--skip-batch", action="store_true", help="only the evaluate figures")
     args = parser.parse_args()
+    if args.skip_batch:
+        with tempfile.TemporaryDirectory(prefix="bench-batch-") as name:
+            print(json.dumps({"evaluate": evaluate_rows(Path(name), args.rows)}, indent=2))
+        return
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as name:
         tmp = Path(name)
         (tmp / "images").mkdir()
@@ -165,18 +190,22 @@ def main() -> None:
         one = batch(checkpoint, tmp / "images", 1, tmp / "out1")
         two = batch(checkpoint, tmp / "images", 2, tmp / "out2")
         for run, workers in ((one, 1), (two, 2)):  # start-up CPU apart: the same run over FEW images
-            few = batch(checkpoint, tmp / "few", workers, tmp / f"few{workers}")
+            few = batch(checkpoint, tmp / "few", workers, tmp / f"few{workers}", run["inputs_per_task"])
             run["marginal_cpu_ms_per_image"] = round(1000 * (run["cpu_s"] - few["cpu_s"]) / (args.images - FEW), 1)
             run["start_up_cpu_s"] = round(few["cpu_s"] - FEW * run["marginal_cpu_ms_per_image"] / 1000, 2)
         result = {
             "images": args.images, "size": args.size, "serial_loop": loop, "batch_1_worker": one, "batch_2_workers": two,
             "speedup_2_vs_1": round(two["images_per_s"] / one["images_per_s"], 2),
             "batch_1_vs_serial": round(one["images_per_s"] / loop["images_per_s"], 2),
-            "overhead_ms_per_task": round(1000 * (1 / one["images_per_s"] - 1 / loop["images_per_s"]), 2),
-            "overhead_cpu_ms_per_task_1_worker": round(one["marginal_cpu_ms_per_image"] - loop["cpu_ms_per_image"], 1),
-            "load_average_1min": round(os.getloadavg()[0], 2),
-            "evaluate": evaluate_rows(tmp, args.rows),
+            "overhead_ms_per_image": round(1000 * (1 / one["images_per_s"] - 1 / loop["images_per_s"]), 2),
+            "overhead_cpu_ms_per_image_1_worker": round(one["marginal_cpu_ms_per_image"] - loop["cpu_ms_per_image"], 1),
         }
+        if args.one_per_task:
+            singles = [batch(checkpoint, tmp / "images", w, tmp / f"single{w}", 1) for w in (1, 2)]
+            result["one_input_per_task"] = {"batch_1_worker": singles[0], "batch_2_workers": singles[1],
+                                            "speedup_2_vs_1": round(singles[1]["images_per_s"] / singles[0]["images_per_s"], 2)}
+        result["load_average_1min"] = round(os.getloadavg()[0], 2)
+        result["evaluate"] = evaluate_rows(tmp, args.rows)
     print(json.dumps(result, indent=2))
 
 

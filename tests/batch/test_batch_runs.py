@@ -54,7 +54,8 @@ def test_folder_run_one_row_per_input_equal_to_serial_then_rerun_skips(xrays, ch
     assert (third.total, third.skipped, third.ran) == (16, 16, 0)
 
 
-def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(crops, checkpoint, cluster, client, tmp_path):
+def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(crops, checkpoint, cluster, client, serial,
+                                                                     tmp_path):
     # `client` is the current Dask client (a `with Client()` block) while the engine runs its own:
     # the engine once tracked its futures on this client's loop and then could wait for ever
     out = tmp_path / "results"
@@ -73,18 +74,62 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(crops, che
             if busy:
                 victim = max(busy, key=lambda addr: len(busy[addr]))
                 os.kill(pids[victim], signal.SIGKILL)
-                killed.append((victim, len(busy[victim])))
+                killed.append((victim, busy[victim]))
             else:
                 time.sleep(0.01)
 
     # a result lost on the way is sent again after stall_s (the watchdog): the run always ends
     report = run_batch(spec(crops, out, checkpoint, cluster, stall_s=10), progress=kill_one)
-    assert killed and killed[0][1] >= 1  # the killed worker had tasks in flight
+    # several inputs per task (the automatic size: 200 inputs, 2 workers, batch size 16 -> 13), and
+    # the killed worker had such a chunk in flight: Dask ran that chunk again on the other worker
+    assert report.inputs_per_task == 13 and report.tasks == 16
+    assert killed and any(key.endswith("-13") for key in killed[0][1])
     raw = read_table(out)
     assert report.total == 200 and report.ok == 200 and report.failed == 0
     assert raw.num_rows == 200 and len(set(raw["key"].to_pylist())) == 200
     assert set(raw["status"].to_pylist()) == {"ok"}
+    expected = serial(checkpoint, sorted(crops.glob("*/*.png")))  # the same rows as a serial run
+    assert sorted(raw["path"].to_pylist()) == sorted(expected)
+    for path, scores in zip(raw["path"].to_pylist(), raw["scores"].to_pylist()):
+        np.testing.assert_allclose(scores, expected[path], rtol=1e-5, atol=1e-6)
     client.wait_for_workers(2, timeout=120)  # the nanny restarts it for the next tests
+
+
+def test_a_chunk_with_a_damaged_file_and_an_image_the_plugin_rejects_fails_only_those(xrays, checkpoint, cluster,
+                                                                                       serial, tmp_path):
+    """One task for all 18 inputs (predicted 16 + 2, the plugin's batch size): the damaged file fails
+    reading, the 3D series fails the 2D plugin (the batch it was in is then predicted one by one),
+    and every other input gets the serial loop's scores."""
+    from workstation.core.io.samples import stacked_ct
+
+    folder = tmp_path / "archive"
+    shutil.copytree(xrays, folder)
+    (folder / "NORMAL" / "damaged.jpeg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG" * 10)
+    stacked_ct(folder / "NORMAL" / "series", 3)
+    out = tmp_path / "results"
+    report = run_batch(spec(folder, out, checkpoint, cluster, inputs_per_task=18))
+    assert (report.total, report.tasks, report.inputs_per_task, report.ok, report.failed) == (18, 1, 18, 16, 2)
+    rows = {r["case_id"]: r for r in read_results(out).to_pylist()}
+    assert len(rows) == 18 == read_table(out).num_rows
+    damaged, series = rows.pop("NORMAL/damaged.jpeg"), rows.pop("NORMAL/series")
+    assert damaged["status"] == "failed" and damaged["reason"].startswith("cannot read image")
+    assert series["status"] == "failed" and series["reason"].startswith("plugin failed: PluginError")
+    assert "reads 2D images" in series["reason"]
+    expected = serial(checkpoint, [p for p in sorted(folder.glob("*/*.jpeg")) if p.name != "damaged.jpeg"])
+    assert sorted(r["path"] for r in rows.values()) == sorted(expected)
+    for row in rows.values():
+        assert row["status"] == "ok" and row["task_s"] > 0
+        np.testing.assert_allclose(row["scores"], expected[row["path"]], rtol=1e-5, atol=1e-6)
+
+
+def test_the_automatic_inputs_per_task():
+    from workstation.batch.engine import inputs_per_task
+
+    assert inputs_per_task(200, 2, 16) == 13  # 16 tasks, 8 per worker
+    assert inputs_per_task(200, 1, 16) == 16  # the plugin's batch size bounds it
+    assert inputs_per_task(16, 2, 16) == 1 and inputs_per_task(1, 4, 16) == 1
+    assert inputs_per_task(10_000, 2, 2) == 2  # a 3D plugin's batch size
+    assert inputs_per_task(10_000, 0, 1) == 1
 
 
 def test_the_whole_batch_process_killed_then_rerun_completes_only_the_rest(crops, checkpoint, cluster, serial,
@@ -165,7 +210,7 @@ def test_the_only_worker_killed_mid_run_its_restart_finishes_everything(xrays, c
         killed = []
 
         def kill_after_three(done, total):
-            if done == 3 and not killed:
+            if done >= 3 and not killed:  # progress comes per task: 2 inputs each here
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
 

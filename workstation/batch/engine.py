@@ -1,12 +1,13 @@
 """The client side of a batch: list the inputs, skip what the results already hold, send one
-Dask task per remaining input (to a `LocalCluster` of worker processes, or an existing scheduler)
-and write the rows as they come back, one Parquet part per chunk. Rows are written only here, so a
-task rerun after its worker died cannot add a second row; a killed client loses at most the
-chunk it had not written yet."""
+Dask task per chunk of remaining inputs (to a `LocalCluster` of worker processes, or an existing
+scheduler) and write the rows as they come back, one Parquet part per 32 rows. Rows are written
+only here, so a task rerun after its worker died cannot add a second row; a killed client loses at
+most the part it had not written yet."""
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 import uuid
@@ -19,6 +20,7 @@ from workstation.core.errors import WorkstationError
 
 
 MAX_RESENDS = 3  # an input whose task the watchdog sent this often becomes a failed row
+TASKS_PER_WORKER = 8  # the automatic chunk size leaves at least this many tasks per worker
 
 
 class BatchError(WorkstationError):
@@ -38,6 +40,7 @@ class BatchSpec:
     options: dict = field(default_factory=dict)
     pacs: str | None = None  # a PACS node (saved name or URL): the source is the series of a query
     pacs_filters: dict = field(default_factory=dict)  # QueryFilter fields: patient_id, modality, ...
+    inputs_per_task: int | None = None  # None: automatic (see `inputs_per_task`)
     chunk_rows: int = 32  # a part is written after this many rows...
     chunk_s: float = 5.0  # ...or this many seconds
     stall_s: float = 60.0  # no row back for this long: the watchdog looks for lost tasks
@@ -61,18 +64,41 @@ class BatchReport:
     project_error: str | None = None
     cancelled: bool = False
     resent: int = 0  # tasks the watchdog sent again
+    inputs_per_task: int = 0
+    tasks: int = 0  # Dask tasks sent (chunks; a chunk whose workers kept dying is split and sent again)
 
     def to_json(self) -> dict:
         return {"total": self.total, "skipped": self.skipped, "copied": self.copied, "ran": self.ran,
                 "ok": self.ok, "failed": [{"case_id": c, "reason": r} for c, r in self.failures],
                 "stored_in_project": self.stored, "parts_written": self.parts, "dashboard": self.dashboard,
                 "workers": self.workers, "elapsed_s": round(self.elapsed_s, 3), "project_error": self.project_error,
-                "cancelled": self.cancelled, "resent": self.resent,
+                "cancelled": self.cancelled, "resent": self.resent, "inputs_per_task": self.inputs_per_task,
+                "tasks": self.tasks,
                 "images_per_s": round(self.ran / self.elapsed_s, 3) if self.elapsed_s and self.ran else None}
 
 
 def row_key(path: str, content_hash: str, plugin_id: str, version: str, weights: str) -> str:
     return hashlib.sha256("\x1f".join((path, content_hash, plugin_id, version, weights)).encode()).hexdigest()
+
+
+def inputs_per_task(n: int, workers: int, batch_size: int) -> int:
+    """The automatic chunk size: ceil(n / (8 * workers)), at most the plugin's batch size.
+
+    Why several inputs per task: each Dask task costs the scheduler, the worker and this client a
+    few ms of CPU (a round trip, the result's transfer, the bookkeeping), as much as a small 2D
+    model's call on one image; a chunk pays it once and is predicted as one batch. Why at most the
+    manifest's `batch_size`: it is what the plugin says fits in memory at once (a 2D DenseNet says
+    16, 3D plugins 1 or 2, so series stay one per task, where the per-task cost is nothing beside
+    seconds of model time). Why at least 8 tasks per worker: the workers then finish about
+    together (with 2 tasks each, one worker idles through the other's last chunk), a dead
+    worker's share reruns in small pieces, and the progress bar moves."""
+    return max(1, min(int(batch_size), math.ceil(n / (TASKS_PER_WORKER * max(1, workers)))))
+
+
+def chunk_key(items: list[dict]) -> str:
+    """The Dask key of a chunk: its first input's (chunks do not overlap), `batch-<key>-<n>` for n > 1
+    (a chunk of one keeps the key a task of one input always had)."""
+    return f"batch-{items[0]['key']}" + (f"-{len(items)}" if len(items) > 1 else "")
 
 
 def _spec_dict(spec: BatchSpec) -> dict:
@@ -85,6 +111,8 @@ def _spec_dict(spec: BatchSpec) -> dict:
     if spec.checkpoint and not Path(spec.checkpoint).is_file():
         raise BatchError(f"checkpoint {spec.checkpoint} does not exist")
     checkpoint = str(Path(spec.checkpoint).resolve()) if spec.checkpoint else None
+    if spec.inputs_per_task is not None and spec.inputs_per_task < 1:
+        raise BatchError(f"inputs per task must be at least 1, not {spec.inputs_per_task}")
     return {"manifest": manifest.to_dict(), "checkpoint": checkpoint, "device": spec.device,
             "options": dict(spec.options), "weights_sha256": file_sha256(checkpoint) if checkpoint else "none"}
 
@@ -244,10 +272,13 @@ class _Tasks:
         # the job as a task of its own, not scattered data: if every worker holding it dies, the
         # scheduler computes it again (scattered data would be gone, and every task with it)
         self.job_future = client.submit(tasks.job_value, job, key=f"batch-job-{uuid.uuid4().hex}", pure=False)
-        futures = client.map(tasks.run_one, todo, spec=self.job_future, key=[f"batch-{i['key']}" for i in todo],
+        size = spec.inputs_per_task or inputs_per_task(len(todo), report.workers, job["manifest"].get("batch_size", 1))
+        chunks = [todo[first:first + size] for first in range(0, len(todo), size)]
+        report.inputs_per_task, report.tasks = size, len(chunks)
+        futures = client.map(tasks.run_chunk, chunks, spec=self.job_future, key=[chunk_key(c) for c in chunks],
                              pure=False)
-        self.live = {f.key: (f, item) for f, item in zip(futures, todo)}  # future key -> (future, input)
-        self.sent = {item["key"]: 0 for item in todo}  # input key -> times sent again
+        self.live = {f.key: (f, chunk) for f, chunk in zip(futures, chunks)}  # future key -> (future, inputs)
+        self.sent = {chunk_key(c): 0 for c in chunks}  # chunk -> times the watchdog sent it again
         # as_completed runs its trackers on the loop it is given, by default the *current* client's:
         # inside a caller's `with Client(...)` that is another client's loop thread, which then
         # races ours over our futures and connections and can lose results (the run waited for ever)
@@ -285,9 +316,9 @@ class _Tasks:
         entry = self.live.pop(future.key, None)
         if entry is None:  # superseded by a task sent again
             return
-        item = entry[1]
-        if isinstance(result, dict):  # a row (run_one's only return); the future may since be cancelled
-            row = result
+        chunk = entry[1]
+        if isinstance(result, list):  # the rows (run_chunk's only return); the future may since be cancelled
+            rows = result
         else:
             exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
             if isinstance(exc, CancelledError) and self.client.status != "running":
@@ -295,30 +326,45 @@ class _Tasks:
             if not isinstance(exc, (KilledWorker, CancelledError)):  # a bug, not this input's fault
                 self.client.cancel([f for f, _ in self.live.values()])
                 raise BatchError(f"a batch task failed: {type(exc).__name__}: {exc}".splitlines()[0])
-            # the task's workers kept dying (Dask gives up after 3), or it was cancelled elsewhere
-            row = self.lost(item, f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, KilledWorker) and len(chunk) > 1:
+                # the chunk's workers kept dying (Dask gives up after 3): perhaps one input kills
+                # them; one task per input, so that only that input becomes a lost row
+                for item in chunk:
+                    self.sent[f"batch-{item['key']}-alone"] = 0
+                    self.submit([item], f"batch-{item['key']}-alone")
+                return
+            # its workers kept dying, or it was cancelled elsewhere
+            rows = [self.lost(item, f"{type(exc).__name__}: {exc}") for item in chunk]
         del entry, future, result
-        if row["reason"].startswith("the plugin did not load"):
+        if rows and rows[0]["reason"].startswith("the plugin did not load"):
             self.client.cancel([f for f, _ in self.live.values()])
-            raise BatchError(f"{self.job['manifest']['id']}: {row['reason']}")
-        self.record(row)
+            raise BatchError(f"{self.job['manifest']['id']}: {rows[0]['reason']}")
+        self.record(rows)
+
+    def submit(self, chunk: list[dict], key: str) -> None:
+        new = self.client.submit(tasks.run_chunk, chunk, spec=self.job_future, pure=False, key=key)
+        self.live[new.key] = (new, chunk)
+        self.report.tasks += 1
+        self.pending.add(new)
 
     def gone(self, why: str) -> str:
-        return f"{why}; {len(self.live)} input(s) not run, the rows so far are kept: rerun the same command to resume"
+        left = sum(len(chunk) for _, chunk in self.live.values())
+        return f"{why}; {left} input(s) not run, the rows so far are kept: rerun the same command to resume"
 
     def lost(self, item: dict, why: str) -> dict:
         return tasks.failed(tasks.base_row(item, self.job), f"task lost: {why}")
 
-    def record(self, row: dict) -> None:
-        self.writer.add(row)
+    def record(self, rows: list[dict]) -> None:
         report = self.report
-        report.ran += 1
-        if row["status"] == "ok":
-            report.ok += 1
-        else:
-            report.failed += 1
-            report.failures.append((row["case_id"], row["reason"]))
-        self.progress(report.ran, self.total)
+        for row in rows:
+            self.writer.add(row)
+            report.ran += 1
+            if row["status"] == "ok":
+                report.ok += 1
+            else:
+                report.failed += 1
+                report.failures.append((row["case_id"], row["reason"]))
+        self.progress(report.ran, self.total)  # counts inputs, not tasks
 
     def resend(self) -> None:
         from workstation.batch.watchdog import NoWorkers
@@ -331,15 +377,13 @@ class _Tasks:
         except (OSError, TimeoutError) as exc:  # distributed's CommClosedError is an OSError
             raise BatchError(self.gone(f"the Dask scheduler does not answer ({type(exc).__name__})")) from None
         for old in stuck:
-            _, item = self.live.pop(old.key)
-            if self.sent[item["key"]] >= MAX_RESENDS:
-                self.record(self.lost(item, f"no progress after {MAX_RESENDS + 1} tries"))
+            _, chunk = self.live.pop(old.key)
+            first = old.key.split("-again")[0]
+            if self.sent[first] >= MAX_RESENDS:
+                self.record([self.lost(item, f"no progress after {MAX_RESENDS + 1} tries") for item in chunk])
                 continue
-            self.sent[item["key"]] += 1
+            self.sent[first] += 1
             self.report.resent += 1
-            new = self.client.submit(tasks.run_one, item, spec=self.job_future, pure=False,
-                                     key=f"batch-{item['key']}-again{self.sent[item['key']]}")
-            self.live[new.key] = (new, item)
-            self.pending.add(new)
+            self.submit(chunk, f"{first}-again{self.sent[first]}")
         if stuck:
             self.client.cancel(stuck)

@@ -1,10 +1,12 @@
 """`workstation evaluate RESULTS --truth TRUTH.csv`: the ok rows of a batch results dataset as the
-metrics engine's input. Results and truth are read column-wise with pyarrow and joined on case_id
-(a million rows load in about a second). Binary results score the second class (the positive one,
-as plugins list them); truth labels are 0/1 or the class names."""
+metrics engine's input. Results and truth are read column-wise with pyarrow and matched on case_id
+by one dictionary encoding of both id columns (it also tells whether either repeats an id), so a
+million rows load in well under a second. Binary results score the second class (the positive
+one, as plugins list them); truth labels are 0/1 or the class names."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +25,9 @@ def is_results(path) -> bool:
     return (p.is_dir() and bool(results.parts(p))) or p.suffix.lower() == ".parquet"
 
 
-def read_truth(path) -> pa.Table:
-    """The truth CSV as a table of trimmed strings; the same checks as the CSV reader's."""
+def read_truth(path, unique: bool = True) -> pa.Table:
+    """The truth CSV as a table of trimmed strings; the same checks as the CSV reader's (`unique`:
+    also that no case_id repeats; `load` finds that out with its matching instead)."""
     import pyarrow.csv as pacsv
 
     try:
@@ -43,11 +46,65 @@ def read_truth(path) -> pa.Table:
     ids = table["case_id"]
     if pc.any(pc.equal(ids, "")).as_py():
         raise pf.PredictionFileError(f"{path}: empty case_id")
-    if len(pc.unique(ids)) != table.num_rows:
-        counts = pc.value_counts(ids)
-        twice = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
-        raise pf.PredictionFileError(f"{path}: case_id {twice!r} appears twice")
+    if unique and len(pc.unique(ids)) != table.num_rows:
+        _twice(path, ids)
     return table
+
+
+def _twice(path, ids) -> None:
+    counts = pc.value_counts(ids)
+    twice = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
+    raise pf.PredictionFileError(f"{path}: case_id {twice!r} appears twice")
+
+
+class CaseIds(Sequence):
+    """The evaluated case ids, read from their Arrow column when asked (a million Python strings
+    would cost a tenth of a second that `workstation evaluate` never uses)."""
+
+    def __init__(self, ids: pa.ChunkedArray | pa.Array) -> None:
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self.ids[index].to_pylist()
+        return self.ids[index].as_py()
+
+    def __iter__(self):
+        return iter(self.ids.to_pylist())
+
+
+def _match(path, result_ids: pa.ChunkedArray, truth, truth_path) -> tuple[np.ndarray, np.ndarray]:
+    """(result rows with truth, their truth rows), in result order. Both id columns are dictionary
+    encoded as one: the truth first, so its ids are codes 0, 1, 2, ... exactly when none repeats,
+    and a result row has truth when its code is below the truth's row count. Raises, in the order
+    of the checks before (results first), on a case_id repeated in the results or in the truth,
+    or a truth file that cannot be read (`truth` is then that error)."""
+    if isinstance(truth, Exception):
+        if len(pc.unique(result_ids)) != len(result_ids):
+            _repeated_results(path)
+        raise truth
+    n_truth = truth.num_rows
+    ids = truth["case_id"]
+    if result_ids.null_count:  # matches no truth (whose ids are never empty); two of them repeat
+        result_ids = pc.fill_null(result_ids, "")
+    encoded = pc.dictionary_encode(pa.chunked_array([*ids.chunks, *result_ids.chunks], type=pa.string()))
+    codes = np.concatenate([c.indices.to_numpy() for c in encoded.chunks]) if encoded.num_chunks else np.zeros(0, np.int32)
+    truth_codes, result_codes = codes[:n_truth], codes[n_truth:]
+    seen = np.zeros(len(encoded.chunk(0).dictionary) if encoded.num_chunks else 0, bool)
+    seen[result_codes] = True
+    if int(seen.sum()) != len(result_codes):
+        _repeated_results(path)
+    if (truth_codes != np.arange(n_truth, dtype=truth_codes.dtype)).any():
+        _twice(truth_path, ids)
+    rows = np.flatnonzero(result_codes < n_truth)
+    return rows, result_codes[rows]
+
+
+def _repeated_results(path) -> None:
+    raise pf.PredictionFileError(f"{path}: a case_id appears in more than one row (several sources?)")
 
 
 def _codes(joined: pa.Table, column: str, classes: list[str] | None, truth_path) -> np.ndarray:
@@ -78,16 +135,20 @@ def load(path, truth_path, ci_method: str = "delong") -> pf.LoadedPredictions:
     table = table.filter(pc.equal(table["status"], "ok"))
     if table.num_rows == 0:
         raise pf.PredictionFileError(f"{path}: no successful predictions to evaluate")
-    tasks = pc.unique(table["task"]).to_pylist()
+    first_task = table["task"][0]
+    same = pc.all(pc.equal(table["task"], first_task)).as_py() if first_task.is_valid else False
+    tasks = [first_task.as_py()] if same else pc.unique(table["task"]).to_pylist()
     if len(tasks) != 1:
         raise pf.PredictionFileError(f"{path}: rows of several tasks ({', '.join(tasks)}); evaluate one plugin's results")
     task, classes = tasks[0], table["classes"][0].as_py()
     widths = pc.list_value_length(table["scores"]).to_numpy(zero_copy_only=False)
     if not classes or (widths != len(classes)).any():
         raise pf.PredictionFileError(f"{path}: rows without one score per class; not classifier results")
-    if len(pc.unique(table["case_id"])) != table.num_rows:
-        raise pf.PredictionFileError(f"{path}: a case_id appears in more than one row (several sources?)")
-    truth = read_truth(truth_path)
+    try:
+        truth = read_truth(truth_path, unique=False)
+    except pf.PredictionFileError as exc:
+        truth = exc
+    rows, truth_rows = _match(path, table["case_id"], truth, truth_path)
     needed = classes if task == "multilabel" else ["label"]
     missing = [c for c in needed if c not in truth.column_names]
     if missing:
@@ -96,14 +157,14 @@ def load(path, truth_path, ci_method: str = "delong") -> pf.LoadedPredictions:
         detail = ", ".join(missing) if task == "multilabel" else ", ".join(truth.column_names)
         raise pf.PredictionFileError(f"{truth_path}: {what} {detail}{tail}")
     scores = pc.list_flatten(table["scores"]).to_numpy(zero_copy_only=False).reshape(-1, len(classes))
-    left = pa.table({"case_id": table["case_id"], "__row": pa.array(np.arange(table.num_rows))})
-    joined = left.join(truth.select(["case_id", *needed]), "case_id", join_type="inner").sort_by("__row")
+    joined = pa.table({"case_id": table["case_id"].take(rows),
+                       **{c: truth[c].take(truth_rows) for c in needed}})
     if joined.num_rows == 0:
         raise pf.PredictionFileError(f"{path}: no case_id in common with {truth_path}")
     unmatched = {"predictions_without_truth": table.num_rows - joined.num_rows,
                  "truth_without_prediction": truth.num_rows - joined.num_rows}
-    scores = scores[joined["__row"].to_numpy()]
-    ids = joined["case_id"].to_pylist()
+    scores = scores[rows]
+    ids = CaseIds(joined["case_id"])
     if task == "binary":
         ev = BinaryEvaluation(_codes(joined, "label", classes, truth_path), scores[:, 1], ci_method)
     elif task == "multiclass":

@@ -1,7 +1,9 @@
-"""What runs on a Dask worker: read one image or series, run the plugin, return one result row
-(a plain dict). The plugin is loaded once per worker process and kept in `_LOADED`; a Dask worker
-is already a separate process, so the plugin runs in it directly (no second child process). Any
-failure of one input becomes a failed row; only a dead worker loses a task, and Dask reruns it."""
+"""What runs on a Dask worker: read a chunk of inputs (images or series), run the plugin on them
+as one batch, return one result row (a plain dict) per input, in order. The plugin is loaded once
+per worker process and kept in `_LOADED`; a Dask worker is already a separate process, so the
+plugin runs in it directly (no second child process). Any failure of one input becomes its own
+failed row (a batch the plugin rejects is predicted again one input at a time, so a bad input fails
+alone); only a dead worker loses a task, and Dask reruns it."""
 from __future__ import annotations
 
 import json
@@ -11,6 +13,30 @@ from datetime import datetime, timezone
 from typing import Any
 
 _LOADED: dict[tuple, Any] = {}
+_TUNED: list[bool] = []
+
+
+def _keep_freed_memory() -> None:
+    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also turns off glibc's
+    adaptive mmap threshold: every activation buffer of a forward pass (most are >128 kB) is then a
+    fresh mmap, zero-filled page by page and unmapped when freed. Measured on a 2D DenseNet: 7,000
+    page faults and 15 ms of system CPU per image, a model call 3x slower than in a plain process.
+    Freed memory up to 64 MB stays with the worker (next to a loaded model, nothing) instead."""
+    if _TUNED:
+        return
+    _TUNED.append(True)
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: the most glibc allows (blocks below come from the heap)
+        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD: freed heap returned to the OS above this
+    except (OSError, AttributeError):  # not glibc (musl): its allocator has no such switch
+        pass
 
 
 def _now() -> str:
@@ -55,6 +81,7 @@ def loaded(spec: dict) -> Loaded:
     key = (json.dumps(spec["manifest"], sort_keys=True), spec.get("checkpoint"), spec.get("weights_sha256"),
            spec.get("device"), json.dumps(spec.get("options") or {}, sort_keys=True))
     if key not in _LOADED:
+        _keep_freed_memory()
         _LOADED.clear()  # one model per worker: a new job's model replaces the last one
         _LOADED[key] = Loaded(spec)
     return _LOADED[key]
@@ -104,47 +131,88 @@ def job_value(job: dict) -> dict:
     return job
 
 
-def run_one(item: dict, spec: dict) -> dict:
-    """The task: one input in, one row out."""
+def run_chunk(items: list[dict], spec: dict) -> list[dict]:
+    """The task: a chunk of inputs in, one row per input out (in order). The inputs are read and
+    predicted `batch_size` (the manifest's) at a time, so a chunk holds no more images in memory
+    than `workstation infer` does. A row's `task_s` is its own read time plus its share of its
+    batch's model call."""
     started = time.perf_counter()
-    row = base_row(item, spec)
-    row["worker"] = worker_name()
+    worker = worker_name()
+    rows = [dict(base_row(item, spec), worker=worker) for item in items]
     try:
         model = loaded(spec)
     except Exception as exc:  # noqa: BLE001 - the plugin's own errors; the run decides what to do
-        out = failed(row, f"the plugin did not load: {type(exc).__name__}: {exc}".splitlines()[0])
-        out["task_s"] = time.perf_counter() - started
-        return out
-    row.update(device=model.device, task=model.manifest.task)
-    if item["kind"] == "unreadable":
-        out = failed(row, f"cannot read image: {item['reason']}")
-    else:
-        out = _predict(model, item, row)
-    out["task_s"] = time.perf_counter() - started
+        reason = f"the plugin did not load: {type(exc).__name__}: {exc}".splitlines()[0]
+        took = (time.perf_counter() - started) / len(items)
+        return [dict(failed(row, reason), task_s=took) for row in rows]
+    for row in rows:
+        row.update(device=model.device, task=model.manifest.task)
+    out: list[dict] = []
+    size = max(1, int(model.manifest.batch_size))
+    for first in range(0, len(items), size):
+        out += _run_batch(model, items[first:first + size], rows[first:first + size])
     return out
 
 
-def _predict(model: Loaded, item: dict, row: dict) -> dict:
-    from workstation.plugin_api import prediction_problems
+def _run_batch(model: Loaded, items: list[dict], rows: list[dict]) -> list[dict]:
+    out: list[dict | None] = [None] * len(items)
+    readable, read_s = [], [0.0] * len(items)
+    for n, (item, row) in enumerate(zip(items, rows)):
+        started = time.perf_counter()
+        result = _read_one(item, row)
+        read_s[n] = time.perf_counter() - started
+        if isinstance(result, dict):
+            out[n] = dict(result, task_s=read_s[n])
+        else:
+            readable.append((n, result))
+    if readable:
+        started = time.perf_counter()
+        outcomes = _predict_many(model, [volume for _, volume in readable])
+        share = (time.perf_counter() - started) / len(readable)
+        for (n, volume), outcome in zip(readable, outcomes):
+            out[n] = dict(_row(model, rows[n], volume, outcome), task_s=read_s[n] + share)
+    return out  # type: ignore[return-value] - every slot is filled above
 
+
+def _read_one(item: dict, row: dict):
+    """The volume, or the input's failed row."""
     from workstation.core.pacs import PacsError
 
+    if item["kind"] == "unreadable":
+        return failed(row, f"cannot read image: {item['reason']}")
     try:
-        volume = _read(item)
+        return _read(item)
     except PacsError as exc:
         return failed(row, f"cannot retrieve the series: {exc}".splitlines()[0])
     except Exception as exc:  # noqa: BLE001 - readers raise many types on damaged files
         return failed(row, f"cannot read image: {exc}".splitlines()[0])
-    shape = tuple(int(n) for n in volume.array.shape[:3])
+
+
+def _predict_many(model: Loaded, volumes: list) -> list:
+    """One prediction or failure reason (a str) per volume: the batch in one call, or, when the
+    plugin fails on it, one volume at a time, so that only the input at fault fails."""
     try:
-        predictions = list(model.plugin.predict([volume], lambda fraction: None, lambda: False) or [])
+        predictions = list(model.plugin.predict(volumes, lambda fraction: None, lambda: False) or [])
     except Exception as exc:  # noqa: BLE001
-        return failed(row, f"plugin failed: {type(exc).__name__}: {exc}".splitlines()[0])
-    if len(predictions) != 1:
-        return failed(row, f"plugin failed: returned {len(predictions)} predictions for 1 image")
-    problems = prediction_problems(model.manifest, shape, predictions[0])
+        if len(volumes) > 1:
+            return [outcome for volume in volumes for outcome in _predict_many(model, [volume])]
+        return [f"plugin failed: {type(exc).__name__}: {exc}".splitlines()[0]]
+    if len(predictions) != len(volumes):
+        if len(volumes) > 1:
+            return [outcome for volume in volumes for outcome in _predict_many(model, [volume])]
+        return [f"plugin failed: returned {len(predictions)} predictions for 1 image"]
+    return predictions
+
+
+def _row(model: Loaded, row: dict, volume, outcome) -> dict:
+    from workstation.plugin_api import prediction_problems
+
+    if isinstance(outcome, str):
+        return failed(row, outcome)
+    shape = tuple(int(n) for n in volume.array.shape[:3])
+    problems = prediction_problems(model.manifest, shape, outcome)
     if problems:
         return failed(row, "invalid output discarded: " + "; ".join(problems))
-    classes, scores, body = prediction_json(predictions[0])
+    classes, scores, body = prediction_json(outcome)
     return dict(row, status="ok", classes=classes, scores=scores, prediction=body, image_shape=list(shape),
                 created_at=_now())

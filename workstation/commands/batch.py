@@ -41,6 +41,9 @@ def register(subparsers) -> None:
                        help="worker processes of the local Dask cluster (default 2)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this existing Dask cluster")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--inputs-per-task", type=int, default=None, metavar="N",
+                        help="inputs read and predicted together by one Dask task (default: automatic, "
+                             "at most the plugin's batch size, at least 8 tasks per worker)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
 
@@ -95,6 +98,8 @@ def run(args) -> int:
 
     if args.workers < 1:
         return _fail("--workers must be at least 1")
+    if args.inputs_per_task is not None and args.inputs_per_task < 1:
+        return _fail("--inputs-per-task must be at least 1")
     if bool(args.source) == bool(args.pacs):
         return _fail("give a SOURCE (folder or CSV file) or --pacs NODE, one of the two")
     try:
@@ -105,6 +110,7 @@ def run(args) -> int:
         return _fail("--patient, --name, --modality, --date, --accession and --study filter a --pacs query")
     spec = BatchSpec(source=args.source, plugin_id=args.plugin, out=args.out, checkpoint=args.checkpoint,
                      project=args.project, workers=args.workers, scheduler=args.scheduler, device=args.device,
+                     inputs_per_task=args.inputs_per_task,
                      pacs=args.pacs, pacs_filters={k: v for k, v in filters.items() if v})
     bar = _Progress()
 
