@@ -117,6 +117,8 @@ class _GridActor:
         self.reslice = vtkImageReslice()
         self.reslice.SetOutputDimensionality(2)
         self.reslice.SetResliceAxes(self.matrix)
+        self.reslice.SetNumberOfThreads(1)  # one slice: starting threads costs more than they save
+        self._cropped = None  # (reslice output MTime, its label box) of the last crop
         if isinstance(layer, LabelMaskLayer):
             self.reslice.SetInterpolationModeToNearestNeighbor()
         else:
@@ -174,14 +176,24 @@ class _GridActor:
         the texture uploaded after a brush dab is then only the painted box."""
         self.reslice.Update()
         out = self.reslice.GetOutput()
-        nx, ny, _ = out.GetDimensions()
-        labels = numpy_support.vtk_to_numpy(out.GetPointData().GetScalars()).reshape(ny, nx)
-        rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
-        if rows.size == 0:
+        if self._cropped is None or self._cropped[0] != out.GetMTime():
+            self._cropped = (out.GetMTime(), _label_box(out))
+        box = self._cropped[1]
+        if box is None:
             self.actor.SetVisibility(False)
-            return
-        x0, _, y0 = out.GetExtent()[:3]
-        self.actor.SetDisplayExtent(x0 + int(cols[0]), x0 + int(cols[-1]), y0 + int(rows[0]), y0 + int(rows[-1]), 0, 0)
+        else:
+            self.actor.SetDisplayExtent(*box, 0, 0)
+
+
+def _label_box(image) -> tuple[int, int, int, int] | None:
+    """(x0, x1, y0, y1): the extent of a 2D label image's non-zero pixels, None if there are none."""
+    nx, ny, _ = image.GetDimensions()
+    labels = numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(ny, nx)
+    rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
+    if rows.size == 0:
+        return None
+    x0, _, y0 = image.GetExtent()[:3]
+    return (x0 + int(cols[0]), x0 + int(cols[-1]), y0 + int(rows[0]), y0 + int(rows[-1]))
 
 
 class SliceOverlays:
@@ -203,6 +215,7 @@ class SliceOverlays:
         self.grid: SliceGrid | None = None
         self.offset = 0.0
         self.circles_drawn: list[tuple[str, np.ndarray, float]] = []  # (id, centre uv, radius)
+        self._grids_due = False  # grid actors to be placed on the slice before the next frame
         self._connected: dict[int, Layer] = {}
         overlays.events.connect(self._list_changed)
         self._list_changed()
@@ -260,15 +273,8 @@ class SliceOverlays:
         loops, colours, selected_loops, selected_colours, labels = [], [], [], [], []
         self.circles_drawn = []
         grid, volume = self.grid, self.volume
+        self._grids_due = True
         for layer in self.overlays:
-            if isinstance(layer, (LabelMaskLayer, HeatMapLayer)):
-                actor = self.grid_actors.get(id(layer))
-                if actor is None:
-                    continue
-                drawable = grid is not None and layer.visible and layer.fits(volume)
-                actor.actor.SetVisibility(drawable)
-                if drawable:
-                    actor.place(volume, grid, self.offset)
             if grid is None or not layer.visible:
                 continue
             if isinstance(layer, SphereLayer):
@@ -285,6 +291,22 @@ class SliceOverlays:
         self._place_labels(labels)
         if render:
             self.request_render()
+
+    def before_frame(self) -> None:
+        """Reslice the grid layers for the slice shown, once before the frame that shows them (a
+        view held during a brush stroke, or hidden, does none of this per dab)."""
+        if not self._grids_due:
+            return
+        self._grids_due = False
+        grid, volume = self.grid, self.volume
+        for layer in self.overlays:
+            actor = self.grid_actors.get(id(layer))
+            if actor is None:
+                continue
+            drawable = grid is not None and layer.visible and layer.fits(volume)
+            actor.actor.SetVisibility(drawable)
+            if drawable:
+                actor.place(volume, grid, self.offset)
 
     def _line_opacity(self) -> float:
         layers = [l for l in self.overlays if isinstance(l, (SphereLayer, BoxLayer, PolylineLayer)) and l.visible]

@@ -145,6 +145,7 @@ class SliceView(QVTKRenderWindowInteractor):
     def _before_frame(self, *args) -> None:
         if self._via_table:
             self.grey.refresh()
+        self.overlays.before_frame()
 
     def render_now(self) -> None:
         """Render if something changed since the last frame (a hidden view waits to be shown)."""
