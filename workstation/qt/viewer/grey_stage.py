@@ -46,38 +46,55 @@ def _inverted(values: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 class GreySlice:
-    """The RGBA image a slice view's actor shows: the reslice's output through `table`, remade
-    when either changed (checked before every frame: a pipeline check, ~20 us)."""
+    """The RGBA image a slice view's actor shows: the slice through `table`, remade when the slice
+    or the table changed (checked before every frame). The slice is a numpy view of the volume when
+    the view's pixels are its voxels (`view_geometry.voxel_plane`), else the reslice's output."""
 
     def __init__(self, reslice) -> None:
         self.reslice = reslice
         self.image = vtkImageData()
         self.table: np.ndarray | None = None
         self._buffer: np.ndarray | None = None
-        self._shown = None  # (reslice output MTime, table) the image was made from
+        self._shown = None  # what the image was made from: (slice, table)
 
     def set_table(self, grey: np.ndarray) -> None:
         """`grey`: uint8 per value, from `grey_table`."""
-        table = grey.astype(np.uint32) * 0x010101 | 0xFF000000  # bytes g, g, g, 255 (little-endian)
+        table = (grey.astype("<u4") * 0x010101 | 0xFF000000).astype("<u4")  # bytes g, g, g, 255
         if self.table is None or not np.array_equal(table, self.table):
             self.table = table
 
-    def refresh(self) -> None:
-        self.reslice.Update()
-        source = self.reslice.GetOutput()
-        if self._shown == (source.GetMTime(), id(self.table)) or self.table is None:
+    def refresh(self, plane: np.ndarray | None = None, plane_key=None, grid=None) -> None:
+        """Remake the image if needed: from `plane` (identified by `plane_key`, on `grid`) when
+        given, else from the reslice."""
+        if self.table is None:
             return
-        values = numpy_support.vtk_to_numpy(source.GetPointData().GetScalars())
+        if plane is not None:
+            key = ("plane", plane_key, id(self.table))
+            if self._shown == key:
+                return
+            (ou, ov), (su, sv), (nu, nv) = grid.origin, grid.spacing, grid.size
+            self._fill(plane, (0, nu - 1, 0, nv - 1, 0, 0), (ou, ov, 0.0), (su, sv, 1.0))
+        else:
+            self.reslice.Update()
+            source = self.reslice.GetOutput()
+            key = ("reslice", source.GetMTime(), id(self.table))
+            if self._shown == key:
+                return
+            values = numpy_support.vtk_to_numpy(source.GetPointData().GetScalars())
+            self._fill(values, source.GetExtent(), source.GetOrigin(), source.GetSpacing())
+        self._shown = key
+
+    def _fill(self, values: np.ndarray, extent, origin, spacing) -> None:
         image = self.image
-        if self._buffer is None or self._buffer.shape != values.shape:
-            self._buffer = np.empty(values.shape, np.uint32)
+        count = (extent[1] - extent[0] + 1) * (extent[3] - extent[2] + 1)
+        if self._buffer is None or self._buffer.size != count:
+            self._buffer = np.empty(count, "<u4")
             scalars = numpy_support.numpy_to_vtk(self._buffer.view(np.uint8).reshape(-1, 4), deep=False)
             scalars._numpy_reference = self._buffer  # VTK reads this memory when it uploads the texture
             image.GetPointData().SetScalars(scalars)
-        image.SetExtent(source.GetExtent())
-        image.SetOrigin(source.GetOrigin())
-        image.SetSpacing(source.GetSpacing())
-        np.take(self.table, values.view(values.dtype.str.replace("i", "u")), out=self._buffer)
+        image.SetExtent(extent)
+        image.SetOrigin(origin)
+        image.SetSpacing(spacing)
+        np.take(self.table, values.view(values.dtype.str.replace("i", "u")), out=self._buffer.reshape(values.shape))
         image.GetPointData().GetScalars().Modified()
         image.Modified()
-        self._shown = (source.GetMTime(), id(self.table))

@@ -99,6 +99,8 @@ class SliceView(QVTKRenderWindowInteractor):
         self.actor = vtkImageActor()
         self.actor.GetMapper().SetInputConnection(self.reslice.GetOutputPort())
         self._via_table = False  # the actor shows self.grey's image (else the reslice's output)
+        self._voxels = self._plane = None  # the volume's voxels, and the slice shown as a view of them
+        self.index_key = 0  # counts slice changes
         self.renderer.AddObserver("StartEvent", self._before_frame)
         self.actor.GetProperty().SetInterpolationTypeToLinear()
         self.actor.SetVisibility(False)
@@ -144,7 +146,7 @@ class SliceView(QVTKRenderWindowInteractor):
 
     def _before_frame(self, *args) -> None:
         if self._via_table:
-            self.grey.refresh()
+            self.grey.refresh(self._plane, self.index_key, self.grid)
         self.overlays.before_frame()
 
     def render_now(self) -> None:
@@ -165,6 +167,7 @@ class SliceView(QVTKRenderWindowInteractor):
     def _volume_changed(self, volume) -> None:
         if volume is None:
             self.frame = self.grid = None
+            self._voxels = self._plane = None
             self.actor.SetVisibility(False)
             self.cross.SetVisibility(False)
             self.overlays.set_slice(None, None, 0.0)
@@ -177,6 +180,9 @@ class SliceView(QVTKRenderWindowInteractor):
             self.frame = vg.standard_frame(self.orientation)
         self.grid = vg.slice_grid(volume, self.frame)
         self.reslice.SetInputData(self.state.image)
+        # the voxels the reslice reads, [k, j, i]: an axis-aligned slice is taken from them directly
+        self._voxels = None if volume.is_rgb else numpy_support.vtk_to_numpy(
+            self.state.image.GetPointData().GetScalars()).reshape(volume.array.shape[:3])
         self.reslice.SetOutputSpacing(self.grid.spacing[0], self.grid.spacing[1], 1.0)
         self.reslice.SetOutputOrigin(self.grid.origin[0], self.grid.origin[1], 0.0)
         self.reslice.SetOutputExtent(0, self.grid.size[0] - 1, 0, self.grid.size[1] - 1, 0, 0)
@@ -203,7 +209,10 @@ class SliceView(QVTKRenderWindowInteractor):
         if index == self.index and offset == self.offset:
             return
         self.index, self.offset = index, offset
-        set_matrix(self.matrix, vg.reslice_axes(volume, self.frame, offset))
+        axes = vg.reslice_axes(volume, self.frame, offset)
+        self._plane = vg.voxel_plane(self._voxels, axes, grid) if self._voxels is not None else None
+        self.index_key += 1
+        set_matrix(self.matrix, axes)
         self.matrix.Modified()
         self.reslice.Modified()
         self.overlays.set_slice(volume, grid, offset)

@@ -158,3 +158,40 @@ def _to_index(direction: bytes, spacing: tuple[float, float, float]) -> np.ndarr
     out = inverse / np.asarray(spacing)[:, None]
     out.flags.writeable = False  # shared by every caller
     return out
+
+
+def voxel_plane(array: np.ndarray, axes: np.ndarray, grid: SliceGrid) -> np.ndarray | None:
+    """The view's slice as a numpy view of `array` ([k, j, i]), rows going up the screen, when the
+    view's pixels are exactly the voxels of one plane (axis-aligned volume, the grid inside it):
+    what vtkImageReslice would output with nearest-neighbour sampling, without copying. None
+    otherwise (oblique volumes, a grid reaching outside: the reslice does those). `axes` is
+    `reslice_axes(...)` for the slice shown."""
+    (ou, ov), (su, sv), (nu, nv) = grid.origin, grid.spacing, grid.size
+    start = axes[:3, :3] @ np.array([ou, ov, 0.0]) + axes[:3, 3]  # voxel (i, j, k) of pixel (0, 0)
+    steps = [axes[:3, 0] * su, axes[:3, 1] * sv]  # voxel steps per pixel along u and v
+    picked = []
+    for step in steps:
+        axis = int(np.argmax(np.abs(step)))
+        if abs(abs(step[axis]) - 1.0) > 1e-9 or np.abs(np.delete(step, axis)).max() > 1e-9:
+            return None
+        picked.append((axis, 1 if step[axis] > 0 else -1))
+    first = np.rint(start)
+    if picked[0][0] == picked[1][0] or np.abs(start - first).max() > 1e-6:
+        return None
+    first = first.astype(int)
+    size = array.shape[2], array.shape[1], array.shape[0]  # voxels along i, j, k
+    index: list = [None, None, None]  # per voxel axis i, j, k
+    for (axis, sign), count in zip(picked, (nu, nv)):
+        last = first[axis] + sign * (count - 1)
+        if not (0 <= first[axis] < size[axis] and 0 <= last < size[axis]):
+            return None
+        stop = last + sign
+        index[axis] = slice(first[axis], None if stop < 0 else stop, sign)
+    (normal,) = {0, 1, 2} - {picked[0][0], picked[1][0]}
+    if not 0 <= first[normal] < size[normal]:
+        return None
+    index[normal] = int(first[normal])
+    plane = array[index[2], index[1], index[0]]  # numpy order k, j, i
+    # the plane's axes are the two picked voxel axes in numpy order (k before j before i)
+    u_axis, v_axis = picked[0][0], picked[1][0]
+    return plane.T if u_axis > v_axis else plane  # rows along v, columns along u
