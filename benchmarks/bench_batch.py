@@ -18,7 +18,10 @@ The machine is shared, so wall-clock rates move with other people's load; CPU se
 each run also reports the CPU time of this process and of its children (the LocalCluster's worker
 processes, counted once they have exited), whole run and per image, start and model load included,
 and, from a second run over only 10 images, the start-up CPU and the marginal CPU of one more image
-(whose excess over the plain loop's is the engine's CPU overhead per image).
+(whose excess over the plain loop's is the engine's CPU overhead per image), and
+`steady_cpu_ms_per_image`: the CPU of this process and its live children (psutil) over the
+steady-state rows, per image. When the two runs' steady CPU per image are alike, 2 workers reach
+twice one worker's rate given two free cores; a lower measured ratio is other people's load.
 """
 from __future__ import annotations
 
@@ -100,17 +103,37 @@ def serial(checkpoint: Path, paths: list[Path]) -> dict:
             "cpu_s": round(cpu, 2), "cpu_ms_per_image": round(1000 * cpu / len(paths), 1)}
 
 
-def batch(checkpoint: Path, folder: Path, workers: int, out: Path, inputs_per_task: int | None = None) -> dict:
-    from workstation.batch import BatchSpec, run_batch
+def live_cpu_s() -> float:
+    """CPU seconds so far of this process and its live children (the cluster's workers)."""
+    import psutil
 
+    total = 0.0
+    me = psutil.Process()
+    for proc in (me, *me.children(recursive=True)):
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:  # ended meanwhile
+            continue
+        total += times.user + times.system
+    return total
+
+
+def batch(checkpoint: Path, folder: Path, workers: int, out: Path, inputs_per_task: int | None = None) -> dict:
     from datetime import datetime
 
-    from workstation.batch import read_results
+    from workstation.batch import BatchSpec, read_results, run_batch
+
+    samples: list[tuple[float, int, float]] = []  # (time, inputs done, CPU so far) at each finished task
+
+    def progress(done: int, total: int) -> None:
+        if done:
+            samples.append((time.time(), done, live_cpu_s()))
 
     cpu = cpu_s()
     start, started_at = time.perf_counter(), datetime.now().astimezone()
     report = run_batch(BatchSpec(source=str(folder), plugin_id="densenet2d", out=str(out), checkpoint=str(checkpoint),
-                                 workers=workers, device="cpu", chunk_rows=64, inputs_per_task=inputs_per_task))
+                                 workers=workers, device="cpu", chunk_rows=64, inputs_per_task=inputs_per_task),
+                       progress=progress)
     wall = time.perf_counter() - start
     cpu = cpu_s() - cpu  # the cluster is closed when run_batch returns: its workers are counted
     assert report.ok == report.total, report.failures[:3]
@@ -121,11 +144,15 @@ def batch(checkpoint: Path, folder: Path, workers: int, out: Path, inputs_per_ta
     if len(after) < 2:  # a short run where one worker finished only the last row
         all_up, after = done[0][0], [at for at, _ in done[1:]]
     steady = len(after) / (after[-1] - all_up).total_seconds()
+    window = [s for s in samples if s[0] > all_up.timestamp()]
+    steady_cpu = (1000 * (window[-1][2] - window[0][2]) / (window[-1][1] - window[0][1])
+                  if len(window) > 1 and window[-1][1] > window[0][1] else None)
     return {"workers": workers, "inputs_per_task": report.inputs_per_task, "tasks": report.tasks,
             "images_per_s": round(steady, 2), "wall_s": round(wall, 2),
             "start_and_load_s": round((done[0][0] - started_at).total_seconds(), 2),
             "all_workers_up_s": round((all_up - started_at).total_seconds(), 2), "cpu_s": round(cpu, 2),
-            "cpu_ms_per_image": round(1000 * cpu / report.total, 1)}
+            "cpu_ms_per_image": round(1000 * cpu / report.total, 1),
+            "steady_cpu_ms_per_image": round(steady_cpu, 1) if steady_cpu is not None else None}
 
 
 def evaluate_rows(tmp: Path, rows: int) -> dict:

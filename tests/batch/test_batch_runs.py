@@ -132,6 +132,17 @@ def test_the_automatic_inputs_per_task():
     assert inputs_per_task(10_000, 0, 1) == 1
 
 
+def test_a_chunk_key_names_exactly_its_inputs():
+    """A rerun can send its tasks while the scheduler still holds a killed client's: equal keys
+    must mean equal inputs, or Dask would hand over another chunk's rows."""
+    from workstation.batch.engine import chunk_key
+
+    a, b, c = ({"key": k * 64} for k in "abc")
+    assert chunk_key([a]) == "batch-" + "a" * 64  # one input: the key its task always had
+    assert chunk_key([a, b]) == chunk_key([dict(a), dict(b)]) and chunk_key([a, b]).endswith("-2")
+    assert chunk_key([a, b]) != chunk_key([a, c]) and chunk_key([a, b, c]) != chunk_key([a, b])
+
+
 def test_the_whole_batch_process_killed_then_rerun_completes_only_the_rest(crops, checkpoint, cluster, serial,
                                                                            tmp_path):
     out = tmp_path / "results"

@@ -96,9 +96,15 @@ def inputs_per_task(n: int, workers: int, batch_size: int) -> int:
 
 
 def chunk_key(items: list[dict]) -> str:
-    """The Dask key of a chunk: its first input's (chunks do not overlap), `batch-<key>-<n>` for n > 1
-    (a chunk of one keeps the key a task of one input always had)."""
-    return f"batch-{items[0]['key']}" + (f"-{len(items)}" if len(items) > 1 else "")
+    """The Dask key of a chunk: `batch-<input key>` for one input, else `batch-<sha256 of its
+    inputs' keys>-<n>`. The same key is always the same inputs: a rerun may send its tasks while
+    the scheduler still holds those of a client just killed, and Dask then hands over the held
+    result, which must be the rows of exactly these inputs (a key made from the first input alone
+    could name another chunk that starts with it)."""
+    if len(items) == 1:
+        return f"batch-{items[0]['key']}"
+    digest = hashlib.sha256("".join(item["key"] for item in items).encode()).hexdigest()
+    return f"batch-{digest}-{len(items)}"
 
 
 def _spec_dict(spec: BatchSpec) -> dict:

@@ -129,10 +129,13 @@ def load(path, truth_path, ci_method: str = "delong") -> pf.LoadedPredictions:
     if not truth_path:
         raise pf.PredictionFileError(f"{path}: batch results hold no truth; give --truth TRUTH.csv")
     try:
-        table = results.read_results(path, ["case_id", "status", "task", "classes", "scores"])
+        table = results.read_results(path, ["case_id", "status", "task", "classes", "scores"],
+                                     dictionary=("status", "task", "classes.list.element"))
     except results.ResultsError as exc:
         raise pf.PredictionFileError(str(exc)) from None
-    table = table.filter(pc.equal(table["status"], "ok"))
+    ok = pc.equal(table["status"], "ok")
+    if not pc.all(ok).as_py():  # a filter copies every column, even when it keeps every row
+        table = table.filter(ok)
     if table.num_rows == 0:
         raise pf.PredictionFileError(f"{path}: no successful predictions to evaluate")
     first_task = table["task"][0]

@@ -73,17 +73,18 @@ def _files(folder) -> list[Path]:
     raise ResultsError(f"{folder}: no such results folder")
 
 
-def _read(files: list[Path], columns: list[str] | None) -> pa.Table:
+def _read(files: list[Path], columns: list[str] | None, dictionary: tuple[str, ...] = ()) -> pa.Table:
     wanted = columns or COLUMNS
+    as_dictionary = [d for d in dictionary if d.split(".")[0] in wanted] or None
     tables = []
     for file in files:
         try:
-            # ParquetFile, not read_table: that one imports pyarrow.dataset, and with it pandas
-            # (a second or more of a fresh `workstation evaluate`)
-            with pq.ParquetFile(file) as handle:
+            # ParquetFile, not read_table: that one imports pyarrow.dataset (a second or more of a
+            # fresh `workstation evaluate`)
+            with pq.ParquetFile(file, read_dictionary=as_dictionary) as handle:
                 tables.append(handle.read(columns=wanted))
         except (OSError, pa.ArrowException) as exc:
-            raise ResultsError(f"{file}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+            raise _unreadable(file, exc) from None
     if not tables:
         return SCHEMA.empty_table().select(wanted)
     return pa.concat_tables(tables, promote_options="default")
@@ -107,6 +108,29 @@ def _fingerprints(chunk: pa.Array) -> np.ndarray | None:
         return None
     words = np.frombuffer(data, np.uint8)[ends[0]:ends[-1]].view(np.uint64).reshape(-1, 8)
     return words @ _MIX  # wraps modulo 2**64, as it should
+
+
+def _unreadable(file, exc: Exception) -> ResultsError:
+    return ResultsError(f"{file}: not a readable Parquet file ({str(exc).splitlines()[0]})")
+
+
+def _keys_unique(files: list[Path]) -> bool:
+    """Whether the parts' keys are all 64 hex digits with distinct fingerprints (so no key
+    repeats), read 64k at a time: the key column of a million rows (64 MB) is never held, and
+    the few MB of each batch are reused, not freshly paged in."""
+    prints = []
+    for file in files:
+        try:
+            with pq.ParquetFile(file) as handle:
+                for batch in handle.iter_batches(batch_size=1 << 16, columns=["key"]):
+                    found = _fingerprints(batch.column(0))
+                    if found is None:
+                        return False
+                    prints.append(found)
+        except (OSError, pa.ArrowException) as exc:
+            raise _unreadable(file, exc) from None
+    ordered = np.sort(np.concatenate(prints)) if prints else np.zeros(0, np.uint64)
+    return not (ordered[1:] == ordered[:-1]).any()
 
 
 def unique_keys(keys: pa.ChunkedArray) -> bool:
@@ -140,15 +164,14 @@ def dedupe(table: pa.Table) -> pa.Table:
     return table.take(pa.array(keep))
 
 
-def read_results(folder, columns: list[str] | None = None) -> pa.Table:
-    """The deduplicated results (`columns`: only these; `created_at`, which only deduplication
-    needs, is then read only when a key repeats)."""
+def read_results(folder, columns: list[str] | None = None, dictionary: tuple[str, ...] = ()) -> pa.Table:
+    """The deduplicated results. `columns`: only these (when no key repeats, which the keys'
+    fingerprints tell, only these are read); `dictionary`: columns (or nested paths such as
+    `classes.list.element`) to read as dictionary arrays, for few distinct values."""
     files = _files(folder)
     if columns is None:
-        return dedupe(_read(files, None))
-    table = _read(files, list(dict.fromkeys(["key", "status", *columns])))
-    if table.num_rows == 0 or unique_keys(table["key"]):
-        return table.select(columns)
-    if "created_at" not in table.column_names:
-        table = table.append_column("created_at", _read(files, ["created_at"])["created_at"])
+        return dedupe(_read(files, None, dictionary))
+    if "key" not in columns and _keys_unique(files):
+        return _read(files, columns, dictionary)
+    table = _read(files, list(dict.fromkeys(["key", "status", "created_at", *columns])), dictionary)
     return dedupe(table).select(columns)
