@@ -125,6 +125,7 @@ class _GridActor:
             self.reslice.SetInterpolationModeToLinear()
         self.actor = vtkImageActor()
         self.actor.GetMapper().SetInputConnection(self.reslice.GetOutputPort())
+        self.actor.GetMapper().SetNumberOfThreads(1)  # colours a painted box: threads cost more
         self.actor.ForceTranslucentOn()
         self.actor.SetPosition(0, 0, _Z_GRID)
         self.actor.SetPickable(False)

@@ -98,6 +98,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self.grey = GreySlice(self.reslice)
         self.actor = vtkImageActor()
         self.actor.GetMapper().SetInputConnection(self.reslice.GetOutputPort())
+        self.actor.GetMapper().SetNumberOfThreads(1)  # (float and RGB slices: VTK colours them)
         self._via_table = False  # the actor shows self.grey's image (else the reslice's output)
         self._voxels = self._plane = None  # the volume's voxels, and the slice shown as a view of them
         self.index_key = 0  # counts slice changes
