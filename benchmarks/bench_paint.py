@@ -70,14 +70,14 @@ class _TheWayBefore:
     def __init__(self) -> None:
         from workstation.qt.viewer import overlay_actors
 
-        self.cls, self.crop = overlay_actors._GridActor, overlay_actors._GridActor._crop_to_labels
+        self.cls, self.crop = overlay_actors._GridActor, overlay_actors._GridActor._show_box
 
     def __enter__(self):
-        self.cls._crop_to_labels = lambda actor: actor.actor.SetDisplayExtent(0, -1, 0, -1, 0, -1)
+        self.cls._show_box = lambda actor, box: actor.actor.SetDisplayExtent(0, -1, 0, -1, 0, -1)
         return self
 
     def __exit__(self, *exc) -> None:
-        self.cls._crop_to_labels = self.crop
+        self.cls._show_box = self.crop
 
     @staticmethod
     def again(views) -> None:

@@ -37,7 +37,7 @@ def test_only_the_painted_view_redraws_during_a_stroke(qtbot, seg_window):
     for view in others:
         (actor,) = [a for a in view.overlays.grid_actors.values() if a.layer is panel.display.layer]
         assert actor.actor.GetVisibility()
-        out = actor.reslice.GetOutput()
+        out = actor.actor.GetMapper().GetInput()  # the slice of labels the view shows
         nx, ny, _ = out.GetDimensions()
         labels = vtk_to_numpy(out.GetPointData().GetScalars()).reshape(ny, nx)
         rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))

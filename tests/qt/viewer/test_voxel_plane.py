@@ -73,3 +73,54 @@ def test_oblique_volumes_and_outside_planes_are_left_to_the_reslice():
     assert vg.voxel_plane(upright.array, outside, grid) is None
     between = vg.reslice_axes(upright, frame, -2.5)  # half-way between slices 2 and 3 (en is -z)
     assert vg.voxel_plane(upright.array, between, grid) is None
+
+
+@pytest.mark.parametrize("oblique", [False, True])
+def test_label_layer_shows_the_resliced_labels_cropped_to_them(oblique):
+    from workstation.core.review.overlays import LabelMaskLayer
+    from workstation.qt.viewer.overlay_actors import _GridActor
+
+    theta = 0.3 if oblique else 0.0
+    rotation = np.array([[np.cos(theta), -np.sin(theta), 0], [np.sin(theta), np.cos(theta), 0], [0, 0, 1]])
+    labels = np.zeros((6, 20, 24), np.uint8)
+    labels[2:4, 5:9, 7:15] = 1
+    labels[3, 12, 18] = 2
+    volume = Volume(np.zeros(labels.shape, np.int16), spacing=(0.8, 0.9, 2.0), direction=rotation)
+    actor = _GridActor(LabelMaskLayer("mask", labels))
+    for name in ("axial", "coronal", "sagittal"):
+        frame = vg.standard_frame(name)
+        grid = vg.slice_grid(volume, frame)
+        for index in range(grid.count):
+            point = vg.snap_to_slice(volume, grid, volume.index_to_world([12.0, 10.0, 3.0]), index)
+            offset = vg.slice_offset(volume, grid, point, vg.slice_index(volume, grid, point))
+            actor.actor.SetVisibility(True)
+            actor.place(volume, grid, offset)
+            assert actor._via_plane is not oblique
+            want = resliced_labels(actor)
+            shown = actor.actor.GetMapper().GetInput()
+            nx, ny, _ = shown.GetDimensions()
+            assert (nx, ny) == tuple(grid.size)
+            got = numpy_support.vtk_to_numpy(shown.GetPointData().GetScalars()).reshape(ny, nx)
+            assert np.array_equal(got, want), (name, index)
+            rows, cols = np.flatnonzero(want.any(axis=1)), np.flatnonzero(want.any(axis=0))
+            if rows.size:
+                assert actor.actor.GetVisibility()
+                assert actor.actor.GetDisplayExtent()[:4] == (cols[0], cols[-1], rows[0], rows[-1])
+            else:
+                assert not actor.actor.GetVisibility()
+    labels[4, 0, 0] = 3  # edited in place, as a brush does
+    actor.refresh_data()
+    frame = vg.standard_frame("axial")
+    grid = vg.slice_grid(volume, frame)
+    point = vg.snap_to_slice(volume, grid, volume.index_to_world([0.0, 0.0, 4.0]), 4)
+    actor.place(volume, grid, vg.slice_offset(volume, grid, point, 4))
+    shown = actor.actor.GetMapper().GetInput()
+    assert numpy_support.vtk_to_numpy(shown.GetPointData().GetScalars()).max() == (3 if not oblique else
+                                                                                   resliced_labels(actor).max())
+
+
+def resliced_labels(actor) -> np.ndarray:
+    actor.reslice.Update()
+    out = actor.reslice.GetOutput()
+    nx, ny, _ = out.GetDimensions()
+    return numpy_support.vtk_to_numpy(out.GetPointData().GetScalars()).reshape(ny, nx).copy()

@@ -17,7 +17,7 @@ from workstation.core.review.overlays import (
     COLORMAPS, BoxLayer, HeatMapLayer, LabelMaskLayer, Layer, SphereLayer,
 )
 from workstation.core.measurements.overlay import PolylineLayer
-from workstation.qt.viewer.view_geometry import SliceGrid, reslice_axes
+from workstation.qt.viewer.view_geometry import SliceGrid, reslice_axes, voxel_plane
 from workstation.qt.viewer.viewer_state import to_vtk_image
 
 CIRCLE_SEGMENTS = 72
@@ -119,6 +119,10 @@ class _GridActor:
         self.reslice.SetResliceAxes(self.matrix)
         self.reslice.SetNumberOfThreads(1)  # one slice: starting threads costs more than they save
         self._cropped = None  # (reslice output MTime, its label box) of the last crop
+        self._labels = None  # a label layer's voxels [k, j, i] as VTK holds them
+        self._version = 0  # counts edits of the layer's data
+        self._plane = _PlaneImage()  # an axis-aligned slice of the labels, copied out of them
+        self._via_plane = False  # the actor shows self._plane (else the reslice's output)
         if isinstance(layer, LabelMaskLayer):
             self.reslice.SetInterpolationModeToNearestNeighbor()
         else:
@@ -133,6 +137,7 @@ class _GridActor:
 
     def refresh_data(self) -> None:
         array = self.layer.array
+        self._version += 1
         if self.image is not None and isinstance(self.layer, LabelMaskLayer) and array is self._wrapped:
             # edited in place (a brush dab): VTK already shares this memory, so marking it modified
             # is enough; a new wrapper and colour table per dab would cost tens of ms
@@ -142,6 +147,8 @@ class _GridActor:
         self._wrapped = array
         self.image = to_vtk_image(array)
         self.reslice.SetInputData(self.image)
+        if isinstance(self.layer, LabelMaskLayer):
+            self._labels = numpy_support.vtk_to_numpy(self.image.GetPointData().GetScalars()).reshape(array.shape[:3])
         prop = self.actor.GetProperty()
         if isinstance(self.layer, LabelMaskLayer):
             prop.SetLookupTable(label_table(self.layer))
@@ -168,8 +175,26 @@ class _GridActor:
         self.reslice.SetOutputSpacing(grid.spacing[0], grid.spacing[1], 1.0)
         self.reslice.SetOutputOrigin(grid.origin[0], grid.origin[1], 0.0)
         self.reslice.SetOutputExtent(0, grid.size[0] - 1, 0, grid.size[1] - 1, 0, 0)
-        if isinstance(self.layer, LabelMaskLayer):
-            self._crop_to_labels()
+        if not isinstance(self.layer, LabelMaskLayer):
+            return
+        plane = voxel_plane(self._labels, axes, grid) if self._labels is not None else None
+        if plane is not None:  # axis-aligned: copy the slice's labels out, no reslice
+            if not self._via_plane:
+                self._via_plane = True
+                self.actor.GetMapper().SetInputData(self._plane.image)
+            box = self._plane.show(plane, (axes.tobytes(), grid.origin, grid.size, self._version), grid)
+            self._show_box(box)
+            return
+        if self._via_plane:
+            self._via_plane = False
+            self.actor.GetMapper().SetInputConnection(self.reslice.GetOutputPort())
+        self._crop_to_labels()
+
+    def _show_box(self, box) -> None:
+        if box is None:
+            self.actor.SetVisibility(False)
+        else:
+            self.actor.SetDisplayExtent(*box, 0, 0)
 
     def _crop_to_labels(self) -> None:
         """Draw only the box of this slice that holds labels (none: nothing). A translucent quad over
@@ -178,23 +203,52 @@ class _GridActor:
         self.reslice.Update()
         out = self.reslice.GetOutput()
         if self._cropped is None or self._cropped[0] != out.GetMTime():
-            self._cropped = (out.GetMTime(), _label_box(out))
-        box = self._cropped[1]
-        if box is None:
-            self.actor.SetVisibility(False)
-        else:
-            self.actor.SetDisplayExtent(*box, 0, 0)
+            nx, ny, _ = out.GetDimensions()
+            labels = numpy_support.vtk_to_numpy(out.GetPointData().GetScalars()).reshape(ny, nx)
+            x0, _, y0 = out.GetExtent()[:3]
+            self._cropped = (out.GetMTime(), _label_box(labels, x0, y0))
+        self._show_box(self._cropped[1])
 
 
-def _label_box(image) -> tuple[int, int, int, int] | None:
-    """(x0, x1, y0, y1): the extent of a 2D label image's non-zero pixels, None if there are none."""
-    nx, ny, _ = image.GetDimensions()
-    labels = numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(ny, nx)
+def _label_box(labels: np.ndarray, x0: int = 0, y0: int = 0) -> tuple[int, int, int, int] | None:
+    """(x0, x1, y0, y1): the extent of a 2D label slice's non-zero pixels (rows along y), None if
+    there are none."""
     rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
     if rows.size == 0:
         return None
-    x0, _, y0 = image.GetExtent()[:3]
     return (x0 + int(cols[0]), x0 + int(cols[-1]), y0 + int(rows[0]), y0 + int(rows[-1]))
+
+
+class _PlaneImage:
+    """A 2D vtkImageData on a slice grid, filled from a numpy slice (copied: VTK needs it
+    contiguous), remade only when its key (the slice and the data's version) changes."""
+
+    def __init__(self) -> None:
+        from vtkmodules.vtkCommonDataModel import vtkImageData
+
+        self.image = vtkImageData()
+        self._buffer = None
+        self._key = None
+        self._box = None
+
+    def show(self, plane: np.ndarray, key, grid: SliceGrid):
+        """Hold `plane` (rows along v); returns the box of its non-zero pixels (see _label_box)."""
+        if key == self._key:
+            return self._box
+        if self._buffer is None or self._buffer.shape != plane.shape or self._buffer.dtype != plane.dtype:
+            self._buffer = np.empty(plane.shape, plane.dtype)
+            scalars = numpy_support.numpy_to_vtk(self._buffer.reshape(-1), deep=False)
+            scalars._numpy_reference = self._buffer
+            self.image.GetPointData().SetScalars(scalars)
+        np.copyto(self._buffer, plane)
+        (ou, ov), (su, sv), (nu, nv) = grid.origin, grid.spacing, grid.size
+        self.image.SetExtent(0, nu - 1, 0, nv - 1, 0, 0)
+        self.image.SetOrigin(ou, ov, 0.0)
+        self.image.SetSpacing(su, sv, 1.0)
+        self.image.GetPointData().GetScalars().Modified()
+        self.image.Modified()
+        self._key, self._box = key, _label_box(self._buffer)
+        return self._box
 
 
 class SliceOverlays:
