@@ -40,23 +40,28 @@ def resliced(volume, frame, grid, axes) -> np.ndarray:
     return numpy_support.vtk_to_numpy(out.GetPointData().GetScalars()).reshape(grid.size[1], grid.size[0])
 
 
+def every_slice(volume):
+    """(orientation, frame, grid, index, offset) of every slice of every standard view."""
+    for name in ("axial", "coronal", "sagittal"):
+        frame = vg.standard_frame(name)
+        grid = vg.slice_grid(volume, frame)
+        for index in range(grid.count):
+            point = vg.snap_to_slice(volume, grid, volume.index_to_world(np.array(volume.size) / 2.0), index)
+            yield name, frame, grid, index, vg.slice_offset(volume, grid, point, vg.slice_index(volume, grid, point))
+
+
 @pytest.mark.parametrize("direction", list(DIRECTIONS))
 def test_plane_is_what_the_reslice_gives(direction):
     rng = np.random.default_rng(1)
     array = rng.integers(-3000, 3000, size=(7, 9, 11), dtype=np.int16)  # k, j, i: all sizes differ
     volume = Volume(array, spacing=(0.7, 1.1, 2.5), origin=(3.0, -4.0, 12.0), direction=DIRECTIONS[direction])
     checked = 0
-    for name in ("axial", "coronal", "sagittal"):
-        frame = vg.standard_frame(name)
-        grid = vg.slice_grid(volume, frame)
-        for index in range(grid.count):
-            point = vg.snap_to_slice(volume, grid, volume.index_to_world([5.0, 4.0, 3.0]), index)
-            offset = vg.slice_offset(volume, grid, point, vg.slice_index(volume, grid, point))
-            axes = vg.reslice_axes(volume, frame, offset)
-            plane = vg.voxel_plane(volume.array, axes, grid)
-            assert plane is not None, (name, index)
-            assert np.array_equal(plane, resliced(volume, frame, grid, axes)), (direction, name, index)
-            checked += 1
+    for name, frame, grid, index, offset in every_slice(volume):
+        axes = vg.reslice_axes(volume, frame, offset)
+        plane = vg.voxel_plane(volume.array, axes, grid)
+        assert plane is not None, (name, index)
+        assert np.array_equal(plane, resliced(volume, frame, grid, axes)), (direction, name, index)
+        checked += 1
     assert checked == 7 + 9 + 11
 
 
@@ -87,27 +92,22 @@ def test_label_layer_shows_the_resliced_labels_cropped_to_them(oblique):
     labels[3, 12, 18] = 2
     volume = Volume(np.zeros(labels.shape, np.int16), spacing=(0.8, 0.9, 2.0), direction=rotation)
     actor = _GridActor(LabelMaskLayer("mask", labels))
-    for name in ("axial", "coronal", "sagittal"):
-        frame = vg.standard_frame(name)
-        grid = vg.slice_grid(volume, frame)
-        for index in range(grid.count):
-            point = vg.snap_to_slice(volume, grid, volume.index_to_world([12.0, 10.0, 3.0]), index)
-            offset = vg.slice_offset(volume, grid, point, vg.slice_index(volume, grid, point))
-            actor.actor.SetVisibility(True)
-            actor.place(volume, grid, offset)
-            assert actor._via_plane is not oblique
-            want = resliced_labels(actor)
-            shown = actor.actor.GetMapper().GetInput()
-            nx, ny, _ = shown.GetDimensions()
-            assert (nx, ny) == tuple(grid.size)
-            got = numpy_support.vtk_to_numpy(shown.GetPointData().GetScalars()).reshape(ny, nx)
-            assert np.array_equal(got, want), (name, index)
-            rows, cols = np.flatnonzero(want.any(axis=1)), np.flatnonzero(want.any(axis=0))
-            if rows.size:
-                assert actor.actor.GetVisibility()
-                assert actor.actor.GetDisplayExtent()[:4] == (cols[0], cols[-1], rows[0], rows[-1])
-            else:
-                assert not actor.actor.GetVisibility()
+    for name, _, grid, index, offset in every_slice(volume):
+        actor.actor.SetVisibility(True)
+        actor.place(volume, grid, offset)
+        assert actor._via_plane is not oblique
+        want = resliced_labels(actor)
+        shown = actor.actor.GetMapper().GetInput()
+        nx, ny, _ = shown.GetDimensions()
+        assert (nx, ny) == tuple(grid.size)
+        got = numpy_support.vtk_to_numpy(shown.GetPointData().GetScalars()).reshape(ny, nx)
+        assert np.array_equal(got, want), (name, index)
+        rows, cols = np.flatnonzero(want.any(axis=1)), np.flatnonzero(want.any(axis=0))
+        if rows.size:
+            assert actor.actor.GetVisibility()
+            assert actor.actor.GetDisplayExtent()[:4] == (cols[0], cols[-1], rows[0], rows[-1])
+        else:
+            assert not actor.actor.GetVisibility()
     labels[4, 0, 0] = 3  # edited in place, as a brush does
     actor.refresh_data()
     frame = vg.standard_frame("axial")
