@@ -84,3 +84,24 @@ def test_inverted_table_is_vtks_lookup_table():
         rgba = numpy_support.vtk_to_numpy(table.MapScalars(numpy_support.numpy_to_vtk(values), 0, -1))
         mine = grey_table(np.int16, center, width, invert=True)[values.view(np.uint16)]  # indexed by bit pattern
         assert np.array_equal(mine, rgba[:, 0]), (center, width)
+
+
+@pytest.mark.gui
+def test_the_last_of_several_windows_between_frames_is_drawn(qtbot, viewer, monkeypatch):
+    """A window drag sets many windows between two frames: the frame shows the last one."""
+    viewer.resize(300, 300)
+    viewer.set_volume(Volume(every_value(np.int16), modality="CT"), layout="2d")
+    view = viewer.single_view()
+    view.text.SetVisibility(False)
+    view.actor.GetProperty().SetInterpolationTypeToNearest()
+    viewer.state.set_window(40.0, 400.0)
+    settle(qtbot, viewer)
+    for n in range(30):
+        viewer.state.set_window(40.0 + 7 * n, 400.0 + 13 * n)
+    settle(qtbot, viewer)
+    drawn = frame_pixels(view)
+    monkeypatch.setattr(slice_view, "grey_table", lambda *args: None)
+    view._display_mapping()
+    view.request_render()
+    settle(qtbot, viewer)
+    assert np.array_equal(drawn, frame_pixels(view))

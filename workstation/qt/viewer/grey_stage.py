@@ -55,13 +55,15 @@ class GreySlice:
         self.image = vtkImageData()
         self.table: np.ndarray | None = None
         self._buffer: np.ndarray | None = None
-        self._shown = None  # what the image was made from: (slice, table)
+        self._shown = None  # what the image was made from: (slice, table version)
+        self._version = 0  # counts table changes
 
     def set_table(self, grey: np.ndarray) -> None:
         """`grey`: uint8 per value, from `grey_table`."""
         table = (grey.astype("<u4") * 0x010101 | 0xFF000000).astype("<u4")  # bytes g, g, g, 255
         if self.table is None or not np.array_equal(table, self.table):
             self.table = table
+            self._version += 1
 
     def refresh(self, plane: np.ndarray | None = None, plane_key=None, grid=None) -> None:
         """Remake the image if needed: from `plane` (identified by `plane_key`, on `grid`) when
@@ -69,7 +71,7 @@ class GreySlice:
         if self.table is None:
             return
         if plane is not None:
-            key = ("plane", plane_key, id(self.table))
+            key = ("plane", plane_key, self._version)
             if self._shown == key:
                 return
             (ou, ov), (su, sv), (nu, nv) = grid.origin, grid.spacing, grid.size
@@ -77,7 +79,7 @@ class GreySlice:
         else:
             self.reslice.Update()
             source = self.reslice.GetOutput()
-            key = ("reslice", source.GetMTime(), id(self.table))
+            key = ("reslice", source.GetMTime(), self._version)
             if self._shown == key:
                 return
             values = numpy_support.vtk_to_numpy(source.GetPointData().GetScalars())
