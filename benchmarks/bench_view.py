@@ -187,6 +187,9 @@ def main() -> None:
     single, floor = slices["single view"][0], slices["floor: render the unchanged frame again"][0]
     print(f"   single view: {'meets' if single <= SLICE_GOAL_MS else 'MISSES'} the goal of {SLICE_GOAL_MS} ms;"
           f" {single - floor:.2f} ms above redrawing the unchanged frame (the renderer's floor here)")
+    cpu, floor_cpu = slices["single view"][1], slices["floor: render the unchanged frame again"][1]
+    print(f"   CPU of all threads per slice change {cpu:.2f} ms, {cpu - floor_cpu:.2f} ms above the unchanged frame's;"
+          f" load average {os.getloadavg()[0]:.1f} at the end (on {os.cpu_count()} CPUs, wall times wait for them)")
 
     with tempfile.TemporaryDirectory(prefix="bench-view-") as tmp:
         tmp = Path(tmp)
