@@ -111,8 +111,10 @@ def screen(work: WorkImage, max_candidates: int = STAGE1_CANDIDATES, min_respons
         best[better] = response[better]
         scale[better] = n
     # the outer 2 mm of the brain carries the skull's and the sinuses' dark partial volume; a
-    # bleed's centre lies deeper than that (at least its radius plus 0.5 mm inside the parenchyma)
-    inner = ndimage.distance_transform_edt(work.mask) > EDGE_MM
+    # bleed's centre lies deeper than that (at least its radius plus 0.5 mm inside the parenchyma).
+    # Where the field of view cuts the brain (the medulla at the bottom of an axial slab), the cut
+    # is an edge too: the mask is padded with background before the distance is taken
+    inner = ndimage.distance_transform_edt(np.pad(work.mask, 1))[1:-1, 1:-1, 1:-1] > EDGE_MM
     peaks = (best == ndimage.maximum_filter(best, size=3)) & inner & (best > min_response)
     peaks &= work.array < 0.97  # a dark focus is darker than its surroundings
     kji = np.argwhere(peaks)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from plugins.microbleeds.insertion import inserted_batch
 from plugins.microbleeds.screening import CHANNELS, PATCH_SHAPE, STAGE1_CANDIDATES, extract_patches, prepare, screen
 
 WEIGHTS = Path(__file__).parent / "weights" / "patchnet.pt"
@@ -84,10 +85,23 @@ def _volume_examples(seed: int, index: int, jitter_copies: int, rng,
     return extract_patches(work, kji).astype(np.float16), labels, diams
 
 
-def build_dataset(seed: int, volumes: int, cache: Path | None, jitter_copies: int = 3, half_drop_share: float = 0.0):
+def mimic_rows(y: np.ndarray, stage1: int = STAGE1_CANDIDATES) -> np.ndarray:
+    """The mimic-centred negatives of one volume's examples, laid out by `_volume_examples` as
+    stage-1 candidates (`stage1` rows), mimic-centred negatives, then jittered positives."""
+    trailing = len(y) - (np.flatnonzero(y < 0.5).max() + 1 if (y < 0.5).any() else 0)
+    rows = np.zeros(len(y), bool)
+    rows[min(stage1, len(y)):len(y) - trailing] = True
+    return rows
+
+
+def build_dataset(seed: int, volumes: int, cache: Path | None, jitter_copies: int = 3, half_drop_share: float = 0.0,
+                  mimic_negatives: bool = True):
     """Patches, labels, diameters and volume index of phantoms 0..volumes-1 of series `seed`. With
     `cache` (a folder) each volume's examples are kept in a file of their own and reused, so an
-    interrupted build resumes where it stopped. Each volume draws from its own generator."""
+    interrupted build resumes where it stopped. Each volume draws from its own generator. Without
+    `mimic_negatives` the patches centred on the generator's own mimics are left out (stage 1's
+    candidates on them stay): the generator draws calcifications as sharp foci, a look that taught
+    the network to reject small sharp bleeds."""
     xs, ys, ds, vs = [], [], [], []
     for index in range(volumes):
         t0 = time.perf_counter()
@@ -104,6 +118,9 @@ def build_dataset(seed: int, volumes: int, cache: Path | None, jitter_copies: in
                 path.with_suffix(".tmp.npz").replace(path)
             print(f"volume {index + 1}/{volumes}: {len(y)} patches, {int(y.sum())} microbleed "
                   f"({time.perf_counter() - t0:.1f} s)", flush=True)
+        if not mimic_negatives:
+            keep = ~mimic_rows(y)
+            x, y, d = x[keep], y[keep], d[keep]
         xs.append(x), ys.append(y), ds.append(d), vs.append(np.full(len(y), index, np.int32))
     return tuple(np.concatenate(a) for a in (xs, ys, ds, vs))
 
@@ -139,11 +156,14 @@ def _logits(net, x: np.ndarray, batch: int = 512) -> np.ndarray:
 
 
 def train(x, y, d, epochs: int, samples_per_epoch: int, seed: int, positive_fraction: float = 0.3,
-          batch: int = 64, lr: float = 2e-3, hard_share: float = 0.5, mined: int = 4000, init: Path | None = None):
+          batch: int = 64, lr: float = 2e-3, hard_share: float = 0.5, mined: int = 4000, init: Path | None = None,
+          insert_share: float = 0.0, csf_share: float = 0.0):
     """Class-balanced batches; from the second epoch on, `hard_share` of each batch's negatives come
     from the hardest quarter of `mined` negatives scored by the network after the previous epoch
     (online hard-negative mining: the negatives that would be false positives at <= 1 per subject).
-    With `init` (a checkpoint) training starts from its weights (fine-tuning) instead of scratch."""
+    With `init` (a checkpoint) training starts from its weights (fine-tuning) instead of scratch.
+    `insert_share` of each batch's positives are bleeds drawn into negative patches (insertion.py),
+    and `csf_share` of the batch are such draws inside CSF, labelled negative."""
     import torch
     from torch.nn import functional as F
 
@@ -160,6 +180,7 @@ def train(x, y, d, epochs: int, samples_per_epoch: int, seed: int, positive_frac
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     pos, neg = np.flatnonzero(y > 0.5), np.flatnonzero(y < 0.5)
     n_pos = int(round(batch * positive_fraction))
+    n_ins, n_csf = int(round(n_pos * insert_share)), int(round(batch * csf_share))
     hard = None
     for epoch in range(epochs):
         if epoch > 0 and hard_share > 0:
@@ -169,11 +190,15 @@ def train(x, y, d, epochs: int, samples_per_epoch: int, seed: int, positive_frac
         total, t0 = 0.0, time.perf_counter()
         n_hard = int(round((batch - n_pos) * hard_share)) if hard is not None else 0
         for _ in range(samples_per_epoch // batch):
-            idx = np.concatenate([rng.choice(pos, n_pos), rng.choice(neg, batch - n_pos - n_hard)]
+            idx = np.concatenate([rng.choice(pos, n_pos - n_ins), rng.choice(neg, batch - n_pos - n_hard - n_csf)]
                                  + ([rng.choice(hard, n_hard)] if n_hard else []))
-            xb = torch.from_numpy(_augment(x[idx].astype(np.float32), rng))
-            yb = torch.from_numpy(y[idx])
-            db = torch.from_numpy(np.log(np.maximum(d[idx], 1.0)))
+            xs, ys, ds = x[idx].astype(np.float32), y[idx], d[idx]
+            if n_ins or n_csf:
+                xi, yi, di = inserted_batch(x, neg, n_ins, n_csf, rng)
+                xs, ys, ds = np.concatenate([xs, xi]), np.concatenate([ys, yi]), np.concatenate([ds, di])
+            xb = torch.from_numpy(_augment(xs, rng))
+            yb = torch.from_numpy(np.ascontiguousarray(ys, np.float32))
+            db = torch.from_numpy(np.log(np.maximum(ds, 1.0)).astype(np.float32))
             out = net(xb)
             loss = F.binary_cross_entropy_with_logits(out[:, 0], yb)
             is_pos = yb > 0.5
@@ -220,22 +245,28 @@ def main(argv=None) -> int:
                         help="share of the second series' bleeds drawn as plain sigmoids (no halo)")
     parser.add_argument("--extra-cache", type=Path, default=None)
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
+    parser.add_argument("--insert-share", type=float, default=0.0,
+                        help="share of each batch's positives drawn into negative patches (insertion.py)")
+    parser.add_argument("--no-mimic-negatives", action="store_true",
+                        help="leave out the patches centred on the generator's mimics (see build_dataset)")
+    parser.add_argument("--csf-share", type=float, default=0.0,
+                        help="share of each batch drawn as dark foci inside CSF, labelled negative")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    x, y, d, vol = build_dataset(args.seed, args.volumes, args.cache)
+    x, y, d, vol = build_dataset(args.seed, args.volumes, args.cache, mimic_negatives=not args.no_mimic_negatives)
     train_rows = vol < args.volumes - args.validation_volumes
     if args.extra_seed is not None and args.extra_volumes > 0:
         extra = build_dataset(args.extra_seed, args.extra_volumes, args.extra_cache,
-                              half_drop_share=args.extra_half_drop_share)
+                              half_drop_share=args.extra_half_drop_share, mimic_negatives=not args.no_mimic_negatives)
         x, y, d = (np.concatenate([a, b]) for a, b in zip((x, y, d), extra[:3]))
         vol = np.concatenate([vol, extra[3] + EXTRA_OFFSET])
         train_rows = np.concatenate([train_rows, np.ones(len(extra[1]), bool)])
     print(f"{len(y)} patches, {int(y.sum())} microbleed; {time.perf_counter() - started:.0f} s", flush=True)
     net = train(x[train_rows], y[train_rows], d[train_rows], args.epochs, args.samples_per_epoch, args.seed,
-                lr=args.lr, init=args.init)
+                lr=args.lr, init=args.init, insert_share=args.insert_share, csf_share=args.csf_share)
     val = validate(net, x[~train_rows], y[~train_rows], vol[~train_rows]) if (~train_rows).any() else {}
     print("validation", json.dumps(val), flush=True)
     meta = {"patch_shape": list(PATCH_SHAPE), "channels": CHANNELS, "train_seed": args.seed, "style": "random",
@@ -245,6 +276,7 @@ def main(argv=None) -> int:
             "negatives": "all stage-1 candidates + mimic-centred patches; online hard-negative mining",
             "extra_series": None if args.extra_seed is None else {
                 "seed": args.extra_seed, "volumes": args.extra_volumes, "half_drop_share": args.extra_half_drop_share},
+            "insert_share": args.insert_share, "mimic_negatives": not args.no_mimic_negatives, "csf_share": args.csf_share,
             "init": None if args.init is None else {"path": args.init.name, "sha256": hashlib.sha256(
                 args.init.read_bytes()).hexdigest()[:16]}, "lr": args.lr,
             "data_sha256": hashlib.sha256(y.tobytes() + d.tobytes()).hexdigest()[:16],

@@ -44,3 +44,23 @@ def test_patches_are_centred_and_padded():
 def test_an_empty_image_is_refused_with_a_reason():
     with pytest.raises(ValueError, match="no head found"):
         prepare(np.zeros((20, 20, 20), np.float32), (1, 1, 1), (0, 0, 0), np.eye(3))
+
+
+def _ball_log(shape, centres, radius=1.5, drop=0.6):
+    rr = np.indices(shape).astype(np.float32)
+    log = np.zeros(shape, np.float32)
+    for c in centres:
+        inside = np.sqrt(((rr - np.array(c)[:, None, None, None]) ** 2).sum(0)) <= radius
+        log[inside] = np.log(1 - drop)
+    return log
+
+
+def test_where_the_field_of_view_cuts_the_brain_the_cut_is_an_edge():
+    # a brain that fills the whole array (the slab ends inside it): a dark focus 1 mm from the
+    # array's first slice lies at the cut, one 10 mm in is screened as usual
+    shape = (40, 40, 40)
+    log = _ball_log(shape, [(1, 20, 20), (10, 20, 20)])
+    work = WorkImage(np.exp(log), np.ones(shape, bool), log, np.zeros(3))
+    found = screen(work, 50)
+    k = found.kji[:, 0]
+    assert np.any(np.abs(k - 10) <= 1) and not np.any(k <= 2)
