@@ -270,7 +270,7 @@ class SliceOverlays:
         self.grid: SliceGrid | None = None
         self.offset = 0.0
         self.circles_drawn: list[tuple[str, np.ndarray, float]] = []  # (id, centre uv, radius)
-        self._grids_due = False  # grid actors to be placed on the slice before the next frame
+        self._due = False  # overlays to be drawn anew before the next frame
         self._connected: dict[int, Layer] = {}
         overlays.events.connect(self._list_changed)
         self._list_changed()
@@ -325,10 +325,32 @@ class SliceOverlays:
         self.update(render=False)
 
     def update(self, render: bool = True) -> None:
+        """Redraw the overlays on the next frame (a view held during a brush stroke, or hidden,
+        does none of the work until it draws)."""
+        self._due = True
+        if render:
+            self.request_render()
+
+    def before_frame(self) -> None:
+        """Lines, labels and grid layers for the slice shown, once before the frame that shows them."""
+        if not self._due:
+            return
+        self._due = False
+        self._draw_lines()
+        grid, volume = self.grid, self.volume
+        for layer in self.overlays:
+            actor = self.grid_actors.get(id(layer))
+            if actor is None:
+                continue
+            drawable = grid is not None and layer.visible and layer.fits(volume)
+            actor.actor.SetVisibility(drawable)
+            if drawable:
+                actor.place(volume, grid, self.offset)
+
+    def _draw_lines(self) -> None:
         loops, colours, selected_loops, selected_colours, labels = [], [], [], [], []
         self.circles_drawn = []
         grid, volume = self.grid, self.volume
-        self._grids_due = True
         for layer in self.overlays:
             if grid is None or not layer.visible:
                 continue
@@ -344,24 +366,6 @@ class SliceOverlays:
                 mapper.SetInputData(polylines(these, their_colours, 0.0))  # skipped: empty again
         self.lines.GetProperty().SetOpacity(self._line_opacity())
         self._place_labels(labels)
-        if render:
-            self.request_render()
-
-    def before_frame(self) -> None:
-        """Reslice the grid layers for the slice shown, once before the frame that shows them (a
-        view held during a brush stroke, or hidden, does none of this per dab)."""
-        if not self._grids_due:
-            return
-        self._grids_due = False
-        grid, volume = self.grid, self.volume
-        for layer in self.overlays:
-            actor = self.grid_actors.get(id(layer))
-            if actor is None:
-                continue
-            drawable = grid is not None and layer.visible and layer.fits(volume)
-            actor.actor.SetVisibility(drawable)
-            if drawable:
-                actor.place(volume, grid, self.offset)
 
     def _line_opacity(self) -> float:
         layers = [l for l in self.overlays if isinstance(l, (SphereLayer, BoxLayer, PolylineLayer)) and l.visible]
