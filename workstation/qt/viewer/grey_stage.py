@@ -8,6 +8,8 @@ RGB volumes keep VTK's mapping (`grey_table` returns None for them).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonDataModel import vtkImageData
@@ -16,13 +18,24 @@ _TABLE_TYPES = (np.uint8, np.int8, np.uint16, np.int16)
 
 
 def grey_table(dtype, center: float, width: float, invert: bool = False) -> np.ndarray | None:
-    """Grey (uint8) of every value of an integer type of 8 or 16 bits, indexed by the value's bit
-    pattern read as unsigned; None for other types. Bit for bit what vtkImageMapper3D draws with
+    """Grey (uint8, read-only: the views share it) of every value of an integer type of 8 or 16
+    bits, indexed by the value's bit pattern read as unsigned; None for other types. Bit for bit what vtkImageMapper3D draws with
     window `width` and level `center`: shift/scale, clamp, +0.5, truncate; inverted, the 256-entry
     vtkLookupTable of `slice_view._inverted_grey` over the window's range."""
     dtype = np.dtype(dtype)
     if dtype.type not in _TABLE_TYPES or not dtype.isnative:
         return None
+    return _table(dtype.str, float(center), float(width), bool(invert))
+
+
+@functools.lru_cache(maxsize=8)  # every view of a viewer asks for the same window's table
+def _table(dtype: str, center: float, width: float, invert: bool) -> np.ndarray:
+    table = _grey(np.dtype(dtype), center, width, invert)
+    table.flags.writeable = False
+    return table
+
+
+def _grey(dtype: np.dtype, center: float, width: float, invert: bool) -> np.ndarray:
     bits = np.arange(2 ** (8 * dtype.itemsize), dtype=np.uint32).astype(dtype.str.replace("i", "u"))
     values = bits.view(dtype).astype(np.float64)
     low, high = center - 0.5 * width, center + 0.5 * width
