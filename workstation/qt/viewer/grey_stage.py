@@ -19,9 +19,10 @@ _TABLE_TYPES = (np.uint8, np.int8, np.uint16, np.int16)
 
 def grey_table(dtype, center: float, width: float, invert: bool = False) -> np.ndarray | None:
     """Grey (uint8, read-only: the views share it) of every value of an integer type of 8 or 16
-    bits, indexed by the value's bit pattern read as unsigned; None for other types. Bit for bit what vtkImageMapper3D draws with
-    window `width` and level `center`: shift/scale, clamp, +0.5, truncate; inverted, the 256-entry
-    vtkLookupTable of `slice_view._inverted_grey` over the window's range."""
+    bits, indexed by the value's bit pattern read as unsigned; None for other types. Bit for bit
+    what vtkImageMapper3D draws with window `width` and level `center`: shift/scale, clamp, +0.5,
+    truncate; inverted, the 256-entry vtkLookupTable of `slice_view._inverted_grey` over the
+    window's range."""
     dtype = np.dtype(dtype)
     if dtype.type not in _TABLE_TYPES or not dtype.isnative:
         return None
@@ -110,6 +111,7 @@ class GreySlice:
         image.SetExtent(extent)
         image.SetOrigin(origin)
         image.SetSpacing(spacing)
-        np.take(self.table, values.view(values.dtype.str.replace("i", "u")), out=self._buffer.reshape(values.shape))
+        indices = values.view(values.dtype.str.replace("i", "u"))  # the bit patterns the table is indexed by
+        np.take(self.table, indices, out=self._buffer.reshape(values.shape))
         image.GetPointData().GetScalars().Modified()
         image.Modified()
