@@ -66,6 +66,9 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path, capsys):
     assert err == f"workstation batch: {tmp_path / 'nowhere'}: no such file or folder"
     assert main(["batch", str(tmp_path), "--plugin", "no-such-plugin", "--out", str(tmp_path / "o")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert main(["batch", str(tmp_path), "--plugin", "densenet2d", "--out", str(tmp_path / "o"),
+                 "--inputs-per-task", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "workstation batch: --inputs-per-task must be at least 1"
     (tmp_path / "r").mkdir()
     batch_results.write_part(tmp_path / "r", [{"key": "a", "case_id": "a", "status": "ok", "task": "binary",
                                                "classes": ["n", "p"], "scores": [0.5, 0.5]}])
