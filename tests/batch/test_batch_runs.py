@@ -1,6 +1,7 @@
 """workstation batch on a Dask cluster of 2 worker processes: rows, skipping, failures, faults."""
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -239,3 +240,39 @@ def test_the_only_worker_killed_mid_run_its_restart_finishes_everything(xrays, c
     raw = read_table(tmp_path / "results")
     assert raw.num_rows == 16 and len(set(raw["key"].to_pylist())) == 16
     assert len({w.split(" pid ")[1] for w in raw["worker"].to_pylist()}) == 2  # before and after the restart
+
+
+def test_a_chunk_whose_worker_dies_too_often_is_sent_again_as_one_task_per_input(xrays, checkpoint, tmp_path):
+    """Dask gives up on a task after `allowed-failures` worker deaths (KilledWorker): an input that
+    kills its worker would take its whole chunk down. The engine then sends each input of the
+    chunk as a task of its own; here (allowed-failures 0, one kill) they all succeed, once each."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    killed = []
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, scheduler_port=0, dashboard_address=":0",
+                          silence_logs=logging.CRITICAL) as two, \
+                Client(two.scheduler_address, set_as_default=False) as c:
+            pids = c.run(os.getpid)
+
+            def kill_a_chunk(done, total):
+                deadline = time.monotonic() + 120
+                while not killed and time.monotonic() < deadline:  # a chunk runs once the job is in memory
+                    busy = {addr: [k for k in keys if k.startswith("batch-") and k.endswith("-8")]
+                            for addr, keys in c.processing().items()}
+                    busy = {addr: keys for addr, keys in busy.items() if keys}
+                    if busy:
+                        victim = next(iter(busy))
+                        os.kill(pids[victim], signal.SIGKILL)
+                        killed.extend(busy[victim])  # its chunks: the one running and any queued there
+                    else:
+                        time.sleep(0.01)
+
+            report = run_batch(spec(xrays, tmp_path / "results", checkpoint, two, inputs_per_task=8),
+                               progress=kill_a_chunk)
+    assert killed
+    assert (report.total, report.ok, report.failed) == (16, 16, 0)
+    assert report.tasks == 2 + 8 * len(killed)  # two chunks of 8, then each killed one as 8 tasks of one input
+    raw = read_table(tmp_path / "results")
+    assert raw.num_rows == 16 and len(set(raw["key"].to_pylist())) == 16
