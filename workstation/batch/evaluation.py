@@ -95,9 +95,10 @@ def _match(path, result_ids: pa.ChunkedArray, truth, truth_path) -> tuple[np.nda
     truth_codes, result_codes = codes[:n_truth], codes[n_truth:]
     seen = np.zeros(len(encoded.chunk(0).dictionary) if encoded.num_chunks else 0, bool)
     seen[result_codes] = True
-    if int(seen.sum()) != len(result_codes):
+    if int(np.count_nonzero(seen)) != len(result_codes):
         _repeated_results(path)
-    if (truth_codes != np.arange(n_truth, dtype=truth_codes.dtype)).any():
+    # the truth's codes count up from 0 as new ids come: all distinct exactly when the last is n - 1
+    if n_truth and int(truth_codes.max()) != n_truth - 1:
         _twice(truth_path, ids)
     rows = np.flatnonzero(result_codes < n_truth)
     return rows, result_codes[rows]
@@ -160,21 +161,22 @@ def load(path, truth_path, ci_method: str = "delong") -> pf.LoadedPredictions:
         detail = ", ".join(missing) if task == "multilabel" else ", ".join(truth.column_names)
         raise pf.PredictionFileError(f"{truth_path}: {what} {detail}{tail}")
     scores = pc.list_flatten(table["scores"]).to_numpy(zero_copy_only=False).reshape(-1, len(classes))
-    joined = pa.table({"case_id": table["case_id"].take(rows),
+    every = len(rows) == table.num_rows  # every result has truth (rows is then 0, 1, 2, ...): no copy
+    joined = pa.table({"case_id": table["case_id"] if every else table["case_id"].take(rows),
                        **{c: truth[c].take(truth_rows) for c in needed}})
     if joined.num_rows == 0:
         raise pf.PredictionFileError(f"{path}: no case_id in common with {truth_path}")
     unmatched = {"predictions_without_truth": table.num_rows - joined.num_rows,
                  "truth_without_prediction": truth.num_rows - joined.num_rows}
-    scores = scores[rows]
     ids = CaseIds(joined["case_id"])
-    if task == "binary":
-        ev = BinaryEvaluation(_codes(joined, "label", classes, truth_path), scores[:, 1], ci_method)
+    if task == "binary":  # only the positive class's column is copied (a copy: the scores are Arrow's)
+        positive = np.ascontiguousarray(scores[:, 1]) if every else scores[rows, 1]
+        ev = BinaryEvaluation(_codes(joined, "label", classes, truth_path), positive, ci_method)
     elif task == "multiclass":
-        ev = MulticlassEvaluation(_codes(joined, "label", classes, truth_path), scores, classes, ci_method)
+        ev = MulticlassEvaluation(_codes(joined, "label", classes, truth_path), scores[rows], classes, ci_method)
     elif task == "multilabel":
         Y = np.stack([_codes(joined, c, None, truth_path) for c in classes], axis=1)
-        ev = MultilabelEvaluation(Y, scores, classes, ci_method)
+        ev = MultilabelEvaluation(Y, scores[rows], classes, ci_method)
     else:
         raise pf.PredictionFileError(f"{path}: task {task!r} has no classification metrics")
     return pf.LoadedPredictions(task, ids, ev, list(classes), unmatched)

@@ -118,19 +118,30 @@ def _keys_unique(files: list[Path]) -> bool:
     """Whether the parts' keys are all 64 hex digits with distinct fingerprints (so no key
     repeats), read 64k at a time: the key column of a million rows (64 MB) is never held, and
     the few MB of each batch are reused, not freshly paged in."""
-    prints = []
-    for file in files:
-        try:
-            with pq.ParquetFile(file) as handle:
+    handles, n = [], 0
+    try:
+        for file in files:
+            try:
+                handles.append(pq.ParquetFile(file))
+            except (OSError, pa.ArrowException) as exc:
+                raise _unreadable(file, exc) from None
+            n += handles[-1].metadata.num_rows
+        prints, at = np.empty(n, np.uint64), 0
+        for file, handle in zip(files, handles):
+            try:
                 for batch in handle.iter_batches(batch_size=1 << 16, columns=["key"]):
                     found = _fingerprints(batch.column(0))
                     if found is None:
                         return False
-                    prints.append(found)
-        except (OSError, pa.ArrowException) as exc:
-            raise _unreadable(file, exc) from None
-    ordered = np.sort(np.concatenate(prints)) if prints else np.zeros(0, np.uint64)
-    return not (ordered[1:] == ordered[:-1]).any()
+                    prints[at:at + len(found)] = found
+                    at += len(found)
+            except (OSError, pa.ArrowException) as exc:
+                raise _unreadable(file, exc) from None
+    finally:
+        for handle in handles:
+            handle.close()
+    prints.sort()
+    return not (prints[1:] == prints[:-1]).any()
 
 
 def unique_keys(keys: pa.ChunkedArray) -> bool:
