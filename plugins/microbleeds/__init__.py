@@ -1,5 +1,6 @@
-"""Cerebral microbleed detector: stage 1 multiscale-LoG screening, stage 2 3D patch CNN (after Dou et
-al. 2016). The shipped weights are trained on phantoms only. This module is the cheap manifest;
+"""Cerebral microbleed detector: stage 1 multiscale-LoG screening, stage 2 on a 20 mm patch around each
+candidate: boosted trees on its physical measurements (default) or a 3D patch CNN (after Dou et al.
+2016), which also estimates the diameter. The shipped weights are trained on phantoms only. This module is the cheap manifest;
 the model code is imported by the factory on first use."""
 from workstation.plugin_api import InputSpec, PluginManifest
 
@@ -12,9 +13,10 @@ MANIFEST = PluginManifest(
     classes=("microbleed",),
     input=InputSpec(dims=3, channels=(1,), spacing=(1.0, 1.0, 1.0)),
     factory="plugins.microbleeds.detector:build",
-    description="Two-stage detector for SWI/T2* volumes: a multiscale LoG screen, then a 3D CNN "
-                "on 16x20x20 mm patches. Trained on synthetic phantoms: retrain on real SWI before "
-                "any clinical use.",
+    description="Two-stage detector for SWI/T2* volumes: a multiscale LoG screen, then boosted trees on "
+                "42 physical measurements of a 20 mm patch around each candidate (or a 3D patch CNN), "
+                "the CNN estimating diameters. Trained on synthetic phantoms: retrain on real SWI "
+                "before any clinical use.",
     devices=("cuda", "mps", "cpu"),
     batch_size=1,
 )

@@ -1,8 +1,10 @@
 """The microbleed detector plugin object: `build(checkpoint=None, options=None)` -> MicrobleedDetector.
 
 Per volume: the image goes to the 1 mm LPS working grid and its brain is extracted; stage 1
-(screening.py) proposes up to `max_candidates` dark blobs inside the brain; stage 2 (model.py)
-scores a patch around each; overlapping candidates are merged (the best score wins); candidates
+(screening.py) proposes up to `max_candidates` dark blobs inside the brain; stage 2 scores a patch
+around each: by default boosted trees on the patch's physical measurements (features.py,
+trees.py; option `stage2="trees"`), or the patch CNN (model.py; `stage2="cnn"`), which estimates
+each candidate's diameter either way; overlapping candidates are merged (the best score wins); candidates
 scoring at least `min_score` are returned with their centre (world mm, LPS, refined to the
 darkness-weighted centroid), diameter (regressed by the network) and score. With the option
 `brain_mask` (or `heatmap`) the prediction also carries the screened brain on the input's own
@@ -20,6 +22,8 @@ from plugins.microbleeds.screening import STAGE1_CANDIDATES, extract_patches, pr
 from workstation.plugin_api import Cancelled, Candidate, CheckpointMissing, HeatMap, PluginError, Prediction, Volume
 
 SHIPPED_WEIGHTS = Path(__file__).parent / "weights" / "patchnet.pt"
+SHIPPED_TREES = Path(__file__).parent / "weights" / "stage2_trees.npz"
+STAGE2 = ("trees", "cnn")
 # test-time augmentation: the patch as it is and flipped along each axis (the network was trained
 # with flips); logits and log diameters are averaged. Chosen on the project's own phantoms (series
 # 777: sensitivity at <= 1 FP/subject 0.76 -> 0.79, CPM 0.73 -> 0.80; all 8 flips: 0.76 / 0.79).
@@ -58,7 +62,13 @@ class MicrobleedDetector:
         self.checkpoint = Path(checkpoint) if checkpoint else SHIPPED_WEIGHTS
         self.max_candidates = int(options.get("max_candidates", STAGE1_CANDIDATES))
         self.min_score = float(options.get("min_score", 0.05))
-        self.flips = TTA_FLIPS if bool(options.get("tta", True)) else ((),)
+        self.stage2 = str(options.get("stage2", "trees"))
+        if self.stage2 not in STAGE2:
+            raise PluginError(f"microbleeds: stage2 must be one of {', '.join(STAGE2)}, not {self.stage2!r}")
+        self.trees_path = Path(options.get("trees", SHIPPED_TREES))
+        self.trees = None
+        # the trees score; the CNN then only estimates diameters, for which one pass is enough
+        self.flips = TTA_FLIPS if bool(options.get("tta", self.stage2 == "cnn")) else ((),)
         self.brain_mask = bool(options.get("brain_mask", False) or options.get("heatmap", False))
         self.last_work = None
         self.allow_untrained = bool(options.get("allow_untrained", False))
@@ -83,6 +93,18 @@ class MicrobleedDetector:
             self.weights_sha256 = hashlib.sha256(self.checkpoint.read_bytes()).hexdigest()
         elif not self.allow_untrained:
             raise CheckpointMissing(f"microbleeds: no weights at {self.checkpoint}")
+        if self.stage2 == "trees":
+            from plugins.microbleeds.trees import TreeEnsemble
+
+            if not self.trees_path.is_file():
+                raise CheckpointMissing(f"microbleeds: no stage-2 trees at {self.trees_path}")
+            try:
+                self.trees = TreeEnsemble.load(self.trees_path)
+            except (OSError, KeyError, ValueError) as exc:
+                raise PluginError(f"microbleeds: cannot read the stage-2 trees {self.trees_path.name}: {exc}") from None
+            # one identity for the pair of files that decides the scores
+            self.weights_sha256 = hashlib.sha256((self.weights_sha256 + hashlib.sha256(
+                self.trees_path.read_bytes()).hexdigest()).encode()).hexdigest()
         self.device = device
         self.net = net.to(device).eval()
 
@@ -114,7 +136,12 @@ class MicrobleedDetector:
         t1 = time.perf_counter()
         if cancel is not None and cancel():
             raise Cancelled()
-        prob, diam = self.scores(extract_patches(work, found.kji))
+        patches = extract_patches(work, found.kji)
+        prob, diam = self.scores(patches)
+        if self.trees is not None:
+            from plugins.microbleeds.features import feature_matrix
+
+            prob = self.trees.predict_proba(feature_matrix(patches, self.trees.names)) if len(patches) else prob
         t2 = time.perf_counter()
         centres = refine_centres(work, found.kji)
         keep = merge_overlapping(centres, diam, prob)

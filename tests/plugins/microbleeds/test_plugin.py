@@ -63,8 +63,10 @@ def test_overlapping_candidates_merge_to_the_best():
     assert keep.tolist() == [1, 2]
 
 
-def test_patch_scores_average_the_four_flips(detector):
-    one_pass = build(None, {"tta": False})
+def test_patch_scores_average_the_four_flips():
+    detector = build(None, {"stage2": "cnn"})  # the CNN scoring: four flips by default
+    detector.load("cpu")
+    one_pass = build(None, {"stage2": "cnn", "tta": False})
     one_pass.load("cpu")
     rng = np.random.default_rng(3)
     patches = rng.normal(scale=0.3, size=(5, 2, 20, 20, 20)).astype(np.float32)
