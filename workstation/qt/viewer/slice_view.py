@@ -102,7 +102,8 @@ class SliceView(QVTKRenderWindowInteractor):
         self._via_table = False  # the actor shows self.grey's image (else the reslice's output)
         self._voxels = self._plane = None  # the volume's voxels, and the slice shown as a view of them
         self.index_key = 0  # counts slice changes
-        self.renderer.AddObserver("StartEvent", self._before_frame)
+        # (removed in dispose: the C++ renderer holding a bound method is a cycle Python cannot see)
+        self._frame_observer = self.renderer.AddObserver("StartEvent", self._before_frame)
         self.actor.GetProperty().SetInterpolationTypeToLinear()
         self.actor.SetVisibility(False)
         self.renderer.AddViewProp(self.actor)
@@ -495,6 +496,7 @@ class SliceView(QVTKRenderWindowInteractor):
                              (self.state.invert_changed, self._invert_changed)):
             signal.disconnect(slot)
         self.overlays.detach()
+        self.renderer.RemoveObserver(self._frame_observer)
         release_render_window(self)
 
     def paintEvent(self, event) -> None:
