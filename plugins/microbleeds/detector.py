@@ -34,6 +34,17 @@ def build(checkpoint: str | None = None, options: dict | None = None) -> "Microb
     return MicrobleedDetector(checkpoint, options or {})
 
 
+def weights_identity(checkpoint: Path, trees: Path | None) -> str:
+    """The sha256 a prediction records: the CNN checkpoint's, or with the stage-2 trees, the hash
+    of both files' hashes (either file changed is another model)."""
+    import hashlib
+
+    cnn = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
+    if trees is None:
+        return cnn
+    return hashlib.sha256((cnn + hashlib.sha256(Path(trees).read_bytes()).hexdigest()).encode()).hexdigest()
+
+
 def refine_centres(work, kji: np.ndarray, radius: int = 2) -> np.ndarray:
     """Darkness-weighted centroid (world mm) around each working-grid voxel, inside the brain."""
     offsets = np.stack(np.meshgrid(*[np.arange(-radius, radius + 1)] * 3, indexing="ij"), -1).reshape(-1, 3)
@@ -79,8 +90,6 @@ class MicrobleedDetector:
         self.timings: dict[str, float] = {}
 
     def load(self, device: str) -> None:
-        import hashlib
-
         import torch
 
         from plugins.microbleeds.model import PatchNet
@@ -90,7 +99,7 @@ class MicrobleedDetector:
             blob = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
             net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})
             self.meta = dict(blob.get("meta") or {})
-            self.weights_sha256 = hashlib.sha256(self.checkpoint.read_bytes()).hexdigest()
+            self.weights_sha256 = weights_identity(self.checkpoint, None)
         elif not self.allow_untrained:
             raise CheckpointMissing(f"microbleeds: no weights at {self.checkpoint}")
         if self.stage2 == "trees":
@@ -102,9 +111,8 @@ class MicrobleedDetector:
                 self.trees = TreeEnsemble.load(self.trees_path)
             except (OSError, KeyError, ValueError) as exc:
                 raise PluginError(f"microbleeds: cannot read the stage-2 trees {self.trees_path.name}: {exc}") from None
-            # one identity for the pair of files that decides the scores
-            self.weights_sha256 = hashlib.sha256((self.weights_sha256 + hashlib.sha256(
-                self.trees_path.read_bytes()).hexdigest()).encode()).hexdigest()
+            if self.checkpoint.is_file():
+                self.weights_sha256 = weights_identity(self.checkpoint, self.trees_path)
         self.device = device
         self.net = net.to(device).eval()
 
