@@ -99,7 +99,6 @@ class MicrobleedDetector:
             blob = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
             net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})
             self.meta = dict(blob.get("meta") or {})
-            self.weights_sha256 = weights_identity(self.checkpoint, None)
         elif not self.allow_untrained:
             raise CheckpointMissing(f"microbleeds: no weights at {self.checkpoint}")
         if self.stage2 == "trees":
@@ -111,8 +110,8 @@ class MicrobleedDetector:
                 self.trees = TreeEnsemble.load(self.trees_path)
             except (OSError, KeyError, ValueError) as exc:
                 raise PluginError(f"microbleeds: cannot read the stage-2 trees {self.trees_path.name}: {exc}") from None
-            if self.checkpoint.is_file():
-                self.weights_sha256 = weights_identity(self.checkpoint, self.trees_path)
+        if self.checkpoint.is_file():
+            self.weights_sha256 = weights_identity(self.checkpoint, self.trees_path if self.trees is not None else None)
         self.device = device
         self.net = net.to(device).eval()
 

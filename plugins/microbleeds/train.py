@@ -85,23 +85,10 @@ def _volume_examples(seed: int, index: int, jitter_copies: int, rng,
     return extract_patches(work, kji).astype(np.float16), labels, diams
 
 
-def mimic_rows(y: np.ndarray, stage1: int = STAGE1_CANDIDATES) -> np.ndarray:
-    """The mimic-centred negatives of one volume's examples, laid out by `_volume_examples` as
-    stage-1 candidates (`stage1` rows), mimic-centred negatives, then jittered positives."""
-    trailing = len(y) - (np.flatnonzero(y < 0.5).max() + 1 if (y < 0.5).any() else 0)
-    rows = np.zeros(len(y), bool)
-    rows[min(stage1, len(y)):len(y) - trailing] = True
-    return rows
-
-
-def build_dataset(seed: int, volumes: int, cache: Path | None, jitter_copies: int = 3, half_drop_share: float = 0.0,
-                  mimic_negatives: bool = True):
+def build_dataset(seed: int, volumes: int, cache: Path | None, jitter_copies: int = 3, half_drop_share: float = 0.0):
     """Patches, labels, diameters and volume index of phantoms 0..volumes-1 of series `seed`. With
     `cache` (a folder) each volume's examples are kept in a file of their own and reused, so an
-    interrupted build resumes where it stopped. Each volume draws from its own generator. Without
-    `mimic_negatives` the patches centred on the generator's own mimics are left out (stage 1's
-    candidates on them stay): the generator draws calcifications as sharp foci, a look that taught
-    the network to reject small sharp bleeds."""
+    interrupted build resumes where it stopped. Each volume draws from its own generator."""
     xs, ys, ds, vs = [], [], [], []
     for index in range(volumes):
         t0 = time.perf_counter()
@@ -118,9 +105,6 @@ def build_dataset(seed: int, volumes: int, cache: Path | None, jitter_copies: in
                 path.with_suffix(".tmp.npz").replace(path)
             print(f"volume {index + 1}/{volumes}: {len(y)} patches, {int(y.sum())} microbleed "
                   f"({time.perf_counter() - t0:.1f} s)", flush=True)
-        if not mimic_negatives:
-            keep = ~mimic_rows(y)
-            x, y, d = x[keep], y[keep], d[keep]
         xs.append(x), ys.append(y), ds.append(d), vs.append(np.full(len(y), index, np.int32))
     return tuple(np.concatenate(a) for a in (xs, ys, ds, vs))
 
@@ -247,8 +231,6 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--insert-share", type=float, default=0.0,
                         help="share of each batch's positives drawn into negative patches (insertion.py)")
-    parser.add_argument("--no-mimic-negatives", action="store_true",
-                        help="leave out the patches centred on the generator's mimics (see build_dataset)")
     parser.add_argument("--csf-share", type=float, default=0.0,
                         help="share of each batch drawn as dark foci inside CSF, labelled negative")
     args = parser.parse_args(argv)
@@ -256,11 +238,11 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    x, y, d, vol = build_dataset(args.seed, args.volumes, args.cache, mimic_negatives=not args.no_mimic_negatives)
+    x, y, d, vol = build_dataset(args.seed, args.volumes, args.cache)
     train_rows = vol < args.volumes - args.validation_volumes
     if args.extra_seed is not None and args.extra_volumes > 0:
         extra = build_dataset(args.extra_seed, args.extra_volumes, args.extra_cache,
-                              half_drop_share=args.extra_half_drop_share, mimic_negatives=not args.no_mimic_negatives)
+                              half_drop_share=args.extra_half_drop_share)
         x, y, d = (np.concatenate([a, b]) for a, b in zip((x, y, d), extra[:3]))
         vol = np.concatenate([vol, extra[3] + EXTRA_OFFSET])
         train_rows = np.concatenate([train_rows, np.ones(len(extra[1]), bool)])
@@ -276,7 +258,7 @@ def main(argv=None) -> int:
             "negatives": "all stage-1 candidates + mimic-centred patches; online hard-negative mining",
             "extra_series": None if args.extra_seed is None else {
                 "seed": args.extra_seed, "volumes": args.extra_volumes, "half_drop_share": args.extra_half_drop_share},
-            "insert_share": args.insert_share, "mimic_negatives": not args.no_mimic_negatives, "csf_share": args.csf_share,
+            "insert_share": args.insert_share, "csf_share": args.csf_share,
             "init": None if args.init is None else {"path": args.init.name, "sha256": hashlib.sha256(
                 args.init.read_bytes()).hexdigest()[:16]}, "lr": args.lr,
             "data_sha256": hashlib.sha256(y.tobytes() + d.tobytes()).hexdigest()[:16],

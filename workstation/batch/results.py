@@ -140,8 +140,12 @@ def _keys_unique(files: list[Path]) -> bool:
     finally:
         for handle in handles:
             handle.close()
-    prints.sort()
-    return not (prints[1:] == prints[:-1]).any()
+    return _distinct(prints)
+
+
+def _distinct(prints: np.ndarray) -> bool:
+    ordered = np.sort(prints)
+    return not (ordered[1:] == ordered[:-1]).any()
 
 
 def unique_keys(keys: pa.ChunkedArray) -> bool:
@@ -151,10 +155,8 @@ def unique_keys(keys: pa.ChunkedArray) -> bool:
     import pyarrow.compute as pc
 
     prints = [_fingerprints(chunk) for chunk in keys.chunks]
-    if all(p is not None for p in prints):
-        ordered = np.sort(np.concatenate(prints)) if prints else np.zeros(0, np.uint64)
-        if not (ordered[1:] == ordered[:-1]).any():
-            return True
+    if all(p is not None for p in prints) and _distinct(np.concatenate(prints) if prints else np.zeros(0, np.uint64)):
+        return True
     return len(pc.unique(keys)) == len(keys)
 
 

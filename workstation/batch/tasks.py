@@ -193,15 +193,14 @@ def _predict_many(model: Loaded, volumes: list) -> list:
     plugin fails on it, one volume at a time, so that only the input at fault fails."""
     try:
         predictions = list(model.plugin.predict(volumes, lambda fraction: None, lambda: False) or [])
+        if len(predictions) == len(volumes):
+            return predictions
+        reason = f"plugin failed: returned {len(predictions)} predictions for 1 image"
     except Exception as exc:  # noqa: BLE001
-        if len(volumes) > 1:
-            return [outcome for volume in volumes for outcome in _predict_many(model, [volume])]
-        return [f"plugin failed: {type(exc).__name__}: {exc}".splitlines()[0]]
-    if len(predictions) != len(volumes):
-        if len(volumes) > 1:
-            return [outcome for volume in volumes for outcome in _predict_many(model, [volume])]
-        return [f"plugin failed: returned {len(predictions)} predictions for 1 image"]
-    return predictions
+        reason = f"plugin failed: {type(exc).__name__}: {exc}".splitlines()[0]
+    if len(volumes) > 1:
+        return [outcome for volume in volumes for outcome in _predict_many(model, [volume])]
+    return [reason]
 
 
 def _row(model: Loaded, row: dict, volume, outcome) -> dict:

@@ -297,5 +297,7 @@ def verify_manifest(out: str | Path) -> list[str]:
 def missing_image(case_id: str, path) -> ExportError:
     """The one line for a case file that is not there (a PACS case added with --defer has its
     paths before its images)."""
-    hint = "; retrieve it first: workstation pacs retrieve DIR --case " + case_id if "pacs_cache" in str(path) else ""
+    from workstation.core.pacs.cache import CACHE
+
+    hint = "; retrieve it first: workstation pacs retrieve DIR --case " + case_id if CACHE in Path(path).parts else ""
     return ExportError(f"case {case_id!r}: image file {path} is missing{hint}")

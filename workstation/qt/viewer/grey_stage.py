@@ -14,6 +14,8 @@ import numpy as np
 from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonDataModel import vtkImageData
 
+from workstation.qt.viewer.viewer_state import share_scalars
+
 _TABLE_TYPES = (np.uint8, np.int8, np.uint16, np.int16)
 
 
@@ -105,9 +107,7 @@ class GreySlice:
         count = (extent[1] - extent[0] + 1) * (extent[3] - extent[2] + 1)
         if self._buffer is None or self._buffer.size != count:
             self._buffer = np.empty(count, "<u4")
-            scalars = numpy_support.numpy_to_vtk(self._buffer.view(np.uint8).reshape(-1, 4), deep=False)
-            scalars._numpy_reference = self._buffer  # VTK reads this memory when it uploads the texture
-            image.GetPointData().SetScalars(scalars)
+            share_scalars(image, self._buffer.view(np.uint8), 4)  # VTK reads it when it uploads the texture
         image.SetExtent(extent)
         image.SetOrigin(origin)
         image.SetSpacing(spacing)

@@ -18,7 +18,7 @@ from workstation.core.review.overlays import (
 )
 from workstation.core.measurements.overlay import PolylineLayer
 from workstation.qt.viewer.view_geometry import SliceGrid, reslice_axes, voxel_plane
-from workstation.qt.viewer.viewer_state import to_vtk_image
+from workstation.qt.viewer.viewer_state import share_scalars, to_vtk_image
 
 CIRCLE_SEGMENTS = 72
 MAX_LABELS = 40
@@ -237,9 +237,7 @@ class _PlaneImage:
             return self._box
         if self._buffer is None or self._buffer.shape != plane.shape or self._buffer.dtype != plane.dtype:
             self._buffer = np.empty(plane.shape, plane.dtype)
-            scalars = numpy_support.numpy_to_vtk(self._buffer.reshape(-1), deep=False)
-            scalars._numpy_reference = self._buffer
-            self.image.GetPointData().SetScalars(scalars)
+            share_scalars(self.image, self._buffer)
         np.copyto(self._buffer, plane)
         (ou, ov), (su, sv), (nu, nv) = grid.origin, grid.spacing, grid.size
         self.image.SetExtent(0, nu - 1, 0, nv - 1, 0, 0)

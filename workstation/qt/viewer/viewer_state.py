@@ -13,7 +13,6 @@ def to_vtk_image(array: np.ndarray):
     """A vtkImageData in voxel-index space (origin 0, spacing 1) over `array` ([k, j, i] or
     [k, j, i, c]). It shares the numpy memory when the array is C-contiguous and native-endian:
     a 300 MB volume stays 300 MB."""
-    from vtkmodules.util import numpy_support
     from vtkmodules.vtkCommonDataModel import vtkImageData
 
     if array.dtype == bool:
@@ -24,14 +23,22 @@ def to_vtk_image(array: np.ndarray):
         array = array.astype(np.float32)
     array = np.ascontiguousarray(array)  # no copy when already contiguous
     components = array.shape[3] if array.ndim == 4 else 1
-    flat = array.reshape(-1, components) if components > 1 else array.reshape(-1)
-    scalars = numpy_support.numpy_to_vtk(flat, deep=False)
-    scalars._numpy_reference = array  # keep the memory alive as long as VTK uses it
     image = vtkImageData()
     k, j, i = array.shape[:3]
     image.SetDimensions(i, j, k)
-    image.GetPointData().SetScalars(scalars)
+    share_scalars(image, array, components)
     return image
+
+
+def share_scalars(image, array: np.ndarray, components: int = 1) -> None:
+    """Make the C-contiguous `array` the point scalars of `image` without a copy (`components`
+    values per point); the array stays alive as long as VTK holds the scalars."""
+    from vtkmodules.util import numpy_support
+
+    flat = array.reshape(-1, components) if components > 1 else array.reshape(-1)
+    scalars = numpy_support.numpy_to_vtk(flat, deep=False)
+    scalars._numpy_reference = array
+    image.GetPointData().SetScalars(scalars)
 
 
 class ViewerState(QObject):
