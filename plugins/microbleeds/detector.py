@@ -102,13 +102,15 @@ class MicrobleedDetector:
         elif not self.allow_untrained:
             raise CheckpointMissing(f"microbleeds: no weights at {self.checkpoint}")
         if self.stage2 == "trees":
+            from zipfile import BadZipFile
+
             from plugins.microbleeds.trees import TreeEnsemble
 
             if not self.trees_path.is_file():
                 raise CheckpointMissing(f"microbleeds: no stage-2 trees at {self.trees_path}")
             try:
                 self.trees = TreeEnsemble.load(self.trees_path)
-            except (OSError, KeyError, ValueError) as exc:
+            except (OSError, KeyError, ValueError, BadZipFile) as exc:
                 raise PluginError(f"microbleeds: cannot read the stage-2 trees {self.trees_path.name}: {exc}") from None
         if self.checkpoint.is_file():
             self.weights_sha256 = weights_identity(self.checkpoint, self.trees_path if self.trees is not None else None)

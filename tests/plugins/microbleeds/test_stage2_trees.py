@@ -67,6 +67,9 @@ def test_stage2_options_and_missing_trees(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(PluginError, match="cannot read the stage-2 trees"):
         build(None, {"trees": str(tmp_path / "bad.npz")}).load("cpu")
+    (tmp_path / "cut.npz").write_bytes(SHIPPED_TREES.read_bytes()[:1000])  # a truncated copy
+    with pytest.raises(PluginError, match="cannot read the stage-2 trees"):
+        build(None, {"trees": str(tmp_path / "cut.npz")}).load("cpu")
     trees, cnn = build(None, {}), build(None, {"stage2": "cnn"})
     trees.load("cpu"), cnn.load("cpu")
     assert trees.weights_sha256 != cnn.weights_sha256 and len(trees.weights_sha256) == 64
