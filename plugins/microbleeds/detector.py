@@ -147,10 +147,12 @@ class MicrobleedDetector:
             raise Cancelled()
         patches = extract_patches(work, found.kji)
         prob, diam = self.scores(patches)
-        if self.trees is not None:
+        if self.trees is not None and len(patches):
             from plugins.microbleeds.features import feature_matrix
+            from plugins.microbleeds.symmetry import MIRROR_FEATURES, volume_mirror_features
 
-            prob = self.trees.predict_proba(feature_matrix(patches, self.trees.names)) if len(patches) else prob
+            context = volume_mirror_features(work, found, found.kji) if set(MIRROR_FEATURES) & set(self.trees.names) else {}
+            prob = self.trees.predict_proba(feature_matrix(patches, self.trees.names, context))
         t2 = time.perf_counter()
         centres = refine_centres(work, found.kji)
         keep = merge_overlapping(centres, diam, prob)

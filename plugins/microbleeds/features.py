@@ -103,6 +103,9 @@ def features(patches: np.ndarray) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, np.float32) for k, v in out.items()}
 
 
-def feature_matrix(patches: np.ndarray, names) -> np.ndarray:
+def feature_matrix(patches: np.ndarray, names, context: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """The named columns: the patch's own measurements, and those of `context` (measurements of the
+    whole volume per candidate, such as symmetry.mirror_features)."""
     f = features(patches)
+    f.update(context or {})
     return np.stack([f[name] for name in names], 1)

@@ -50,9 +50,10 @@ class Screened:
     diameter: np.ndarray   # (n,) mm, from the best scale
     work: WorkImage
     kji: np.ndarray        # (n, 3) working-grid voxel of each candidate
+    response_map: np.ndarray | None = None  # the best scale-normalised response per voxel
 
 
-def _block_mean(a: np.ndarray, step: int) -> np.ndarray:
+def block_mean(a: np.ndarray, step: int) -> np.ndarray:
     pad = [(0, (-n) % step) for n in a.shape]
     a = np.pad(a, pad)
     k, j, i = (n // step for n in a.shape)
@@ -64,8 +65,8 @@ def normalise(array: np.ndarray, mask: np.ndarray, step: int = 4) -> tuple[np.nd
     smooth, so it is computed on a grid `step` times coarser and interpolated back."""
     m = mask.astype(np.float32)
     sigma = BIAS_SIGMA_MM / (WORK_SPACING * step)
-    num = ndimage.gaussian_filter(_block_mean(array * m, step), sigma)
-    den = ndimage.gaussian_filter(_block_mean(m, step), sigma)
+    num = ndimage.gaussian_filter(block_mean(array * m, step), sigma)
+    den = ndimage.gaussian_filter(block_mean(m, step), sigma)
     local = ndimage.zoom(num / np.maximum(den, 1e-3), step, order=1, grid_mode=True, mode="nearest")
     local = local[:array.shape[0], :array.shape[1], :array.shape[2]]
     local = np.maximum(local, 1e-3 * float(local.max()))
@@ -124,7 +125,7 @@ def screen(work: WorkImage, max_candidates: int = STAGE1_CANDIDATES, min_respons
     sigma = np.asarray(SIGMAS_MM)[scale[tuple(kji.T)]]
     # a ball of radius r gives its strongest normalised LoG response at sigma = r / sqrt(3)
     diameter = 2.0 * np.sqrt(3.0) * sigma
-    return Screened(work.to_world(kji), values, diameter, work, kji)
+    return Screened(work.to_world(kji), values, diameter, work, kji, best)
 
 
 def extract_patches(work: WorkImage, kji: np.ndarray, shape=PATCH_SHAPE) -> np.ndarray:

@@ -26,6 +26,7 @@ import numpy as np
 
 from plugins.microbleeds.insertion import inserted_batch
 from plugins.microbleeds.screening import CHANNELS, PATCH_SHAPE, STAGE1_CANDIDATES, extract_patches, prepare, screen
+from plugins.microbleeds.symmetry import MIRROR_FEATURES, volume_mirror_features
 
 WEIGHTS = Path(__file__).parent / "weights" / "patchnet.pt"
 
@@ -50,7 +51,7 @@ def _mimic_negatives(ph, work, lesion_centres: np.ndarray, lesion_d: np.ndarray,
 
 
 def _volume_examples(seed: int, index: int, jitter_copies: int, rng,
-                     half_drop_share: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     half_drop_share: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from workstation.core.phantoms import make_phantom  # the training recipe, not the runtime plugin
 
     ph = make_phantom(seed, index, style="random", half_drop_share=half_drop_share)
@@ -82,31 +83,36 @@ def _volume_examples(seed: int, index: int, jitter_copies: int, rng,
                             + [np.ones(len(e), np.float32) for e in extra_d])
     diams = np.concatenate([diam[pick], np.zeros(len(mimic_kji), np.float32)]
                            + [np.asarray(e, np.float32) for e in extra_d])
-    return extract_patches(work, kji).astype(np.float16), labels, diams
+    mirror = volume_mirror_features(work, found, kji)
+    context = np.stack([mirror[name] for name in MIRROR_FEATURES], 1).astype(np.float32)
+    return extract_patches(work, kji).astype(np.float16), labels, diams, context
 
 
 def build_dataset(seed: int, volumes: int, cache: Path | None, jitter_copies: int = 3, half_drop_share: float = 0.0):
-    """Patches, labels, diameters and volume index of phantoms 0..volumes-1 of series `seed`. With
+    """Patches, labels, diameters, volume index and the volume-level context of each patch (the
+    mirror features, in MIRROR_FEATURES order) of phantoms 0..volumes-1 of series `seed`. With
     `cache` (a folder) each volume's examples are kept in a file of their own and reused, so an
     interrupted build resumes where it stopped. Each volume draws from its own generator."""
-    xs, ys, ds, vs = [], [], [], []
+    xs, ys, ds, vs, cs = [], [], [], [], []
     for index in range(volumes):
         t0 = time.perf_counter()
         path = None if cache is None else Path(cache) / f"s{seed}_{index:03d}.npz"
         if path is not None and path.exists():
             data = np.load(path)
-            x, y, d = data["x"], data["y"], data["d"]
+            if "context" not in data:
+                raise SystemExit(f"{path} is a cache of an older recipe (no mirror features): use another --cache")
+            x, y, d, c = data["x"], data["y"], data["d"], data["context"]
         else:
-            x, y, d = _volume_examples(seed, index, jitter_copies, np.random.default_rng([seed, index, 99]),
-                                       half_drop_share)
+            x, y, d, c = _volume_examples(seed, index, jitter_copies, np.random.default_rng([seed, index, 99]),
+                                          half_drop_share)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                np.savez(path.with_suffix(".tmp.npz"), x=x, y=y, d=d)
+                np.savez(path.with_suffix(".tmp.npz"), x=x, y=y, d=d, context=c)
                 path.with_suffix(".tmp.npz").replace(path)
             print(f"volume {index + 1}/{volumes}: {len(y)} patches, {int(y.sum())} microbleed "
                   f"({time.perf_counter() - t0:.1f} s)", flush=True)
-        xs.append(x), ys.append(y), ds.append(d), vs.append(np.full(len(y), index, np.int32))
-    return tuple(np.concatenate(a) for a in (xs, ys, ds, vs))
+        xs.append(x), ys.append(y), ds.append(d), vs.append(np.full(len(y), index, np.int32)), cs.append(c)
+    return tuple(np.concatenate(a) for a in (xs, ys, ds, vs, cs))
 
 
 def _augment(x: np.ndarray, rng) -> np.ndarray:
@@ -238,7 +244,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    x, y, d, vol = build_dataset(args.seed, args.volumes, args.cache)
+    x, y, d, vol, _ = build_dataset(args.seed, args.volumes, args.cache)
     train_rows = vol < args.volumes - args.validation_volumes
     if args.extra_seed is not None and args.extra_volumes > 0:
         extra = build_dataset(args.extra_seed, args.extra_volumes, args.extra_cache,

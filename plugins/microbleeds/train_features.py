@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from plugins.microbleeds.features import feature_matrix, features
+from plugins.microbleeds.symmetry import MIRROR_FEATURES
 from plugins.microbleeds.train import build_dataset
 from plugins.microbleeds.trees import TreeEnsemble
 
@@ -35,8 +36,13 @@ def fit(x: np.ndarray, y: np.ndarray, seed: int = 0):
     return clf.fit(x, y)
 
 
-def feature_rows(x: np.ndarray, names, chunk: int = 2000) -> np.ndarray:
-    return np.concatenate([feature_matrix(x[i:i + chunk], names) for i in range(0, len(x), chunk)])
+def feature_rows(x: np.ndarray, context: np.ndarray, names, chunk: int = 2000) -> np.ndarray:
+    """Feature rows of patches `x` with their volume context (columns in MIRROR_FEATURES order)."""
+    rows = []
+    for i in range(0, len(x), chunk):
+        ctx = {name: context[i:i + chunk, n] for n, name in enumerate(MIRROR_FEATURES)}
+        rows.append(feature_matrix(x[i:i + chunk], names, ctx))
+    return np.concatenate(rows)
 
 
 def main(argv=None) -> int:
@@ -51,14 +57,14 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=TREES)
     args = p.parse_args(argv)
     started = time.perf_counter()
-    x, y, _, vol = build_dataset(args.seed, args.volumes, args.cache)
+    x, y, _, vol, ctx = build_dataset(args.seed, args.volumes, args.cache)
     train = vol < args.volumes - args.validation_volumes
     if args.extra_seed is not None and args.extra_volumes > 0:
-        ex, ey, _, _ = build_dataset(args.extra_seed, args.extra_volumes, args.extra_cache, half_drop_share=0.5)
-        x, y = np.concatenate([x, ex]), np.concatenate([y, ey])
+        ex, ey, _, _, ectx = build_dataset(args.extra_seed, args.extra_volumes, args.extra_cache, half_drop_share=0.5)
+        x, y, ctx = np.concatenate([x, ex]), np.concatenate([y, ey]), np.concatenate([ctx, ectx])
         train = np.concatenate([train, np.ones(len(ey), bool)])
-    names = list(features(x[:1]))
-    f = feature_rows(x, names)
+    names = list(features(x[:1])) + list(MIRROR_FEATURES)
+    f = feature_rows(x, ctx, names)
     clf = fit(f[train], y[train])
     val = {}
     if (~train).any():

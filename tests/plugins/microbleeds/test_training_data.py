@@ -68,6 +68,14 @@ def test_random_style_bleeds_lie_where_the_truth_says_despite_the_warp():
         assert ph.labels[ijk[2], ijk[1], ijk[0]] == les["id"]
     kinds = {m["type"] for m in ph.truth["mimics"]}
     assert {"surface_vein", "vessel_end_on"} <= kinds
+    # normal anatomy is bilateral: this phantom's calcifications and flow voids include mirrored
+    # pairs (MNI x -> -x within the 1.5 mm jitter of each), which a bleed never has
+    to_mni = np.asarray(ph.truth["template_from_world"])
+    for kind in ("calcification", "flow_void"):
+        at = np.array([(to_mni @ np.r_[m["centre"], 1.0])[:3] for m in ph.truth["mimics"] if m["type"] == kind])
+        mirrored = at * [-1, 1, 1]
+        gaps = np.linalg.norm(at[:, None] - mirrored[None], axis=2)
+        assert (gaps[np.abs(at[:, 0]) > 5] < 8).any(), kind
 
 
 def test_mimic_negatives_are_in_the_brain_and_clear_of_bleeds(phantom_1mm):

@@ -326,18 +326,25 @@ def _stamp_mimics(rng, factor, grid, anat, pose, pools, clear, more: bool, end_o
         if clear(path, 4.0):
             L.stamp_tube(factor, grid, path, rng.uniform(0.5, 1.0), rng.uniform(0.3, 0.85))
             record("vessel_end_on", start)
+    # random style: paired arteries and physiological calcifications are often drawn on both
+    # sides (normal anatomy is bilateral, a microbleed has no twin); the clinical draws are unchanged
     for idx in rng.choice(len(ARTERIES), size=int(rng.integers(2, 5)), replace=False):
         side = 1.0 if rng.random() < 0.5 else -1.0
-        pts = np.array(ARTERIES[idx], float) * np.array([side, 1, 1]) + rng.normal(scale=1.5, size=3)
-        path = _mni_to_world(pose, pts)
-        if clear(path, 4.0):
-            L.stamp_tube(factor, grid, path, rng.uniform(1.0, 2.0), rng.uniform(0.7, 0.95), edge_mm=0.15)
-            record("flow_void", path[len(path) // 2])
+        sides = (side, -side) if more and rng.random() < 0.5 else (side,)
+        for s in sides:
+            pts = np.array(ARTERIES[idx], float) * np.array([s, 1, 1]) + rng.normal(scale=1.5, size=3)
+            path = _mni_to_world(pose, pts)
+            if clear(path, 4.0):
+                L.stamp_tube(factor, grid, path, rng.uniform(1.0, 2.0), rng.uniform(0.7, 0.95), edge_mm=0.15)
+                record("flow_void", path[len(path) // 2])
     for idx in rng.choice(len(CALCIFICATION_SITES), size=int(rng.integers(0, 4)), replace=False):
-        centre = _mni_to_world(pose, np.array(CALCIFICATION_SITES[idx]) + rng.normal(scale=1.5, size=3))
-        if clear(centre[None], 5.0):
-            L.stamp_calcification(factor, grid, rng, centre, rng.uniform(0.3, 0.6))
-            record("calcification", centre)
+        site = np.array(CALCIFICATION_SITES[idx], float)
+        sites = (site, site * [-1, 1, 1]) if more and site[0] != 0 and rng.random() < 0.7 else (site,)
+        for at in sites:
+            centre = _mni_to_world(pose, at + rng.normal(scale=1.5, size=3))
+            if clear(centre[None], 5.0):
+                L.stamp_calcification(factor, grid, rng, centre, rng.uniform(0.3, 0.6))
+                record("calcification", centre)
     for _ in range(int(rng.integers(1, 5))):
         centre = _sample_point(rng, pools["skull_base"], anat, pose)
         if clear(centre[None], 12.0):
