@@ -20,8 +20,9 @@ processes, counted once they have exited), whole run and per image, start and mo
 and, from a second run over only 10 images (one per task, so every worker loads the model), the
 start-up CPU and the marginal CPU of one more image (whose excess over the plain loop's is the
 engine's CPU overhead per image; the 10-image run's own per-task cost makes it a few ms high), and
-`steady_cpu_ms_per_image`: the CPU of this process and its live children (psutil) over the
-steady-state rows, per image (`steady_worker_cpu_ms_per_image`: the workers' alone). From these,
+`steady_cpu_ms_per_image`: the CPU of this process and its live children (psutil, sampled every
+0.2 s) per second of the steady state, over the steady images per second
+(`steady_worker_cpu_ms_per_image`: the workers' alone). From these,
 `speedup_2_vs_1_cpu_bound`: the ratio two free cores give, 2 x (one worker's own CPU per image) /
 (all processes' CPU per image with two workers); the measured `speedup_2_vs_1` is that when
 nobody else needs the cores, and anything from 0.6 to 2.4 on the shared 2-core machine. The
@@ -188,10 +189,12 @@ def batch(checkpoint: Path, folder: Path, workers: int, out: Path, inputs_per_ta
     steady = len(after) / (after[-1] - all_up).total_seconds()
     window = [s for s in samples if s[0] > all_up.timestamp()]
     steady_cpu = steady_worker_cpu = None
-    if len(window) > 1 and window[-1][1] > window[0][1]:
-        images = window[-1][1] - window[0][1]
-        steady_cpu = 1000 * (window[-1][2][0] - window[0][2][0]) / images
-        steady_worker_cpu = 1000 * (window[-1][2][1] - window[0][2][1]) / images
+    if len(window) > 1 and window[-1][0] > window[0][0]:
+        # CPU seconds per second over the window, over the steady images per second: the inputs
+        # done between two samples count whole tasks (13-16 images each), the CPU does not
+        seconds = window[-1][0] - window[0][0]
+        steady_cpu = 1000 * (window[-1][2][0] - window[0][2][0]) / seconds / steady
+        steady_worker_cpu = 1000 * (window[-1][2][1] - window[0][2][1]) / seconds / steady
     return {"workers": workers, "inputs_per_task": report.inputs_per_task, "tasks": report.tasks,
             "images_per_s": round(steady, 2), "wall_s": round(wall, 2),
             "start_and_load_s": round((done[0][0] - started_at).total_seconds(), 2),
