@@ -50,7 +50,7 @@ class Screened:
     diameter: np.ndarray   # (n,) mm, from the best scale
     work: WorkImage
     kji: np.ndarray        # (n, 3) working-grid voxel of each candidate
-    response_map: np.ndarray | None = None  # the best scale-normalised response per voxel
+    response_map: np.ndarray  # the best scale-normalised response per voxel
 
 
 def block_mean(a: np.ndarray, step: int) -> np.ndarray:
