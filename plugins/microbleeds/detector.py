@@ -3,7 +3,9 @@
 Per volume: the image goes to the 1 mm LPS working grid and its brain is extracted; stage 1
 (screening.py) proposes up to `max_candidates` dark blobs inside the brain; stage 2 scores a patch
 around each: by default boosted trees on the patch's physical measurements (features.py,
-trees.py; option `stage2="trees"`), or the patch CNN (model.py; `stage2="cnn"`), which estimates
+trees.py; option `stage2="trees"`) and on the candidate's place in the volume (context.py: its
+mirror image across the mid-sagittal plane, symmetry.py; where it sits in a registered MNI152
+template, atlas.py), or the patch CNN (model.py; `stage2="cnn"`), which estimates
 each candidate's diameter either way; overlapping candidates are merged (the best score wins); candidates
 scoring at least `min_score` are returned with their centre (world mm, LPS, refined to the
 darkness-weighted centroid), diameter (regressed by the network) and score. With the option
@@ -148,10 +150,10 @@ class MicrobleedDetector:
         patches = extract_patches(work, found.kji)
         prob, diam = self.scores(patches)
         if self.trees is not None and len(patches):
+            from plugins.microbleeds.context import volume_context
             from plugins.microbleeds.features import feature_matrix
-            from plugins.microbleeds.symmetry import MIRROR_FEATURES, volume_mirror_features
 
-            context = volume_mirror_features(work, found, found.kji) if set(MIRROR_FEATURES) & set(self.trees.names) else {}
+            context = volume_context(work, found, found.kji, self.trees.names)
             prob = self.trees.predict_proba(feature_matrix(patches, self.trees.names, context))
         t2 = time.perf_counter()
         centres = refine_centres(work, found.kji)

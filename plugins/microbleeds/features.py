@@ -1,4 +1,4 @@
-"""Stage 2's measurements of a candidate: 42 numbers from its 20 mm patch (log intensity, brain
+"""Stage 2's measurements of a candidate: 44 numbers from its 20 mm patch (log intensity, brain
 mask), each a physical property a reader judges a dark focus by, and none tied to an orientation:
 
 - the radial profile of log intensity in the brain (shells 0-9 mm): how dark, how wide, how
@@ -8,8 +8,10 @@ mask), each a physical property a reader judges a dark focus by, and none tied t
 - the noise of the patch (robust, from the high-pass residual) and the focus's contrast to it;
 - the Hessian's eigenvalues at the centre at 1, 1.5 and 2.2 mm (a dark blob has three positive
   ones of a size; a vessel one near zero; an edge one of each sign);
-- the dark region joined to the centre (below half the centre's contrast): its size and its
-  elongation (the inertia axes' ratios: a vessel seen end-on is a tube in 3D).
+- the dark region joined to the centre (below half the centre's contrast): its size, its
+  elongation (the inertia axes' ratios: a vessel seen end-on is a tube in 3D) and its share
+  outside the brain (a notch open to the dark space around the brain);
+- the centre's depth in the brain (mm to the nearest voxel outside it).
 
 A small boosted-tree model on these (trees.py) generalises better to images the training
 generator did not make than the patch CNN does (docs/readme/microbleeds.md gives the figures)."""
@@ -43,22 +45,35 @@ def _hessian_eigenvalues(log: np.ndarray, sigma: float) -> np.ndarray:
     return np.linalg.eigvalsh(h)
 
 
-def _dark_region(smooth: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _dark_region(smooth: np.ndarray, half: np.ndarray, brain: np.ndarray):
     """log(1 + voxels), longest/shortest and middle/shortest inertia axis ratios of the region
-    below `half` joined to each patch's centre (within 9 mm)."""
+    below `half` joined to each patch's centre (within 9 mm), and the share of it outside the
+    brain (a dark notch open to the dark space outside the brain is a sulcus or a surface vessel)."""
     n = len(smooth)
     size, elong, mid = np.zeros(n, np.float32), np.ones(n, np.float32), np.ones(n, np.float32)
+    outside = np.zeros(n, np.float32)
     for i in range(n):
         lab, _ = ndimage.label((smooth[i] < half[i]) & (RADIUS <= 9))
         k = lab[CENTRE, CENTRE, CENTRE]
         if k == 0:
             continue
-        pts = np.argwhere(lab == k).astype(np.float32)
+        region = lab == k
+        outside[i] = 1.0 - brain[i][region].mean()
+        pts = np.argwhere(region).astype(np.float32)
         size[i] = len(pts)
         if len(pts) >= 4:
             e = np.linalg.eigvalsh(np.cov(pts.T) + 1e-3 * np.eye(3))
             elong[i], mid[i] = np.sqrt(e[2] / e[0]), np.sqrt(e[1] / e[0])
-    return np.log1p(size), elong, mid
+    return np.log1p(size), elong, mid, outside
+
+
+def _depth_in_brain(brain: np.ndarray) -> np.ndarray:
+    """mm from each patch's centre to the nearest voxel outside the brain (at most 10: the patch's
+    own border counts as brain)."""
+    out = np.empty(len(brain), np.float32)
+    for i, m in enumerate(brain):
+        out[i] = ndimage.distance_transform_edt(np.pad(m, 1, constant_values=True))[CENTRE + 1, CENTRE + 1, CENTRE + 1]
+    return np.minimum(out, 10.0)
 
 
 def features(patches: np.ndarray) -> dict[str, np.ndarray]:
@@ -98,7 +113,8 @@ def features(patches: np.ndarray) -> dict[str, np.ndarray]:
         out[f"hm_{t}"] = ev[:, 1] / np.maximum(np.abs(ev[:, 2]), 1e-4)
     smooth = ndimage.gaussian_filter(log, (0, 0.7, 0.7, 0.7))
     centre = smooth[:, CENTRE, CENTRE, CENTRE]
-    out["dsize"], out["elong"], out["elong_mid"] = _dark_region(smooth, (centre + ring) / 2)
+    out["dsize"], out["elong"], out["elong_mid"], out["dark_outside"] = _dark_region(smooth, (centre + ring) / 2, brain)
+    out["brain_depth"] = _depth_in_brain(brain)
     out["depth"] = ring - centre
     return {k: np.asarray(v, np.float32) for k, v in out.items()}
 

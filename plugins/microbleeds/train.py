@@ -26,7 +26,7 @@ import numpy as np
 
 from plugins.microbleeds.insertion import inserted_batch
 from plugins.microbleeds.screening import CHANNELS, PATCH_SHAPE, STAGE1_CANDIDATES, extract_patches, prepare, screen
-from plugins.microbleeds.symmetry import MIRROR_FEATURES, volume_mirror_features
+from plugins.microbleeds.context import CONTEXT_FEATURES, volume_context
 
 WEIGHTS = Path(__file__).parent / "weights" / "patchnet.pt"
 
@@ -83,14 +83,14 @@ def _volume_examples(seed: int, index: int, jitter_copies: int, rng,
                             + [np.ones(len(e), np.float32) for e in extra_d])
     diams = np.concatenate([diam[pick], np.zeros(len(mimic_kji), np.float32)]
                            + [np.asarray(e, np.float32) for e in extra_d])
-    mirror = volume_mirror_features(work, found, kji)
-    context = np.stack([mirror[name] for name in MIRROR_FEATURES], 1).astype(np.float32)
+    measured = volume_context(work, found, kji)
+    context = np.stack([measured[name] for name in CONTEXT_FEATURES], 1).astype(np.float32)
     return extract_patches(work, kji).astype(np.float16), labels, diams, context
 
 
 def build_dataset(seed: int, volumes: int, cache: Path | None, jitter_copies: int = 3, half_drop_share: float = 0.0):
-    """Patches, labels, diameters, volume index and the volume-level context of each patch (the
-    mirror features, in MIRROR_FEATURES order) of phantoms 0..volumes-1 of series `seed`. With
+    """Patches, labels, diameters, volume index and the volume-level context of each patch (in
+    CONTEXT_FEATURES order) of phantoms 0..volumes-1 of series `seed`. With
     `cache` (a folder) each volume's examples are kept in a file of their own and reused, so an
     interrupted build resumes where it stopped. Each volume draws from its own generator."""
     xs, ys, ds, vs, cs = [], [], [], [], []
@@ -99,8 +99,8 @@ def build_dataset(seed: int, volumes: int, cache: Path | None, jitter_copies: in
         path = None if cache is None else Path(cache) / f"s{seed}_{index:03d}.npz"
         if path is not None and path.exists():
             data = np.load(path)
-            if "context" not in data:
-                raise SystemExit(f"{path} is a cache of an older recipe (no mirror features): use another --cache")
+            if "context" not in data or data["context"].shape[1] != len(CONTEXT_FEATURES):
+                raise SystemExit(f"{path} is a cache of an older recipe (other context features): use another --cache")
             x, y, d, c = data["x"], data["y"], data["d"], data["context"]
         else:
             x, y, d, c = _volume_examples(seed, index, jitter_copies, np.random.default_rng([seed, index, 99]),

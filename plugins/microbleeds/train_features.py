@@ -6,7 +6,8 @@
         --extra-cache /tmp/mb_cache_1001 --out plugins/microbleeds/weights/stage2_trees.npz
 
 Every stage-1 candidate of each phantom (positive when it hits a bleed), the patches centred on
-the generator's mimics and the jittered patches on each bleed, as for the CNN (train.py); the last
+the generator's mimics and the jittered patches on each bleed, as for the CNN (train.py), each
+with its context (context.py: mirror and atlas measurements, stored in the cache); the last
 `--validation-volumes` of the first series are kept out and reported. scikit-learn's
 HistGradientBoostingClassifier (positives weighted x5, early stopping on a 10 % split, seed 0),
 exported as arrays: the run time needs numpy only."""
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from plugins.microbleeds.features import feature_matrix, features
-from plugins.microbleeds.symmetry import MIRROR_FEATURES
+from plugins.microbleeds.context import CONTEXT_FEATURES
 from plugins.microbleeds.train import build_dataset
 from plugins.microbleeds.trees import TreeEnsemble
 
@@ -37,10 +38,10 @@ def fit(x: np.ndarray, y: np.ndarray, seed: int = 0):
 
 
 def feature_rows(x: np.ndarray, context: np.ndarray, names, chunk: int = 2000) -> np.ndarray:
-    """Feature rows of patches `x` with their volume context (columns in MIRROR_FEATURES order)."""
+    """Feature rows of patches `x` with their volume context (columns in CONTEXT_FEATURES order)."""
     rows = []
     for i in range(0, len(x), chunk):
-        ctx = {name: context[i:i + chunk, n] for n, name in enumerate(MIRROR_FEATURES)}
+        ctx = {name: context[i:i + chunk, n] for n, name in enumerate(CONTEXT_FEATURES)}
         rows.append(feature_matrix(x[i:i + chunk], names, ctx))
     return np.concatenate(rows)
 
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
         ex, ey, _, _, ectx = build_dataset(args.extra_seed, args.extra_volumes, args.extra_cache, half_drop_share=0.5)
         x, y, ctx = np.concatenate([x, ex]), np.concatenate([y, ey]), np.concatenate([ctx, ectx])
         train = np.concatenate([train, np.ones(len(ey), bool)])
-    names = list(features(x[:1])) + list(MIRROR_FEATURES)
+    names = list(features(x[:1])) + list(CONTEXT_FEATURES)
     f = feature_rows(x, ctx, names)
     clf = fit(f[train], y[train])
     val = {}

@@ -6,7 +6,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from plugins.microbleeds.detector import SHIPPED_TREES, build
 from plugins.microbleeds.features import CENTRE, feature_matrix, features
-from plugins.microbleeds.symmetry import MIRROR_FEATURES
+from plugins.microbleeds.context import CONTEXT_FEATURES
 from plugins.microbleeds.trees import TreeEnsemble
 from workstation.plugin_api import CheckpointMissing, PluginError
 
@@ -31,7 +31,7 @@ def test_the_weights_file_holds_no_pickle():
         assert {"baseline", "offsets", "feature", "threshold", "value", "names"} <= set(z.files)
     trees = TreeEnsemble.load(SHIPPED_TREES)
     patch_measurements = set(features(np.zeros((1, 2, 20, 20, 20))))
-    assert len(trees.offsets) > 20 and set(trees.names) == patch_measurements | set(MIRROR_FEATURES)
+    assert len(trees.offsets) > 20 and set(trees.names) == patch_measurements | set(CONTEXT_FEATURES)
     assert SHIPPED_TREES.stat().st_size < 2_000_000
 
 
@@ -58,6 +58,18 @@ def test_features_tell_a_ball_from_a_tube_in_any_orientation():
     assert f["cnr0"][0] > 10 and f["noise"][0] == pytest.approx(0.02 / 0.6 * 0.95, rel=0.3)
     m = feature_matrix(np.stack([ball]), ["cnr0", "elong"])
     assert m.shape == (1, 2) and m[0, 0] == f["cnr0"][0]
+
+
+def test_a_dark_notch_open_to_the_outside_of_the_brain_reads_as_such():
+    rng = np.random.default_rng(2)
+    ball = _patch_with("ball", rng)
+    notch = ball.copy()
+    notch[1, :, :, 13:] = 0.0  # the brain ends 3 mm from the centre
+    notch[0, :, :, 14:] = -2.5  # the dark space beyond it (bone)
+    notch[0, 9:12, 9:12, 10:14] = np.log(0.4)  # the focus runs into it
+    f = features(np.stack([ball, notch]))
+    assert f["dark_outside"][0] == 0 and f["dark_outside"][1] > 0.3
+    assert f["brain_depth"][0] == 10 and f["brain_depth"][1] == pytest.approx(3.0)
 
 
 def test_stage2_options_and_missing_trees(tmp_path):

@@ -112,3 +112,22 @@ def test_validation_reports_the_one_fp_per_volume_operating_point():
     # two volumes: the second-best negative (2) is the threshold; positives 5 and 3 pass, 1 does not
     assert out["sensitivity_at_1fp_per_volume"] == pytest.approx(2 / 3)
     assert out["positives"] == 3
+
+
+def test_a_solid_calcification_is_one_round_focus_as_dark_as_asked():
+    from scipy import ndimage
+
+    from workstation.core.phantoms import lesions as L
+
+    grid = L.Grid((40, 40, 40), (1.0, 1.0, 1.0), (-20.0, -20.0, -20.0))
+    for seed in range(5):
+        factor = np.ones(grid.shape, np.float32)
+        foci = L.stamp_calcification(factor, grid, np.random.default_rng(seed), (0.0, 0.0, 0.0), 0.8, solid=True)
+        assert len(foci) == 1 and np.allclose(foci[0], 0.0)
+        assert abs(factor[20, 20, 20] - 0.2) < 0.05  # the centre keeps 1 - depth of the signal
+        dark = factor < 0.6
+        labels, n = ndimage.label(dark)
+        assert n == 1
+        pts = np.argwhere(dark).astype(float)
+        eig = np.linalg.eigvalsh(np.cov(pts.T))
+        assert eig.max() / eig.min() < 1.3  # round, not a cluster

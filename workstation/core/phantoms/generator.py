@@ -340,10 +340,13 @@ def _stamp_mimics(rng, factor, grid, anat, pose, pools, clear, more: bool, end_o
     for idx in rng.choice(len(CALCIFICATION_SITES), size=int(rng.integers(0, 4)), replace=False):
         site = np.array(CALCIFICATION_SITES[idx], float)
         sites = (site, site * [-1, 1, 1]) if more and site[0] != 0 and rng.random() < 0.7 else (site,)
+        # random style: half the calcifications are one solid focus as dark as the darkest bleed
+        solid = more and rng.random() < 0.5
         for at in sites:
             centre = _mni_to_world(pose, at + rng.normal(scale=1.5, size=3))
             if clear(centre[None], 5.0):
-                L.stamp_calcification(factor, grid, rng, centre, rng.uniform(0.3, 0.6))
+                depth = rng.uniform(0.4, 0.9) if solid else rng.uniform(0.3, 0.6)
+                L.stamp_calcification(factor, grid, rng, centre, depth, solid)
                 record("calcification", centre)
     for _ in range(int(rng.integers(1, 5))):
         centre = _sample_point(rng, pools["skull_base"], anat, pose)

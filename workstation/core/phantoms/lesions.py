@@ -146,11 +146,15 @@ def stamp_tube(factor, grid, points, radius, depth, edge_mm=0.25) -> None:
     _apply(factor, grid, lo, hi, darkening, supersample=max(grid.spacing) > 1.2)
 
 
-def stamp_calcification(factor, grid, rng, centre, depth) -> list[np.ndarray]:
-    """A cluster of 2-5 sharp small foci, no blooming (dense mineral, not hemosiderin)."""
-    n = int(rng.integers(2, 6))
-    foci = np.asarray(centre) + rng.normal(scale=1.2, size=(n, 3))
-    radii = rng.uniform(0.5, 1.3, size=n)
+def stamp_calcification(factor, grid, rng, centre, depth, solid: bool = False) -> list[np.ndarray]:
+    """A cluster of 2-5 sharp small foci, no blooming (dense mineral, not hemosiderin); `solid`:
+    one round focus of 1-3 mm radius, as dark and as round as a bleed (what a reader must tell
+    from one by where it lies)."""
+    n = 1 if solid else int(rng.integers(2, 6))
+    foci = np.asarray(centre) + (0.0 if solid else rng.normal(scale=1.2, size=(n, 3)))
+    foci = np.atleast_2d(foci)
+    radii = rng.uniform(1.0, 3.0, size=n) if solid else rng.uniform(0.5, 1.3, size=n)
+    edge = float(rng.uniform(0.12, 0.6)) if solid else 0.12
     reach = radii.max() + 4.0
     lo, hi = foci.min(axis=0) - reach, foci.max(axis=0) + reach
 
@@ -158,7 +162,7 @@ def stamp_calcification(factor, grid, rng, centre, depth) -> list[np.ndarray]:
         out = 0.0
         for f, r in zip(foci, radii):
             dist = np.sqrt((X - f[0]) ** 2 + (Y - f[1]) ** 2 + (Z - f[2]) ** 2)
-            out = np.maximum(out, _sigmoid((r - dist) / 0.12))
+            out = np.maximum(out, _sigmoid((r - dist) / edge))
         return depth * out
 
     _apply(factor, grid, lo, hi, darkening)
