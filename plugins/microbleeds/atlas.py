@@ -36,6 +36,10 @@ SITES_RAS = {"site_pineal_mm": [(0.0, -30.0, 3.0)],
              "site_choroid_mm": [(28.0, -42.0, 16.0), (-28.0, -42.0, 16.0)],
              "site_pallidum_mm": [(19.0, -3.0, -1.0), (-19.0, -3.0, -1.0)]}
 SCALE_LIMITS = (0.6, 1.6)  # an affine outside these stretches is a failed registration
+# a brain mask under this share of the template's brain is a slab or a part of the brain: an affine
+# fit to it is not trusted, and the candidates' atlas measurements are missing (NaN), which the
+# trees send the way most of their training went
+MIN_BRAIN_SHARE = 0.5
 
 
 @dataclass
@@ -124,10 +128,17 @@ def to_atlas(work, atlas: Atlas) -> tuple[np.ndarray, np.ndarray]:
 
 
 def atlas_features(work, kji: np.ndarray, atlas: Atlas | None = None) -> dict[str, np.ndarray]:
-    """ATLAS_FEATURES at working-grid voxels `kji`."""
+    """ATLAS_FEATURES at working-grid voxels `kji` (NaN where the brain is too partial to register)."""
     atlas = atlas or Atlas.load()
     kji = np.asarray(kji, int).reshape(-1, 3)
-    matrix, shift = to_atlas(work, atlas)
+    missing = {name: np.full(len(kji), np.nan, np.float32) for name in ATLAS_FEATURES}
+    template_brain_mm3 = float((atlas.depth > 0).sum()) * ATLAS_SPACING ** 3
+    if float(work.mask.sum()) * float(work.spacing) ** 3 < MIN_BRAIN_SHARE * template_brain_mm3:
+        return missing
+    try:
+        matrix, shift = to_atlas(work, atlas)
+    except RuntimeError:  # SimpleITK found too few samples to compare: no registration
+        return missing
     lps = work.to_world(kji) @ matrix.T + shift
     out = {}
     for name, sites in SITES_RAS.items():

@@ -94,3 +94,21 @@ def test_site_distances_and_csf_share_at_known_template_places():
     assert f["atlas_depth_mm"].min() > 20  # all deep in the brain
     outside = atlas_features(work, np.round((np.array([[0.0, 0.0, -80.0]]) - work.origin)[:, ::-1]).astype(int), atlas)
     assert outside["atlas_depth_mm"][0] < -5  # below the cerebellum, in the neck
+
+
+def test_a_slab_of_the_brain_gets_no_atlas_measurements_and_is_still_scored(phantom_1mm):
+    from plugins.microbleeds.detector import build
+    from workstation.plugin_api import Volume
+
+    vol = phantom_1mm.volume
+    k0 = vol.array.shape[0] // 2
+    step = np.asarray(vol.direction, float).reshape(3, 3) @ (np.array([0, 0, k0]) * np.asarray(vol.spacing))
+    slab = Volume(np.ascontiguousarray(vol.array[k0:k0 + 30]), vol.spacing, tuple(np.asarray(vol.origin) + step),
+                  vol.direction, modality="MR")
+    work = _work(slab)
+    f = atlas_features(work, np.argwhere(work.mask)[:5])
+    assert set(f) == set(ATLAS_FEATURES) and all(np.isnan(v).all() for v in f.values())
+    detector = build(None, {})
+    detector.load("cpu")
+    found = detector.detect(slab)
+    assert found and all(np.isfinite(c.score) for c in found)
