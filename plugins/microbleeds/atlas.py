@@ -9,7 +9,7 @@ pallidal site, the template's CSF share around the candidate, and its depth in t
 brain (a brain mask that runs on into the neck or keeps a strip of skull lets stage 1 screen
 tissue that is no brain at all).
 
-The template (`weights/atlas_2mm.npz`, ~0.5 MB) is nilearn's MNI152 2009 brain, given the T2*
+The template (`weights/atlas_2mm.npz`, ~1 MB) is nilearn's MNI152 2009 brain, given the T2*
 contrast of the spec (CSF 1, GM 0.75, WM 0.6, iron-dark deep nuclei) and normalised exactly as
 the working image is (screening.normalise), on a 2 mm grid. It is built once by
 `python -m plugins.microbleeds.atlas OUT` (needs nilearn; the run time does not).
