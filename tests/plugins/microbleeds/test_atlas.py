@@ -78,6 +78,7 @@ def test_site_distances_and_csf_share_at_known_template_places():
         array = np.repeat(np.repeat(np.repeat(atlas.image, 2, 0), 2, 1), 2, 2).astype(np.float32)
         mask = np.repeat(np.repeat(np.repeat(atlas.brain, 2, 0), 2, 1), 2, 2)
         origin = atlas.origin - 0.5
+        spacing = 1.0
 
         def to_world(self, kji):
             return self.origin + np.asarray(kji, float).reshape(-1, 3)[:, ::-1]
