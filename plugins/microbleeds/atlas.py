@@ -20,6 +20,7 @@ a brain mask that runs on into the neck otherwise pulls the template 20 mm down.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -46,15 +47,26 @@ MIN_BRAIN_SHARE = 0.5
 class Atlas:
     image: np.ndarray   # normalised T2*-like template [k, j, i], 2 mm, LPS
     brain: np.ndarray   # bool: where the metric samples (the brain and 6 mm around it)
-    csf: np.ndarray     # CSF share 0..1
+    csf: np.ndarray     # CSF share 0..1, smoothed (sigma 2 mm) as the features read it
     depth: np.ndarray   # signed mm to the template brain's surface, > 0 inside
     origin: np.ndarray  # LPS mm of voxel [0, 0, 0]
 
     @classmethod
     def load(cls, path: Path = ATLAS) -> "Atlas":
         with np.load(path, allow_pickle=False) as z:
-            return cls(z["image"].astype(np.float32), z["brain"].astype(bool), z["csf"].astype(np.float32) / 255.0,
+            csf = ndimage.gaussian_filter(z["csf"].astype(np.float32) / 255.0, 1.0)
+            return cls(z["image"].astype(np.float32), z["brain"].astype(bool), csf,
                        z["depth"].astype(np.float32), z["origin"].astype(float))
+
+    @property
+    def brain_mm3(self) -> float:
+        return float((self.depth > 0).sum()) * ATLAS_SPACING ** 3
+
+
+@lru_cache(maxsize=1)
+def shipped_atlas() -> Atlas:
+    """The shipped template, read once per process (every volume's registration uses it)."""
+    return Atlas.load()
 
 
 def build_atlas(out: Path) -> None:
@@ -129,11 +141,10 @@ def to_atlas(work, atlas: Atlas) -> tuple[np.ndarray, np.ndarray]:
 
 def atlas_features(work, kji: np.ndarray, atlas: Atlas | None = None) -> dict[str, np.ndarray]:
     """ATLAS_FEATURES at working-grid voxels `kji` (NaN where the brain is too partial to register)."""
-    atlas = atlas or Atlas.load()
+    atlas = atlas or shipped_atlas()
     kji = np.asarray(kji, int).reshape(-1, 3)
     missing = {name: np.full(len(kji), np.nan, np.float32) for name in ATLAS_FEATURES}
-    template_brain_mm3 = float((atlas.depth > 0).sum()) * ATLAS_SPACING ** 3
-    if float(work.mask.sum()) * float(work.spacing) ** 3 < MIN_BRAIN_SHARE * template_brain_mm3:
+    if float(work.mask.sum()) * float(work.spacing) ** 3 < MIN_BRAIN_SHARE * atlas.brain_mm3:
         return missing
     try:
         matrix, shift = to_atlas(work, atlas)
@@ -145,8 +156,7 @@ def atlas_features(work, kji: np.ndarray, atlas: Atlas | None = None) -> dict[st
         sites_lps = np.asarray(sites) * [-1.0, -1.0, 1.0]
         out[name] = np.linalg.norm(lps[:, None] - sites_lps[None], axis=2).min(axis=1).astype(np.float32)
     at = ((lps - atlas.origin) / ATLAS_SPACING)[:, ::-1]
-    csf = ndimage.gaussian_filter(atlas.csf, 1.0)
-    out["atlas_csf"] = ndimage.map_coordinates(csf, at.T, order=1, mode="constant").astype(np.float32)
+    out["atlas_csf"] = ndimage.map_coordinates(atlas.csf, at.T, order=1, mode="constant").astype(np.float32)
     out["atlas_depth_mm"] = ndimage.map_coordinates(atlas.depth, at.T, order=1, mode="nearest").astype(np.float32)
     return out
 
